@@ -1,0 +1,255 @@
+"""The sender: drains the outbox in order per destination, paced, retrying what failed.
+
+Platform adapters (bots/) implement `Transport` and translate their library's errors into the
+`DeliveryError` family below, so the policy (wait, retry, deactivate, give up) lives here once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any, Protocol
+
+from policywire.store import OutboxRow, Store
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = 15 * 60.0
+
+
+class DeliveryError(Exception):
+    """A platform call failed; the subclass says what to do about it."""
+
+
+class RetryLater(DeliveryError):
+    """Rate limited (429), server error or network trouble: try the same message again."""
+
+    def __init__(self, reason: str, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.after = after  # seconds the platform asked us to wait, if it said
+
+
+class TargetGone(DeliveryError):
+    """The bot was blocked, kicked, or the chat/channel no longer exists: stop sending there."""
+
+
+class TargetMoved(DeliveryError):
+    """The chat has a new id (a Telegram group became a supergroup): resend there."""
+
+    def __init__(self, reason: str, new_target: str) -> None:
+        super().__init__(reason)
+        self.new_target = new_target
+
+
+class Rejected(DeliveryError):
+    """The platform refused this message for good (malformed, too large)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """A platform's limits: minimum seconds between two messages to one target, and overall."""
+
+    per_target_interval: float = 1.0
+    group_interval: float = 3.0  # Telegram: 20 messages a minute in a group
+    per_second: int = 30
+
+    def interval_for(self, target: str) -> float:
+        is_group = target.startswith("-") or target.startswith("@")
+        return self.group_interval if is_group else self.per_target_interval
+
+
+class Transport(Protocol):
+    platform: str
+    pacing: Pacing
+
+    async def send(self, target: str, payload: Mapping[str, Any]) -> str | None:
+        """Deliver one message; returns the platform's message id."""
+        ...
+
+
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class RateLimiter:
+    """At most `per_second` sends in any one-second window, and a minimum gap per target."""
+
+    def __init__(self, pacing: Pacing, monotonic: Callable[[], float], sleep: Sleep) -> None:
+        self.pacing = pacing
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.recent: deque[float] = deque()
+        self.last_by_target: dict[str, float] = {}
+        self.lock = asyncio.Lock()
+
+    async def wait_turn(self, target: str) -> None:
+        gap = self.pacing.interval_for(target)
+        last = self.last_by_target.get(target)
+        if last is not None and (wait := last + gap - self.monotonic()) > 0:
+            await self.sleep(wait)
+        async with self.lock:  # one global window shared by every target's task
+            while True:
+                now = self.monotonic()
+                while self.recent and now - self.recent[0] >= 1.0:
+                    self.recent.popleft()
+                if len(self.recent) < self.pacing.per_second:
+                    break
+                await self.sleep(1.0 - (now - self.recent[0]) + 0.001)
+            self.recent.append(self.monotonic())
+        self.last_by_target[target] = self.monotonic()
+
+
+class Outcome(Enum):
+    SENT = "sent"
+    WAITING = "waiting"  # will be retried (or the destination was deactivated)
+    DROPPED = "dropped"  # rejected for good, recorded as failed
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationInfo:
+    key: str
+    platform: str
+    target: str
+
+
+class Sender:
+    """Sends due outbox rows: destinations in parallel, each destination strictly in order."""
+
+    def __init__(
+        self,
+        store: Store,
+        transports: Mapping[str, Transport],
+        clock: Clock,
+        *,
+        monotonic: Callable[[], float] | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.monotonic = monotonic or (lambda: asyncio.get_running_loop().time())
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.transports: dict[str, Transport] = {}
+        self.limiters: dict[str, RateLimiter] = {}
+        for transport in transports.values():
+            self.add_transport(transport)
+        self.wake = asyncio.Event()
+        self.sent_count = 0
+
+    def add_transport(self, transport: Transport) -> None:
+        self.transports[transport.platform] = transport
+        self.limiters[transport.platform] = RateLimiter(
+            transport.pacing, self.monotonic, self.sleep
+        )
+
+    async def drain(self) -> int:
+        """Send every message due now; returns how many were sent."""
+        rows = await self.store.due_messages(self.clock())
+        by_destination: dict[str, list[OutboxRow]] = {}
+        for row in rows:
+            by_destination.setdefault(row.destination, []).append(row)
+        destinations = await self._destinations(by_destination)
+        results = await asyncio.gather(
+            *(
+                self._send_in_order(destinations[k], queue)
+                for k, queue in by_destination.items()
+                if k in destinations
+            )
+        )
+        return sum(results)
+
+    async def run(self, poll_seconds: float = 5.0) -> None:
+        """Drain forever: on a wake-up (new digest queued) or when a retry falls due."""
+        while True:
+            self.wake.clear()
+            try:
+                await self.drain()
+            except Exception:  # the loop must survive anything one round throws
+                log.exception("sender round failed; trying again shortly")
+            await self._nap(poll_seconds)
+
+    async def _nap(self, poll_seconds: float) -> None:
+        delay = poll_seconds
+        next_due = await self.store.next_due_time()
+        if next_due is not None:
+            delay = min(delay, max(0.0, (next_due - self.clock()).total_seconds()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), timeout=delay)
+
+    async def _destinations(self, keys: Mapping[str, Any]) -> dict[str, DestinationInfo]:
+        found: dict[str, DestinationInfo] = {}
+        for key in keys:
+            row = await self.store.destination(key)
+            if row is None or not row.active:
+                continue
+            if row.platform not in self.transports:
+                log.warning("no %s bot running: messages for %s wait", row.platform, key)
+                continue
+            found[key] = DestinationInfo(key, row.platform, row.target)
+        return found
+
+    async def _send_in_order(self, dest: DestinationInfo, queue: list[OutboxRow]) -> int:
+        sent = 0
+        for row in queue:
+            outcome = await self._send_one(dest, row)
+            if isinstance(outcome, DestinationInfo):  # the chat moved: same message, new id
+                dest = outcome
+                outcome = await self._send_one(dest, row)
+            if outcome is not Outcome.SENT and outcome is not Outcome.DROPPED:
+                break  # keep the order: later messages wait for this one
+            sent += outcome is Outcome.SENT
+        return sent
+
+    async def _send_one(self, dest: DestinationInfo, row: OutboxRow) -> Outcome | DestinationInfo:
+        transport = self.transports[dest.platform]
+        await self.limiters[dest.platform].wait_turn(dest.target)
+        try:
+            message_id = await transport.send(dest.target, row.payload)
+        except RetryLater as exc:
+            await self._retry(row, dest, str(exc), exc.after)
+            return Outcome.WAITING
+        except TargetGone as exc:
+            await self.store.set_destination_active(dest.key, False, str(exc))
+            log.warning("%s deactivated: %s", dest.key, exc)
+            return Outcome.WAITING
+        except TargetMoved as exc:
+            moved = DestinationInfo(
+                f"{dest.platform}:{exc.new_target}", dest.platform, exc.new_target
+            )
+            await self.store.rename_destination(dest.key, moved.key, moved.target)
+            log.info("%s moved to %s; resending there", dest.key, moved.key)
+            return moved
+        except Rejected as exc:
+            await self.store.mark_failed(row.id, str(exc))
+            log.error("%s: message %s rejected for good: %s", dest.key, row.id, exc)
+            return Outcome.DROPPED
+        await self.store.mark_sent(row.id, message_id, self.clock())
+        self.sent_count += 1
+        return Outcome.SENT
+
+    async def _retry(
+        self, row: OutboxRow, dest: DestinationInfo, reason: str, after: float | None
+    ) -> None:
+        attempts = row.attempts + 1
+        if attempts >= MAX_ATTEMPTS and after is None:
+            await self.store.mark_failed(row.id, f"gave up after {attempts} attempts: {reason}")
+            log.error("%s: message %s failed %d times: %s", dest.key, row.id, attempts, reason)
+            return
+        delay = after if after is not None else backoff(attempts, self.rng)
+        await self.store.mark_retry(row.id, reason, self.clock() + timedelta(seconds=delay))
+        log.warning("%s: %s; retrying in %.1fs", dest.key, reason, delay)
+
+
+def backoff(attempts: int, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: 2, 4, 8… seconds, capped at 15 minutes."""
+    ceiling = min(MAX_BACKOFF, 2.0**attempts)
+    return ceiling / 2 + rng.uniform(0, ceiling / 2)

@@ -1,0 +1,579 @@
+"""Turn a fetched body (bytes + response headers) into our own frozen Items.
+
+`parse_feed` is pure and synchronous: no I/O, no clock (`now` comes in), so it can run in a
+worker process. RSS, Atom and RDF go through feedparser, which gets the bytes and the
+response headers (never a URL, so it cannot fetch anything); JSON Feed is read with `json`.
+`ParsePool` runs `parse_feed` off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import multiprocessing
+import multiprocessing.context
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+from xml.sax import SAXParseException
+
+import feedparser
+
+from policywire.models import Item, ParsedFeed
+from policywire.text import (
+    canonical_link,
+    detect_language_hint,
+    extract_links,
+    html_to_text,
+    strip_boilerplate,
+    summarize,
+    truncate,
+)
+
+__all__ = ["ParseError", "ParsePool", "parse_feed"]
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE_CHARS = 500
+MAX_SUMMARY_CHARS = 4000
+MAX_TAGS = 20
+MAX_LINKS = 20
+# Clocks drift and some publishers schedule posts; beyond this, a date is not believed.
+FUTURE_TOLERANCE = timedelta(minutes=10)
+# A title made from the summary when the entry has none.
+_FALLBACK_TITLE_CHARS = 120
+
+_BOM = b"\xef\xbb\xbf"
+
+
+class ParseError(Exception):
+    """A body with nothing usable in it, said in one line."""
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    feed_url: str,
+    source: str = "",
+    language: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    now: datetime,
+) -> ParsedFeed:
+    """Parse one response body into a ParsedFeed.
+
+    `language` and `source` override what the feed says about itself. Raises ParseError
+    when the body holds no feed at all; an ill-formed feed whose entries could still be read
+    is returned with a one-line `warning`.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    context = _Context(
+        feed_url=feed_url,
+        source=source,
+        language=detect_language_hint(language),
+        now=now.astimezone(UTC),
+    )
+    lowered_headers = {key.lower(): value for key, value in (headers or {}).items()}
+    head = body[:2048].lstrip().removeprefix(_BOM).lstrip()
+    if not head:
+        raise ParseError("not a feed: empty body")
+    if _looks_like_json(head, lowered_headers.get("content-type", "")):
+        return _parse_json_feed(body, context)
+    if head[:15].lower().startswith((b"<!doctype html", b"<html")):
+        raise ParseError("not a feed: looks like an HTML page")
+    return _parse_xml_feed(body, lowered_headers, context)
+
+
+class _Context:
+    """What every entry of one feed is normalized against."""
+
+    __slots__ = ("feed_url", "language", "now", "source")
+
+    def __init__(self, *, feed_url: str, source: str, language: str | None, now: datetime):
+        self.feed_url = feed_url
+        self.source = source
+        self.language = language
+        self.now = now
+
+
+def _looks_like_json(head: bytes, content_type: str) -> bool:
+    return head.startswith(b"{") or ("json" in content_type.lower() and not head.startswith(b"<"))
+
+
+# ---------------------------------------------------------------------------------------------
+# RSS, Atom, RDF
+# ---------------------------------------------------------------------------------------------
+
+
+def _parse_xml_feed(body: bytes, headers: dict[str, str], context: _Context) -> ParsedFeed:
+    # Without a Content-Type feedparser flags the document; application/xml (no charset)
+    # makes it do what it would do with no headers: trust the XML declaration.
+    response_headers = {"content-type": "application/xml", **headers}
+    result = feedparser.parse(
+        body,
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    feed_info: Mapping[str, Any] = result.get("feed") or {}
+    entries: list[Mapping[str, Any]] = list(result.get("entries") or [])
+    problem = _describe_bozo(result.get("bozo_exception")) if result.get("bozo") else None
+    version = result.get("version") or ""
+    if not entries:
+        _raise_if_not_a_feed(body, version, problem)
+    title = html_to_text(_text(feed_info, "title"))
+    feed_language = detect_language_hint(_text(feed_info, "language")) or _detail_language(
+        feed_info, "title_detail"
+    )
+    base = _link_base(version, _text(feed_info, "link"), context.feed_url)
+    items = tuple(
+        _unique_by_id(
+            item
+            for entry in entries
+            if (item := _entry_to_item(entry, context, base, title, feed_language)) is not None
+        )
+    )
+    warning = f"{problem}, {_count(len(items), 'entry', 'entries')} used" if problem else None
+    if warning:
+        log.debug("%s: %s", context.feed_url, warning)
+    return ParsedFeed(
+        items=items,
+        title=title,
+        language=context.language or feed_language,
+        warning=warning,
+    )
+
+
+def _link_base(version: str, site_link: str, feed_url: str) -> str:
+    """What relative entry links are resolved against (feedparser already applied xml:base).
+
+    Atom defines it as the document's address. RSS leaves it undefined, and a feed served
+    from elsewhere (a feed proxy, a CDN) means the site, so the channel's link wins there.
+    """
+    if version.startswith("atom") or not site_link.startswith(("http://", "https://")):
+        return feed_url
+    return site_link
+
+
+def _raise_if_not_a_feed(body: bytes, version: str, problem: str | None) -> None:
+    """A feed with no entries is fine; a body that is no feed at all is an error."""
+    if version and not problem:
+        return
+    if version:
+        raise ParseError(f"broken feed: {problem}, no entries could be read")
+    if b"<html" in body[:4096].lower():
+        raise ParseError("not a feed: looks like an HTML page")
+    if problem:
+        raise ParseError(f"not a feed: {problem.replace('ill-formed XML', 'XML syntax error')}")
+    raise ParseError("not a feed: no RSS, Atom or RDF document found")
+
+
+def _describe_bozo(exception: object) -> str:
+    """feedparser's complaint about a document, as a short phrase."""
+    if exception is None:
+        return "ill-formed feed"
+    message = " ".join(str(exception).split())
+    if isinstance(exception, SAXParseException):
+        # str() would prefix "<unknown>:3:0:"; the message and line read better.
+        return f"ill-formed XML ({exception.getMessage()} at line {exception.getLineNumber()})"
+    name = type(exception).__name__
+    if name == "CharacterEncodingOverride":
+        return f"wrong encoding ({message})"
+    if name == "NonXMLContentType":
+        return f"unexpected content type ({message})"
+    return f"ill-formed feed ({name}: {message})" if message else f"ill-formed feed ({name})"
+
+
+def _entry_to_item(
+    entry: Mapping[str, Any],
+    context: _Context,
+    base: str,
+    feed_title: str,
+    feed_language: str | None,
+) -> Item | None:
+    raw_title = _text(entry, "title")
+    raw_link = _text(entry, "link")
+    if not raw_title.strip() and not raw_link.strip():
+        return None
+    link = canonical_link(raw_link, base) if raw_link.strip() else ""
+    markup = _entry_markup(entry)
+    summary = _clean(markup[0] if markup else "", MAX_SUMMARY_CHARS)
+    date_text = _text(entry, "published") or _text(entry, "updated") or _text(entry, "created")
+    language = context.language or _entry_language(entry) or feed_language
+    return Item(
+        feed=context.feed_url,
+        id=_entry_id(_text(entry, "id"), link, raw_title, date_text),
+        link=link,
+        title=_title(raw_title, summary, language),
+        summary=summary,
+        published=_published(entry, context.now),
+        language=language,
+        tags=_tags(_raw(entry, "tags")),
+        source=context.source or feed_title,
+        links=_content_links(markup, link),
+    )
+
+
+def _entry_markup(entry: Mapping[str, Any]) -> list[str]:
+    """The entry's HTML bodies, the one to summarize first: summary, then full content."""
+    bodies = [_text(entry, "summary")]
+    contents = _raw(entry, "content")
+    if isinstance(contents, list):
+        bodies.extend(_text(content, "value") for content in contents if isinstance(content, dict))
+    return [body for body in bodies if body.strip()]
+
+
+def _entry_language(entry: Mapping[str, Any]) -> str | None:
+    declared = detect_language_hint(_text(entry, "language"))
+    if declared:
+        return declared
+    for detail in ("title_detail", "summary_detail"):
+        if found := _detail_language(entry, detail):
+            return found
+    return None
+
+
+def _detail_language(mapping: Mapping[str, Any], key: str) -> str | None:
+    """The xml:lang feedparser recorded on a text construct (Atom puts it there)."""
+    detail = _raw(mapping, key)
+    if isinstance(detail, dict):
+        return detect_language_hint(_as_str(detail.get("language")))
+    return None
+
+
+def _published(entry: Mapping[str, Any], now: datetime) -> datetime:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = _raw(entry, key)
+        if isinstance(parsed, time.struct_time):
+            return _believable(_from_struct_time(parsed), now)
+    return now
+
+
+def _from_struct_time(parsed: time.struct_time) -> datetime | None:
+    try:
+        # feedparser's *_parsed values are already in UTC; a leap second becomes :59.
+        return datetime(*parsed[:5], min(parsed.tm_sec, 59), tzinfo=UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _tags(raw_tags: object) -> tuple[str, ...]:
+    if not isinstance(raw_tags, list):
+        return ()
+    names = (
+        # Atom's label is the display name; its term may be a slug or a URI.
+        _as_str(tag.get("label")) or _as_str(tag.get("term"))
+        for tag in raw_tags
+        if isinstance(tag, dict)
+    )
+    return _dedupe_tags(names)
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON Feed 1.0 / 1.1
+# ---------------------------------------------------------------------------------------------
+
+
+def _parse_json_feed(body: bytes, context: _Context) -> ParsedFeed:
+    try:
+        document = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise ParseError(f"not a feed: invalid JSON at line {error.lineno} ({error.msg})") from None
+    except UnicodeDecodeError:
+        raise ParseError("not a feed: JSON that is not UTF-8") from None
+    if not isinstance(document, dict) or not isinstance(document.get("items"), list):
+        raise ParseError("not a feed: JSON without a JSON Feed items list")
+    title = html_to_text(_as_str(document.get("title")))
+    feed_language = detect_language_hint(_as_str(document.get("language")))
+    site_link = _as_str(document.get("home_page_url"))
+    base = site_link if site_link.startswith(("http://", "https://")) else context.feed_url
+    items = tuple(
+        _unique_by_id(
+            item
+            for raw in document["items"]
+            if isinstance(raw, dict)
+            and (item := _json_item(raw, context, base, title, feed_language)) is not None
+        )
+    )
+    return ParsedFeed(items=items, title=title, language=context.language or feed_language)
+
+
+def _json_item(
+    raw: Mapping[str, Any],
+    context: _Context,
+    base: str,
+    feed_title: str,
+    feed_language: str | None,
+) -> Item | None:
+    raw_title = _as_str(raw.get("title"))
+    external = _as_str(raw.get("external_url"))
+    raw_link = _as_str(raw.get("url")) or external
+    if not raw_title.strip() and not raw_link.strip():
+        return None
+    link = canonical_link(raw_link, base) if raw_link.strip() else ""
+    content_html = _as_str(raw.get("content_html"))
+    summary_source = (
+        _as_str(raw.get("summary")) or content_html or _plain_as_markup(raw.get("content_text"))
+    )
+    summary = _clean(summary_source, MAX_SUMMARY_CHARS)
+    date_text = _as_str(raw.get("date_published")) or _as_str(raw.get("date_modified"))
+    language = context.language or detect_language_hint(_as_str(raw.get("language")))
+    language = language or feed_language
+    # A link post's external_url is exactly the "other article" grouping looks for.
+    extra = f'<a href="{external}"></a>' if external and external != raw_link else ""
+    raw_id = raw.get("id")
+    return Item(
+        feed=context.feed_url,
+        id=_entry_id(_as_str(raw_id) or _scalar_id(raw_id), link, raw_title, date_text),
+        link=link,
+        title=_title(raw_title, summary, language),
+        summary=summary,
+        published=_json_published(raw, context.now),
+        language=language,
+        tags=_dedupe_tags(tag for tag in _as_list(raw.get("tags")) if isinstance(tag, str)),
+        source=context.source or feed_title,
+        links=_content_links([content_html, extra], link),
+    )
+
+
+def _plain_as_markup(value: object) -> str:
+    """content_text is plain text: escape it so html_to_text keeps its "<" and "&"."""
+    text = _as_str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _scalar_id(value: object) -> str:
+    # The spec says strings, but numbers are common in the wild.
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
+
+
+def _json_published(raw: Mapping[str, Any], now: datetime) -> datetime:
+    for key in ("date_published", "date_modified"):
+        parsed = _parse_rfc3339(_as_str(raw.get(key)))
+        if parsed is not None:
+            return _believable(parsed, now)
+    return now
+
+
+def _parse_rfc3339(value: str) -> datetime | None:
+    if not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    # A date without an offset is taken as UTC rather than guessed.
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# shared normalization
+# ---------------------------------------------------------------------------------------------
+
+
+def _clean(markup: str, max_chars: int) -> str:
+    return truncate(strip_boilerplate(html_to_text(markup)), max_chars)
+
+
+def _title(raw_title: str, summary: str, language: str | None) -> str:
+    title = _clean(raw_title, MAX_TITLE_CHARS)
+    if title:
+        return title
+    # Untitled posts (microblogs, some link feeds) get their first sentence as a title.
+    return summarize(summary, max_chars=_FALLBACK_TITLE_CHARS, max_sentences=1, language=language)
+
+
+def _entry_id(declared: str, link: str, title: str, date_text: str) -> str:
+    if declared.strip():
+        return declared.strip()
+    if link:
+        return link
+    # Neither guid nor link: the raw title and date are what stays the same between polls.
+    return hashlib.sha1(f"{title}\n{date_text}".encode(), usedforsecurity=False).hexdigest()
+
+
+def _believable(published: datetime | None, now: datetime) -> datetime:
+    if published is None or published > now + FUTURE_TOLERANCE:
+        return now
+    return published
+
+
+def _content_links(markup: Sequence[str], own_link: str) -> tuple[str, ...]:
+    """Links to other articles: grouping uses them to find articles that cite each other."""
+    own_page = _page_of(own_link)
+    found: dict[str, None] = {}
+    for body in markup:
+        for link in extract_links(body, own_link or None, limit=MAX_LINKS * 2):
+            # The page itself (footers link back to it) and home pages say nothing.
+            page = _page_of(link)
+            if page != own_page and urlsplit(link).path not in ("", "/"):
+                found[link] = None
+    return tuple(found)[:MAX_LINKS]
+
+
+def _page_of(link: str) -> str:
+    """A link without its query string and trailing slash: the page it shows."""
+    return link.partition("?")[0].rstrip("/")
+
+
+def _dedupe_tags(names: Iterable[str]) -> tuple[str, ...]:
+    tags: dict[str, str] = {}
+    for name in names:
+        tag = html_to_text(name)
+        if tag and tag.casefold() not in tags:
+            tags[tag.casefold()] = tag
+            if len(tags) == MAX_TAGS:
+                break
+    return tuple(tags.values())
+
+
+def _unique_by_id(items: Iterable[Item]) -> Iterator[Item]:
+    """The first entry wins when a feed repeats an id (republished or paginated entries)."""
+    seen: set[str] = set()
+    for item in items:
+        if item.id not in seen:
+            seen.add(item.id)
+            yield item
+
+
+def _raw(mapping: Mapping[str, Any], key: str) -> object:
+    # dict.get, not mapping.get: feedparser's own lookup of a missing "updated" or
+    # "updated_parsed" falls back to "published…" with a DeprecationWarning.
+    return dict.get(mapping, key) if isinstance(mapping, dict) else None
+
+
+def _text(mapping: Mapping[str, Any], key: str) -> str:
+    return _as_str(_raw(mapping, key))
+
+
+def _as_str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _count(number: int, singular: str, plural: str) -> str:
+    return f"{number} {singular if number == 1 else plural}"
+
+
+# ---------------------------------------------------------------------------------------------
+# running it off the event loop
+# ---------------------------------------------------------------------------------------------
+
+
+class ParsePool:
+    """Runs `parse_feed` in worker processes (or, with `workers=0`, in a thread).
+
+    Parsing a 1 MB feed takes a few hundred milliseconds of pure Python: in a process it
+    neither blocks the event loop nor competes for its GIL. A worker that dies (out of
+    memory, a crash in a C extension) fails only the feed it was parsing: that feed gets a
+    ParseError and the pool is rebuilt for the next one.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self._workers = (os.cpu_count() or 1) if workers is None else workers
+        if self._workers < 0:
+            raise ValueError("workers must be >= 0")
+        self._executor: ProcessPoolExecutor | None = self._new_executor()
+        self._closed = False
+
+    @property
+    def workers(self) -> int:
+        return self._workers
+
+    async def parse(
+        self,
+        body: bytes,
+        *,
+        feed_url: str,
+        source: str = "",
+        language: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        now: datetime,
+    ) -> ParsedFeed:
+        """`parse_feed` off the event loop; every failure comes back as a ParseError."""
+        if self._closed:
+            raise RuntimeError("ParsePool is closed")
+        job = partial(
+            parse_feed,
+            body,
+            feed_url=feed_url,
+            source=source,
+            language=language,
+            headers=dict(headers or {}),  # plain dict: header classes may not pickle
+            now=now,
+        )
+        executor = self._executor
+        try:
+            if executor is None:
+                return await asyncio.to_thread(job)
+            return await asyncio.get_running_loop().run_in_executor(executor, job)
+        except ParseError:
+            raise
+        except BrokenProcessPool:
+            self._replace_broken(executor)
+            raise ParseError("parser process crashed while parsing this feed") from None
+        except Exception as error:
+            # A bug in the parser must not stop the poll of every other feed; log it fully.
+            log.exception("%s: parser failed", feed_url)
+            raise ParseError(f"parser failed: {type(error).__name__}: {error}") from error
+
+    def close(self) -> None:
+        """Stop the workers; parses still queued are cancelled."""
+        self._closed = True
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # shutdown(wait=True) joins processes: do that off the loop.
+        await asyncio.to_thread(self.close)
+
+    def _new_executor(self) -> ProcessPoolExecutor | None:
+        if self._workers == 0:
+            return None
+        return ProcessPoolExecutor(max_workers=self._workers, mp_context=_process_context())
+
+    def _replace_broken(self, broken: ProcessPoolExecutor | None) -> None:
+        # Several parses fail together when a pool breaks; only the first one rebuilds it.
+        if self._closed or broken is None or broken is not self._executor:
+            return
+        log.warning("parser pool broke; starting a new one")
+        self._executor = self._new_executor()
+        broken.shutdown(wait=False, cancel_futures=True)
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    # Not "fork": the service forks from a process that runs threads (asyncio.to_thread,
+    # aiosqlite), and a forked child can inherit a lock some thread was holding.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")

@@ -1,0 +1,125 @@
+"""One feed's trip through the stages: fetch → parse → match, then (optionally) the store.
+
+`Poller.poll` touches no database, so `preview` can use it as is; `poll_into_store` adds the
+bookkeeping the running service needs (validators, failures, new items).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from policywire.config import FeedConfig
+from policywire.fetch import Fetcher
+from policywire.match import Matcher
+from policywire.models import FetchStatus, Item, MatchedItem, TopicHit, Validators
+from policywire.parse import ParseError, ParsePool
+from policywire.store import Store
+
+log = logging.getLogger(__name__)
+
+Hits = dict[tuple[str, str], tuple[TopicHit, ...]]
+
+
+class PollStatus(Enum):
+    NEW = "new"  # a body was parsed (it may hold no new item)
+    UNCHANGED = "unchanged"  # 304, or the same body as last time
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    feed: FeedConfig
+    status: PollStatus
+    items: tuple[Item, ...] = ()
+    hits: Hits = field(default_factory=dict)
+    validators: Validators = field(default_factory=Validators)
+    title: str = ""
+    error: str | None = None
+    warning: str | None = None
+    retry_after: float | None = None
+
+    def matched(self) -> list[MatchedItem]:
+        return [
+            MatchedItem(item, self.hits[(item.feed, item.id)], (item.source,))
+            for item in self.items
+            if (item.feed, item.id) in self.hits
+        ]
+
+
+class Poller:
+    """Fetches, parses and matches one feed; never raises for a feed's own problems."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        parser: ParsePool,
+        matcher: Matcher,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.fetcher = fetcher
+        self.parser = parser
+        self.matcher = matcher
+        self.clock = clock
+
+    async def poll(self, feed: FeedConfig, validators: Validators | None = None) -> PollOutcome:
+        fetched = await self.fetcher.fetch(feed.url, validators or Validators())
+        if fetched.status is FetchStatus.ERROR:
+            return PollOutcome(
+                feed, PollStatus.ERROR, error=fetched.error, retry_after=fetched.retry_after
+            )
+        if fetched.status is FetchStatus.NOT_MODIFIED:
+            return PollOutcome(feed, PollStatus.UNCHANGED, validators=fetched.validators)
+        try:
+            parsed = await self.parser.parse(
+                fetched.body,
+                feed_url=feed.url,
+                source=feed.name,
+                language=feed.language,
+                headers=dict(fetched.headers),
+                now=self.clock(),
+            )
+        except ParseError as exc:
+            return PollOutcome(feed, PollStatus.ERROR, error=str(exc))
+        hits = await asyncio.to_thread(match_items, self.matcher, parsed.items)
+        return PollOutcome(
+            feed,
+            PollStatus.NEW,
+            items=parsed.items,
+            hits=hits,
+            validators=fetched.validators,
+            title=parsed.title,
+            warning=parsed.warning,
+        )
+
+
+def match_items(matcher: Matcher, items: Sequence[Item]) -> Hits:
+    """Topic hits of every item that matched at least one topic."""
+    hits: Hits = {}
+    for item in items:
+        found = matcher.match_item(item)
+        if found:
+            hits[(item.feed, item.id)] = found
+    return hits
+
+
+async def poll_into_store(poller: Poller, store: Store, feed: FeedConfig) -> PollOutcome:
+    """Poll with the stored validators and record the result; returns the outcome."""
+    state = await store.feed_state(feed.url)
+    outcome = await poller.poll(feed, state.validators)
+    now = poller.clock()
+    if outcome.status is PollStatus.ERROR:
+        failures = await store.record_failure(feed.url, outcome.error or "unknown error", now)
+        log.warning("feed %s failed (%d in a row): %s", feed.name, failures, outcome.error)
+        return outcome
+    await store.record_success(feed.url, outcome.validators, now, outcome.title or None)
+    if outcome.warning:
+        log.info("feed %s: %s", feed.name, outcome.warning)
+    if outcome.status is PollStatus.NEW:
+        new = await store.add_items(outcome.items, outcome.hits, now)
+        log.info("feed %s: %d entries, %d new matching", feed.name, len(outcome.items), len(new))
+    return outcome

@@ -1,0 +1,151 @@
+"""Digest → platform-neutral views → text for each platform.
+
+Every renderer goes through `view_digest`, so wording, summaries, dates and the further-reading
+list are decided once. Feed text is untrusted: platform renderers escape it; this module only
+removes control characters and caps sizes.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from policywire import i18n
+from policywire.models import Digest, MatchedItem, Story
+from policywire.text import summarize
+
+MAX_TITLE_CHARS = 300
+MAX_FURTHER_READING = 8
+
+# C0/C1 controls other than newline and tab: an ESC in a title could drive a terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingLink:
+    title: str
+    link: str
+    outlet: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryView:
+    headline: str
+    link: str
+    outlets: tuple[str, ...]
+    date: str
+    summary: str
+    further: tuple[ReadingLink, ...]
+    topics: tuple[str, ...]  # topic ids, for hashtags and colours
+    is_update: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DigestView:
+    language: str
+    header: str
+    stories: tuple[StoryView, ...]
+    footer: str | None
+    empty_text: str
+
+    @property
+    def wording(self) -> i18n.Wording:
+        return i18n.wording(self.language)
+
+
+def clean(text: str, limit: int) -> str:
+    """Untrusted text made printable and bounded (cut on a word, with an ellipsis)."""
+    text = " ".join(_CONTROL.sub("", text).split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
+    return cut.rstrip(" ,;:.") + "…"
+
+
+def view_digest(digest: Digest) -> DigestView:
+    language = digest.language
+    date = i18n.long_date(digest.generated_at, language, digest.timezone)
+    count = i18n.count_stories(language, len(digest.stories))
+    header = " · ".join(part for part in (", ".join(digest.topics), date, count) if part)
+    return DigestView(
+        language=language,
+        header=header,
+        stories=tuple(view_story(s, language, digest.timezone) for s in digest.stories),
+        footer=i18n.more_stories(language, digest.more) if digest.more else None,
+        empty_text=i18n.wording(language).no_stories,
+    )
+
+
+def view_story(story: Story, language: str, timezone: str) -> StoryView:
+    lead = story.lead.item
+    return StoryView(
+        headline=clean(lead.title, MAX_TITLE_CHARS),
+        link=lead.link,
+        outlets=tuple(clean(o, 80) for o in (story.lead.sources or (lead.source,))),
+        date=i18n.short_datetime(lead.published, language, timezone),
+        summary=_summary(story.lead),
+        further=tuple(_reading(m) for m in story.related[:MAX_FURTHER_READING]),
+        topics=story.topics,
+        is_update=story.is_update,
+    )
+
+
+def _summary(matched: MatchedItem) -> str:
+    item = matched.item
+    text = summarize(clean(item.summary, 5000), language=item.language)
+    # Feeds that repeat the title as the summary add nothing.
+    return "" if text.rstrip(".…") == item.title.rstrip(".…") else text
+
+
+def _reading(matched: MatchedItem) -> ReadingLink:
+    outlets = matched.sources or (matched.item.source,)
+    return ReadingLink(
+        title=clean(matched.item.title, MAX_TITLE_CHARS),
+        link=matched.item.link,
+        outlet=clean(", ".join(outlets), 120),
+    )
+
+
+def hashtag(topic_id: str) -> str:
+    """Telegram and Discord hashtags stop at '-': use '_' instead."""
+    return "#" + re.sub(r"[^\w]", "_", topic_id)
+
+
+# --- console ---------------------------------------------------------------------------------
+
+
+def render_console(view: DigestView, width: int = 88) -> str:
+    """Plain text for a terminal or a log file."""
+    lines = [view.header, "=" * min(width, max(len(view.header), 10))]
+    if not view.stories:
+        lines += ["", view.empty_text]
+    for story in view.stories:
+        lines += ["", *_console_story(story, view.wording, width)]
+    if view.footer:
+        lines += ["", view.footer]
+    return "\n".join(lines) + "\n"
+
+
+def _console_story(story: StoryView, words: i18n.Wording, width: int) -> list[str]:
+    lines = []
+    if story.is_update:
+        lines.append(f"[{words.new_on_story}]")
+    lines += textwrap.wrap(story.headline, width) or [story.headline]
+    lines.append(f"{', '.join(story.outlets)} · {story.date}")
+    if story.summary:
+        lines += textwrap.wrap(story.summary, width)
+    lines.append(story.link)
+    if story.further:
+        lines.append(words.further_reading)
+        for reading in story.further:
+            lines.append(f"- {reading.title} ({reading.outlet})")
+            lines.append(f"  {reading.link}")
+    if story.topics:
+        lines.append(" ".join(hashtag(t) for t in story.topics))
+    return lines
+
+
+def topic_names(topics: Mapping[str, str], ids: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(topics.get(topic_id, topic_id) for topic_id in ids)

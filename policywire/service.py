@@ -1,0 +1,297 @@
+"""The running service's jobs: poll feeds, build digests into the outbox, keep house.
+
+One APScheduler `AsyncIOScheduler` on the caller's event loop drives everything. Chat
+platforms come in as `Transport`s (for sending) and call `Subscriptions` (for commands);
+this module imports no chat library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from policywire.config import Config, DestinationConfig, FeedConfig, parse_schedule
+from policywire.delivery import Sender, Transport
+from policywire.digest import build_digest
+from policywire.fetch import Fetcher, next_delay
+from policywire.match import Matcher
+from policywire.models import Digest
+from policywire.parse import ParsePool
+from policywire.pipeline import Poller, PollStatus, poll_into_store
+from policywire.render import render_console, view_digest
+from policywire.render_telegram import render_telegram
+from policywire.store import DestinationRow, Store
+from policywire.subscriptions import Defaults, Subscriptions
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Renderer = Callable[[Digest], list[dict[str, Any]]]
+
+
+def _console_payloads(digest: Digest) -> list[dict[str, Any]]:
+    return [{"text": render_console(view_digest(digest))}]
+
+
+def _telegram_payloads(digest: Digest) -> list[dict[str, Any]]:
+    return [{"html": text} for text in render_telegram(view_digest(digest))]
+
+
+RENDERERS: dict[str, Renderer] = {"console": _console_payloads, "telegram": _telegram_payloads}
+
+
+def destination_row(dest: DestinationConfig, now: datetime) -> DestinationRow:
+    return DestinationRow(
+        key=dest.key,
+        origin="config",
+        platform=dest.kind,
+        target=dest.target,
+        topics=dest.topics,
+        schedule=dest.schedule,
+        timezone=dest.timezone,
+        language=dest.language,
+        active=True,
+        created_at=now,
+        last_digest_at=None,
+    )
+
+
+class Service:
+    """Owns the scheduler, the poller and the sender for one configuration."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        transports: Mapping[str, Transport],
+        *,
+        clock: Clock = lambda: datetime.now(UTC),
+        renderers: Mapping[str, Renderer] | None = None,
+        rng: random.Random | None = None,
+        parse_workers: int | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.renderers = dict(renderers or RENDERERS)
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.sender = Sender(store, transports, clock)
+        self.subscriptions = Subscriptions(store, self._defaults, clock, self._on_subscription)
+        self.fetcher = self._new_fetcher(config)
+        self.parser = ParsePool(workers=parse_workers)
+        self.matcher = Matcher.compile(config.topic_rules().values())
+        self.poller = Poller(self.fetcher, self.parser, self.matcher, clock)
+        self._digest_locks: dict[str, asyncio.Lock] = {}
+        self._sender_task: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def _new_fetcher(config: Config) -> Fetcher:
+        settings = config.settings
+        return Fetcher(
+            concurrency=settings.concurrency,
+            per_host_concurrency=settings.per_host_concurrency,
+            timeout=settings.timeout.total_seconds(),
+            max_body_size=settings.max_body_size,
+            **({"user_agent": settings.user_agent} if settings.user_agent else {}),
+        )
+
+    def add_transport(self, transport: Transport) -> None:
+        """A chat platform that came up after the service was built (it needs our hooks)."""
+        self.sender.add_transport(transport)
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.fetcher.__aenter__()
+        await self._sync_config_destinations()
+        for feed in self.config.feeds:
+            self._schedule_poll(feed)
+        for row in await self.store.destinations():
+            self.schedule_digest(row)
+        self.scheduler.add_job(
+            self.housekeeping, IntervalTrigger(hours=6), id="housekeeping", coalesce=True
+        )
+        self.scheduler.start()
+        self._sender_task = asyncio.create_task(self.sender.run(), name="policywire-sender")
+        log.info(
+            "running: %d feeds, %d destinations",
+            len(self.config.feeds),
+            len(await self.store.destinations()),
+        )
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop polling, give in-flight sends `grace` seconds, then close everything."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._sender_task is not None:
+            try:
+                await asyncio.wait_for(self.sender.drain(), timeout=grace)
+            except (TimeoutError, Exception) as exc:  # shutting down: report, do not raise
+                log.warning("stopping with messages still queued: %s", exc or "timeout")
+            self._sender_task.cancel()
+            await asyncio.gather(self._sender_task, return_exceptions=True)
+        await self.fetcher.__aexit__(None, None, None)
+        self.parser.close()
+
+    async def run_once(self) -> int:
+        """Poll every feed once, queue every destination's digest, drain the outbox.
+
+        For cron users: returns the number of messages sent.
+        """
+        await self.fetcher.__aenter__()
+        await self._sync_config_destinations()
+        await asyncio.gather(
+            *(poll_into_store(self.poller, self.store, feed) for feed in self.config.feeds)
+        )
+        for row in await self.store.destinations():
+            await self.send_digest(row)
+        sent = 0
+        while (batch := await self.sender.drain()) > 0:
+            sent += batch
+        return sent
+
+    async def _sync_config_destinations(self) -> None:
+        now = self.clock()
+        for dest in self.config.destinations:
+            await self.store.upsert_destination(destination_row(dest, now))
+
+    def _defaults(self) -> Defaults:
+        settings = self.config.settings
+        topics = {topic_id: topic.name for topic_id, topic in self.config.topics.items()}
+        return Defaults(topics, settings.language, settings.timezone)
+
+    # --- polling ---------------------------------------------------------------------------
+
+    def _schedule_poll(self, feed: FeedConfig) -> None:
+        seconds = feed.interval.total_seconds()
+        self.scheduler.add_job(
+            self.poll_job,
+            IntervalTrigger(seconds=seconds, jitter=min(60.0, seconds * 0.1)),
+            args=[feed.url],
+            id=f"poll:{feed.url}",
+            name=f"poll {feed.name}",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=self.clock() + timedelta(seconds=self.rng.uniform(0, 2)),
+        )
+
+    async def poll_job(self, url: str) -> None:
+        feed = next((f for f in self.config.feeds if f.url == url), None)
+        if feed is None:
+            return
+        outcome = await poll_into_store(self.poller, self.store, feed)
+        if outcome.status is PollStatus.ERROR:
+            state = await self.store.feed_state(url)
+            delay = next_delay(feed.interval.total_seconds(), state.failures, outcome.retry_after)
+            self._reschedule(f"poll:{url}", self.clock() + timedelta(seconds=delay))
+        await self._record_next_poll(url)
+        if outcome.status is PollStatus.NEW and outcome.hits:
+            await self.deliver_instant()
+
+    def _reschedule(self, job_id: str, when: datetime) -> None:
+        try:
+            self.scheduler.modify_job(job_id, next_run_time=when)
+        except JobLookupError:
+            pass
+
+    async def _record_next_poll(self, url: str) -> None:
+        job = self.scheduler.get_job(f"poll:{url}")
+        if job is not None and job.next_run_time is not None:
+            await self.store.set_next_poll(url, job.next_run_time)
+
+    # --- digests ---------------------------------------------------------------------------
+
+    def schedule_digest(self, row: DestinationRow) -> None:
+        job_id = f"digest:{row.key}"
+        trigger = parse_schedule(row.schedule).to_trigger(row.timezone)
+        if not row.active or trigger is None:  # instant: sent after each poll instead
+            self._remove_job(job_id)
+            return
+        self.scheduler.add_job(
+            self.digest_job,
+            trigger,
+            args=[row.key],
+            id=job_id,
+            name=f"digest {row.key}",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+        )
+
+    def _remove_job(self, job_id: str) -> None:
+        try:
+            self.scheduler.remove_job(job_id)
+        except JobLookupError:
+            pass
+
+    async def digest_job(self, key: str) -> None:
+        row = await self.store.destination(key)
+        if row is not None and row.active:
+            await self.send_digest(row)
+
+    async def deliver_instant(self) -> None:
+        for row in await self.store.destinations():
+            if row.schedule == "instant":
+                await self.send_digest(row)
+
+    async def send_digest(self, row: DestinationRow, *, even_if_empty: bool = False) -> int:
+        """Queue this destination's digest; returns the number of stories in it."""
+        renderer = self.renderers.get(row.platform)
+        if renderer is None:
+            log.warning("no renderer for %s; %s skipped", row.platform, row.key)
+            return 0
+        lock = self._digest_locks.setdefault(row.key, asyncio.Lock())
+        async with lock:  # two polls finishing together must not queue the same items twice
+            digest = await self._digest_for(row)
+            if not digest.stories and not even_if_empty:
+                return 0
+            pks = [pk for story in digest.stories for pk in story.item_pks]
+            await self.store.enqueue_digest(
+                row.key, renderer(digest), pks, self.clock(), uuid.uuid4().hex
+            )
+        self.sender.wake.set()
+        log.info("digest for %s: %d stories queued", row.key, len(digest.stories))
+        return len(digest.stories)
+
+    async def _digest_for(self, row: DestinationRow) -> Digest:
+        settings = self.config.settings
+        candidates = await self.store.undelivered(row, settings.backfill)
+        topics = self.config.topics
+        max_stories = next(
+            (d.max_stories for d in self.config.destinations if d.key == row.key),
+            settings.max_stories,
+        )
+        return build_digest(
+            candidates,
+            destination=row.key,
+            language=row.language,
+            topics=[topics[t].name for t in row.topics if t in topics],
+            max_stories=max_stories,
+            now=self.clock(),
+            timezone=row.timezone,
+        )
+
+    async def _on_subscription(self, row: DestinationRow, is_new: bool) -> None:
+        self.schedule_digest(row)
+        if is_new and row.active:
+            await self.send_digest(row)  # the backfill window at once, not an empty wait
+
+    # --- housekeeping ----------------------------------------------------------------------
+
+    async def housekeeping(self) -> None:
+        cutoff = self.clock() - self.config.settings.retention
+        removed = await self.store.prune(cutoff)
+        if removed:
+            log.info("housekeeping: forgot %d items older than %s", removed, cutoff.date())

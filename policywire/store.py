@@ -1,0 +1,761 @@
+"""All SQL lives here: feeds' fetch state, items, matches, destinations and deliveries.
+
+SQLAlchemy 2 Core over an async engine. SQLite (WAL mode) by default, PostgreSQL by URL;
+the same statements serve both. Database errors leave this module as `StoreError`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection as SyncConnection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.types import TypeDecorator
+
+from policywire.models import Item, MatchedItem, TopicHit, Validators
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+
+class StoreError(Exception):
+    """A database problem, said in one line."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as naive UTC and gives them back aware (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+meta_table = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+feeds_table = Table(
+    "feeds",
+    metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("first_polled", UTCDateTime),
+    Column("last_polled", UTCDateTime),
+    Column("last_success", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("items_total", Integer, nullable=False, default=0),
+    Column("next_poll", UTCDateTime),
+)
+
+items_table = Table(
+    "items",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("feed", String(2048), nullable=False),
+    Column("item_id", String(2048), nullable=False),
+    Column("link", String(2048), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("published", UTCDateTime, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("language", String(16)),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("links", Text, nullable=False, default="[]"),
+    Column("source", Text, nullable=False, default=""),
+    Column("story_id", Integer),
+    UniqueConstraint("feed", "item_id", name="uq_items_feed_item"),
+    Index("ix_items_link", "link"),
+    Index("ix_items_first_seen", "first_seen"),
+    Index("ix_items_story", "story_id"),
+)
+
+matches_table = Table(
+    "matches",
+    metadata,
+    Column("item_pk", Integer, ForeignKey("items.pk", ondelete="CASCADE"), primary_key=True),
+    Column("topic", String(128), primary_key=True),
+    Column("keywords", Text, nullable=False),
+    Index("ix_matches_topic", "topic"),
+)
+
+destinations_table = Table(
+    "destinations",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("origin", String(16), nullable=False),  # "config" or "chat"
+    Column("platform", String(32), nullable=False),
+    Column("target", String(512), nullable=False),
+    Column("topics", Text, nullable=False, default="[]"),
+    Column("schedule", String(128), nullable=False, default="instant"),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("language", String(8), nullable=False, default="en"),
+    Column("title", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_digest_at", UTCDateTime),
+    Column("last_error", Text),
+)
+
+deliveries_table = Table(
+    "deliveries",
+    metadata,
+    Column("destination", String(512), primary_key=True),
+    Column("item_pk", Integer, ForeignKey("items.pk", ondelete="CASCADE"), primary_key=True),
+    Column("delivered_at", UTCDateTime, nullable=False),
+)
+
+
+outbox_table = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("destination", String(512), nullable=False),
+    Column("idempotency_key", String(256), nullable=False, unique=True),
+    Column("payload", Text, nullable=False),  # JSON: what the platform call needs
+    Column("state", String(16), nullable=False, default="pending"),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("platform_message_id", String(64)),
+    Column("last_error", Text),
+    Index("ix_outbox_state_next", "state", "next_attempt_at"),
+    Index("ix_outbox_destination", "destination", "id"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    destination: str
+    idempotency_key: str
+    payload: dict[str, Any]
+    attempts: int
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    url: str
+    validators: Validators
+    failures: int
+    first_polled: datetime | None
+    last_success: datetime | None
+    last_error: str | None
+    items_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationRow:
+    key: str
+    origin: str
+    platform: str
+    target: str
+    topics: tuple[str, ...]
+    schedule: str
+    timezone: str
+    language: str
+    active: bool
+    created_at: datetime
+    last_digest_at: datetime | None
+    title: str = ""
+    last_error: str | None = None
+
+
+def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (status, preview) run beside the writer; NORMAL sync is safe under WAL.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _check_schema(connection: SyncConnection) -> None:
+    metadata.create_all(connection)
+    row = connection.execute(
+        select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+    ).first()
+    if row is None:
+        connection.execute(
+            insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
+        )
+    elif int(row[0]) > SCHEMA_VERSION:
+        raise StoreError(
+            f"database schema version {row[0]} is newer than this policywire ({SCHEMA_VERSION})"
+        )
+
+
+class Store:
+    """The only place that talks SQL. Open with `await Store.open(url)`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        engine = create_async_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_check_schema)
+        except SQLAlchemyError as exc:
+            await engine.dispose()
+            raise StoreError(f"cannot open database {_safe_url(url)}: {_first_line(exc)}") from exc
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {_first_line(exc)}") from exc
+
+    # --- feeds -------------------------------------------------------------------------
+
+    async def feed_state(self, url: str) -> FeedState:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(feeds_table).where(feeds_table.c.url == url))).first()
+        if row is None:
+            return FeedState(url, Validators(), 0, None, None, None, 0)
+        return FeedState(
+            url=url,
+            validators=Validators(row.etag, row.last_modified, row.body_hash),
+            failures=row.failures,
+            first_polled=row.first_polled,
+            last_success=row.last_success,
+            last_error=row.last_error,
+            items_total=row.items_total,
+        )
+
+    async def record_success(
+        self, url: str, validators: Validators, now: datetime, title: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {
+            "etag": validators.etag,
+            "last_modified": validators.last_modified,
+            "body_hash": validators.body_hash,
+            "last_polled": now,
+            "last_success": now,
+            "failures": 0,
+        }
+        if title:
+            values["title"] = title
+        async with self._tx() as conn:
+            await self._ensure_feed(conn, url, now)
+            await conn.execute(update(feeds_table).where(feeds_table.c.url == url).values(values))
+
+    async def record_failure(self, url: str, error: str, now: datetime) -> int:
+        """Remember a failed poll; returns the feed's consecutive failure count."""
+        async with self._tx() as conn:
+            await self._ensure_feed(conn, url, now)
+            await conn.execute(
+                update(feeds_table)
+                .where(feeds_table.c.url == url)
+                .values(
+                    last_polled=now,
+                    last_error=error,
+                    last_error_at=now,
+                    failures=feeds_table.c.failures + 1,
+                )
+            )
+            count = await conn.scalar(
+                select(feeds_table.c.failures).where(feeds_table.c.url == url)
+            )
+        return int(count or 0)
+
+    async def set_next_poll(self, url: str, when: datetime) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(feeds_table).where(feeds_table.c.url == url).values(next_poll=when)
+            )
+
+    async def _ensure_feed(self, conn: AsyncConnection, url: str, now: datetime) -> None:
+        exists = await conn.scalar(select(feeds_table.c.url).where(feeds_table.c.url == url))
+        if exists is None:
+            await conn.execute(
+                insert(feeds_table).values(url=url, first_polled=now, failures=0, items_total=0)
+            )
+
+    async def feed_rows(self) -> list[Mapping[str, Any]]:
+        async with self._tx() as conn:
+            rows = (await conn.execute(select(feeds_table).order_by(feeds_table.c.url))).all()
+        return [dict(row._mapping) for row in rows]
+
+    # --- items and matches -------------------------------------------------------------
+
+    async def add_items(
+        self,
+        items: Sequence[Item],
+        hits: Mapping[tuple[str, str], Sequence[TopicHit]],
+        now: datetime,
+    ) -> list[MatchedItem]:
+        """Insert the items not seen before; returns the new ones that matched a topic.
+
+        `hits` maps (feed, id) to that item's topic hits. Items already stored are skipped, so
+        an item is never reported twice, across restarts too.
+        """
+        if not items:
+            return []
+        feed_urls = {item.feed for item in items}
+        async with self._tx() as conn:
+            known = await self._known_ids(conn, feed_urls, [item.id for item in items])
+            fresh = [item for item in _unique(items) if (item.feed, item.id) not in known]
+            new_matched: list[MatchedItem] = []
+            for item in fresh:
+                pk = await self._insert_item(conn, item, now)
+                item_hits = tuple(hits.get((item.feed, item.id), ()))
+                if item_hits:
+                    await conn.execute(
+                        insert(matches_table),
+                        [
+                            {"item_pk": pk, "topic": h.topic, "keywords": json.dumps(h.keywords)}
+                            for h in item_hits
+                        ],
+                    )
+                    new_matched.append(
+                        MatchedItem(item, item_hits, (item.source,), first_seen=now, pk=pk)
+                    )
+            for url in feed_urls:
+                count = sum(1 for item in fresh if item.feed == url)
+                if count:
+                    await self._ensure_feed(conn, url, now)
+                    await conn.execute(
+                        update(feeds_table)
+                        .where(feeds_table.c.url == url)
+                        .values(items_total=feeds_table.c.items_total + count)
+                    )
+        return new_matched
+
+    async def _known_ids(
+        self, conn: AsyncConnection, feeds: Iterable[str], ids: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        known: set[tuple[str, str]] = set()
+        for chunk in _chunks(ids, 500):  # stay under SQLite's bound-parameter limit
+            rows = await conn.execute(
+                select(items_table.c.feed, items_table.c.item_id).where(
+                    items_table.c.feed.in_(list(feeds)), items_table.c.item_id.in_(chunk)
+                )
+            )
+            known.update((row.feed, row.item_id) for row in rows)
+        return known
+
+    async def _insert_item(self, conn: AsyncConnection, item: Item, now: datetime) -> int:
+        result = await conn.execute(
+            insert(items_table).values(
+                feed=item.feed,
+                item_id=item.id,
+                link=item.link,
+                title=item.title,
+                summary=item.summary,
+                published=item.published,
+                first_seen=now,
+                language=item.language,
+                tags=json.dumps(item.tags),
+                links=json.dumps(item.links),
+                source=item.source,
+            )
+        )
+        primary_key = result.inserted_primary_key
+        assert primary_key is not None
+        return int(primary_key[0])
+
+    async def undelivered(
+        self, destination: DestinationRow, backfill: timedelta, limit: int = 5000
+    ) -> list[MatchedItem]:
+        """Matched items this destination follows and has not received yet, newest first.
+
+        Eligible: first seen no earlier than `backfill` before the destination was created
+        (a new destination neither floods nor starts empty), and published no earlier than
+        `backfill` before we first saw it (a new feed's archive is recorded, never sent).
+        """
+        if not destination.topics:
+            return []
+        delivered = select(deliveries_table.c.item_pk).where(
+            deliveries_table.c.destination == destination.key
+        )
+        query = (
+            select(items_table, matches_table.c.topic, matches_table.c.keywords)
+            .join(matches_table, matches_table.c.item_pk == items_table.c.pk)
+            .where(
+                matches_table.c.topic.in_(destination.topics),
+                items_table.c.first_seen >= destination.created_at - backfill,
+                items_table.c.pk.not_in(delivered),
+            )
+            .order_by(items_table.c.published.desc(), items_table.c.pk)
+            .limit(limit)
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            matched
+            for matched in _group_matches(rows)
+            if matched.item.published >= _seen(matched) - backfill
+        ]
+
+    # --- destinations ------------------------------------------------------------------
+
+    async def upsert_destination(self, row: DestinationRow) -> DestinationRow:
+        """Create a destination or update its settings, keeping its creation time."""
+        values = {
+            "origin": row.origin,
+            "platform": row.platform,
+            "target": row.target,
+            "topics": json.dumps(list(row.topics)),
+            "schedule": row.schedule,
+            "timezone": row.timezone,
+            "language": row.language,
+            "title": row.title,
+            "active": row.active,
+        }
+        async with self._tx() as conn:
+            existing = (
+                await conn.execute(
+                    select(destinations_table).where(destinations_table.c.key == row.key)
+                )
+            ).first()
+            if existing is None:
+                await conn.execute(
+                    insert(destinations_table).values(
+                        key=row.key, created_at=row.created_at, **values
+                    )
+                )
+            else:
+                await conn.execute(
+                    update(destinations_table)
+                    .where(destinations_table.c.key == row.key)
+                    .values(values)
+                )
+        found = await self.destination(row.key)
+        assert found is not None
+        return found
+
+    async def destination(self, key: str) -> DestinationRow | None:
+        async with self._tx() as conn:
+            row = (
+                await conn.execute(
+                    select(destinations_table).where(destinations_table.c.key == key)
+                )
+            ).first()
+        return None if row is None else _destination_from_row(row._mapping)
+
+    async def destinations(self, *, active_only: bool = True) -> list[DestinationRow]:
+        query = select(destinations_table).order_by(destinations_table.c.key)
+        if active_only:
+            query = query.where(destinations_table.c.active.is_(True))
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_destination_from_row(row._mapping) for row in rows]
+
+    async def set_destination_active(self, key: str, active: bool, error: str | None) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(destinations_table)
+                .where(destinations_table.c.key == key)
+                .values(active=active, last_error=error)
+            )
+
+    async def mark_delivered(self, key: str, item_pks: Iterable[int], now: datetime) -> None:
+        async with self._tx() as conn:
+            await self._mark_delivered(conn, key, item_pks, now)
+
+    async def _mark_delivered(
+        self, conn: AsyncConnection, key: str, item_pks: Iterable[int], now: datetime
+    ) -> None:
+        pks = sorted(set(item_pks))
+        already: set[int] = set()
+        for chunk in _chunks(pks, 500):
+            rows = await conn.execute(
+                select(deliveries_table.c.item_pk).where(
+                    deliveries_table.c.destination == key,
+                    deliveries_table.c.item_pk.in_(chunk),
+                )
+            )
+            already.update(row.item_pk for row in rows)
+        fresh = [pk for pk in pks if pk not in already]
+        if fresh:
+            await conn.execute(
+                insert(deliveries_table),
+                [{"destination": key, "item_pk": pk, "delivered_at": now} for pk in fresh],
+            )
+        await conn.execute(
+            update(destinations_table)
+            .where(destinations_table.c.key == key)
+            .values(last_digest_at=now)
+        )
+
+    # --- outbox ------------------------------------------------------------------------
+
+    async def enqueue_digest(
+        self,
+        key: str,
+        payloads: Sequence[Mapping[str, Any]],
+        item_pks: Iterable[int],
+        now: datetime,
+        digest_id: str,
+    ) -> int:
+        """Queue a digest's messages and mark its items delivered, in ONE transaction.
+
+        A crash either loses both (the digest is rebuilt next time) or keeps both (the sender
+        finds the rows on restart): nothing is lost and nothing is sent twice.
+        """
+        async with self._tx() as conn:
+            if payloads:
+                await conn.execute(
+                    insert(outbox_table),
+                    [
+                        {
+                            "destination": key,
+                            "idempotency_key": f"{digest_id}/{index}",
+                            "payload": json.dumps(payload, ensure_ascii=False),
+                            "state": "pending",
+                            "attempts": 0,
+                            "next_attempt_at": now,
+                            "created_at": now,
+                        }
+                        for index, payload in enumerate(payloads)
+                    ],
+                )
+            await self._mark_delivered(conn, key, item_pks, now)
+        return len(payloads)
+
+    async def due_messages(self, now: datetime, limit: int = 500) -> list[OutboxRow]:
+        """Pending messages whose time has come, oldest first (per destination order kept)."""
+        query = (
+            select(outbox_table)
+            .join(destinations_table, destinations_table.c.key == outbox_table.c.destination)
+            .where(
+                outbox_table.c.state == "pending",
+                outbox_table.c.next_attempt_at <= now,
+                destinations_table.c.active.is_(True),
+            )
+            .order_by(outbox_table.c.id)
+            .limit(limit)
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            OutboxRow(
+                r.id,
+                r.destination,
+                r.idempotency_key,
+                json.loads(r.payload),
+                r.attempts,
+                r.next_attempt_at,
+            )
+            for r in rows
+        ]
+
+    async def next_due_time(self) -> datetime | None:
+        async with self._tx() as conn:
+            return await conn.scalar(
+                select(func.min(outbox_table.c.next_attempt_at)).where(
+                    outbox_table.c.state == "pending"
+                )
+            )
+
+    async def mark_sent(self, message_id: int, platform_id: str | None, now: datetime) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(outbox_table)
+                .where(outbox_table.c.id == message_id)
+                .values(
+                    state="sent",
+                    sent_at=now,
+                    platform_message_id=platform_id,
+                    attempts=outbox_table.c.attempts + 1,
+                )
+            )
+
+    async def mark_retry(self, message_id: int, error: str, when: datetime) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(outbox_table)
+                .where(outbox_table.c.id == message_id)
+                .values(
+                    attempts=outbox_table.c.attempts + 1, last_error=error, next_attempt_at=when
+                )
+            )
+
+    async def mark_failed(self, message_id: int, error: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(outbox_table)
+                .where(outbox_table.c.id == message_id)
+                .values(state="failed", attempts=outbox_table.c.attempts + 1, last_error=error)
+            )
+
+    async def outbox_depth(self) -> int:
+        async with self._tx() as conn:
+            count = await conn.scalar(
+                select(func.count())
+                .select_from(outbox_table)
+                .where(outbox_table.c.state == "pending")
+            )
+        return int(count or 0)
+
+    async def rename_destination(self, old_key: str, new_key: str, new_target: str) -> None:
+        """A chat moved (Telegram group → supergroup): carry its state to the new id."""
+        async with self._tx() as conn:
+            await conn.execute(
+                update(destinations_table)
+                .where(destinations_table.c.key == old_key)
+                .values(key=new_key, target=new_target)
+            )
+            for table in (outbox_table, deliveries_table):
+                await conn.execute(
+                    update(table).where(table.c.destination == old_key).values(destination=new_key)
+                )
+
+    # --- housekeeping ------------------------------------------------------------------
+
+    async def prune(self, older_than: datetime) -> int:
+        """Forget items first seen before `older_than` (their matches and deliveries go too)."""
+        async with self._tx() as conn:
+            old = select(items_table.c.pk).where(items_table.c.first_seen < older_than)
+            await conn.execute(delete(matches_table).where(matches_table.c.item_pk.in_(old)))
+            await conn.execute(delete(deliveries_table).where(deliveries_table.c.item_pk.in_(old)))
+            result = await conn.execute(
+                delete(items_table).where(items_table.c.first_seen < older_than)
+            )
+            await conn.execute(
+                delete(outbox_table).where(
+                    outbox_table.c.state != "pending", outbox_table.c.created_at < older_than
+                )
+            )
+        return int(result.rowcount or 0)
+
+    async def count_items(self) -> int:
+        async with self._tx() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(items_table)) or 0)
+
+
+def _group_matches(rows: Sequence[Any]) -> list[MatchedItem]:
+    """Fold one row per (item, topic) into one MatchedItem per item, keeping row order."""
+    by_pk: dict[int, tuple[Item, datetime, list[TopicHit]]] = {}
+    for row in rows:
+        entry = by_pk.get(row.pk)
+        if entry is None:
+            entry = (_item_from_row(row), row.first_seen, [])
+            by_pk[row.pk] = entry
+        entry[2].append(TopicHit(row.topic, tuple(json.loads(row.keywords))))
+    return [
+        MatchedItem(item, tuple(hits), (item.source,), first_seen=seen, pk=pk)
+        for pk, (item, seen, hits) in by_pk.items()
+    ]
+
+
+def _item_from_row(row: Any) -> Item:
+    return Item(
+        feed=row.feed,
+        id=row.item_id,
+        link=row.link,
+        title=row.title,
+        summary=row.summary,
+        published=row.published,
+        language=row.language,
+        tags=tuple(json.loads(row.tags)),
+        source=row.source,
+        links=tuple(json.loads(row.links)),
+    )
+
+
+def _destination_from_row(row: Mapping[str, Any]) -> DestinationRow:
+    return DestinationRow(
+        key=row["key"],
+        origin=row["origin"],
+        platform=row["platform"],
+        target=row["target"],
+        topics=tuple(json.loads(row["topics"])),
+        schedule=row["schedule"],
+        timezone=row["timezone"],
+        language=row["language"],
+        active=bool(row["active"]),
+        created_at=row["created_at"],
+        last_digest_at=row["last_digest_at"],
+        title=row["title"],
+        last_error=row["last_error"],
+    )
+
+
+def _seen(matched: MatchedItem) -> datetime:
+    return matched.first_seen or matched.item.published
+
+
+def _unique(items: Iterable[Item]) -> list[Item]:
+    seen: dict[tuple[str, str], Item] = {}
+    for item in items:
+        seen.setdefault((item.feed, item.id), item)
+    return list(seen.values())
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def _safe_url(url: str) -> str:
+    """Hide a password in a database URL (postgresql://user:secret@host/db)."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url

@@ -1,0 +1,179 @@
+"""What chat commands do, for every platform: subscribe, unsubscribe, schedule, language…
+
+Bots parse a command and call one of these; the rules (known topics, valid schedules and zones,
+who owns a destination) live here once. Each change is stored, then `on_change` lets the
+service reschedule the chat's digest job at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from policywire.config import parse_schedule
+from policywire.i18n import SUPPORTED_LANGUAGES
+from policywire.store import DestinationRow, Store
+
+DEFAULT_CHAT_SCHEDULE = "08:00"
+
+OnChange = Callable[[DestinationRow, bool], Awaitable[None]]  # (row, is_new_subscriber)
+
+
+class CommandError(Exception):
+    """A user's command cannot be done; the message is the reply to show them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    topics: Mapping[str, str]  # topic id → display name, in config order
+    language: str
+    timezone: str
+
+
+def chat_key(platform: str, chat_id: str) -> str:
+    return f"{platform}:{chat_id}"
+
+
+class Subscriptions:
+    def __init__(
+        self,
+        store: Store,
+        defaults: Callable[[], Defaults],
+        clock: Callable[[], datetime],
+        on_change: OnChange,
+    ) -> None:
+        self.store = store
+        self.defaults = defaults  # a callable: a config reload changes the topics
+        self.clock = clock
+        self.on_change = on_change
+
+    async def get(self, platform: str, chat_id: str) -> DestinationRow | None:
+        return await self.store.destination(chat_key(platform, chat_id))
+
+    def resolve_topics(self, words: Iterable[str]) -> list[str]:
+        """Topic ids from what a user typed (id or name, any case); unknown ones are an error."""
+        known = self.defaults().topics
+        by_word = {t.casefold(): t for t in known} | {n.casefold(): t for t, n in known.items()}
+        found, unknown = [], []
+        for word in words:
+            topic = by_word.get(word.strip().casefold())
+            (found if topic else unknown).append(topic or word)
+        if unknown:
+            raise CommandError(f"Unknown topic: {', '.join(unknown)}. Topics: {', '.join(known)}")
+        return list(dict.fromkeys(t for t in found if t))
+
+    async def subscribe(
+        self,
+        platform: str,
+        chat_id: str,
+        topics: Iterable[str],
+        *,
+        title: str = "",
+        language: str | None = None,
+    ) -> DestinationRow:
+        wanted = self.resolve_topics(topics)
+        row = await self._row_for_change(platform, chat_id, title, language)
+        is_new = not row.active or not row.topics
+        merged = tuple(dict.fromkeys((*row.topics, *wanted)))
+        return await self._save(replace(row, topics=merged, active=True), is_new)
+
+    async def unsubscribe(
+        self, platform: str, chat_id: str, topics: Iterable[str]
+    ) -> DestinationRow:
+        row = await self._existing(platform, chat_id)
+        words = list(topics)
+        if [w.casefold() for w in words] == ["all"]:
+            remaining: tuple[str, ...] = ()
+        else:
+            dropped = set(self.resolve_topics(words))
+            remaining = tuple(t for t in row.topics if t not in dropped)
+        return await self._save(replace(row, topics=remaining, active=bool(remaining)), False)
+
+    async def toggle(
+        self,
+        platform: str,
+        chat_id: str,
+        topic: str,
+        *,
+        title: str = "",
+        language: str | None = None,
+    ) -> tuple[DestinationRow, bool]:
+        """Flip one topic (the inline keyboard); returns the row and whether it is now on."""
+        row = await self.get(platform, chat_id)
+        if row is not None and row.active and topic in row.topics:
+            return await self.unsubscribe(platform, chat_id, [topic]), False
+        return await self.subscribe(
+            platform, chat_id, [topic], title=title, language=language
+        ), True
+
+    async def set_schedule(self, platform: str, chat_id: str, text: str) -> DestinationRow:
+        try:
+            schedule = parse_schedule(text.strip())
+        except ValueError as exc:
+            raise CommandError(
+                f"{exc}. Use HH:MM (daily), a cron line like '0 8 * * 1-5', or 'instant'."
+            ) from exc
+        row = await self._existing(platform, chat_id)
+        return await self._save(replace(row, schedule=schedule.text), False)
+
+    async def set_language(self, platform: str, chat_id: str, language: str) -> DestinationRow:
+        language = language.strip().lower()
+        if language not in SUPPORTED_LANGUAGES:
+            raise CommandError(f"Supported languages: {', '.join(SUPPORTED_LANGUAGES)}.")
+        row = await self._row_for_change(platform, chat_id, "", language)
+        return await self._save(replace(row, language=language), False)
+
+    async def set_timezone(self, platform: str, chat_id: str, zone: str) -> DestinationRow:
+        zone = zone.strip()
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise CommandError(
+                f"Unknown time zone {zone!r}: use Area/City, e.g. Europe/Rome."
+            ) from exc
+        row = await self._row_for_change(platform, chat_id, "", None)
+        return await self._save(replace(row, timezone=zone), False)
+
+    async def _existing(self, platform: str, chat_id: str) -> DestinationRow:
+        row = await self.get(platform, chat_id)
+        if row is None or not row.topics:
+            raise CommandError("This chat has no subscription yet: use /subscribe first.")
+        self._check_owned_by_chat(row)
+        return row
+
+    async def _row_for_change(
+        self, platform: str, chat_id: str, title: str, language: str | None
+    ) -> DestinationRow:
+        row = await self.get(platform, chat_id)
+        if row is not None:
+            self._check_owned_by_chat(row)
+            return replace(row, title=title or row.title)
+        defaults = self.defaults()
+        return DestinationRow(
+            key=chat_key(platform, chat_id),
+            origin="chat",
+            platform=platform,
+            target=chat_id,
+            topics=(),
+            schedule=DEFAULT_CHAT_SCHEDULE,
+            timezone=defaults.timezone,
+            language=language if language in SUPPORTED_LANGUAGES else defaults.language,
+            active=True,
+            created_at=self.clock(),
+            last_digest_at=None,
+            title=title,
+        )
+
+    @staticmethod
+    def _check_owned_by_chat(row: DestinationRow) -> None:
+        if row.origin == "config":
+            raise CommandError(
+                "This chat's digest is set in the operator's feeds.yaml; ask them to change it."
+            )
+
+    async def _save(self, row: DestinationRow, is_new: bool) -> DestinationRow:
+        saved = await self.store.upsert_destination(row)
+        await self.on_change(saved, is_new)
+        return saved

@@ -1,0 +1,146 @@
+"""The store against a real SQLite file: dedup across restarts, backfill, deliveries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from policywire.models import Item, TopicHit, Validators
+from policywire.store import DestinationRow, Store, StoreError
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+FEED = "https://news.example/feed.xml"
+
+
+def make_item(n: int, published: datetime = NOW, feed: str = FEED) -> Item:
+    return Item(
+        feed=feed,
+        id=f"id-{n}",
+        link=f"https://news.example/{n}",
+        title=f"Title {n}",
+        summary=f"Summary {n}.",
+        published=published,
+        language="en",
+        tags=("policy",),
+        source="News",
+    )
+
+
+def hits_for(*items: Item) -> dict[tuple[str, str], tuple[TopicHit, ...]]:
+    return {(i.feed, i.id): (TopicHit("ai-act", ("AI Act",)),) for i in items}
+
+
+def destination(created: datetime = NOW, topics: tuple[str, ...] = ("ai-act",)) -> DestinationRow:
+    return DestinationRow(
+        key="console:stdout",
+        origin="config",
+        platform="console",
+        target="stdout",
+        topics=topics,
+        schedule="instant",
+        timezone="UTC",
+        language="en",
+        active=True,
+        created_at=created,
+        last_digest_at=None,
+    )
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+async def test_items_are_never_reported_twice_across_restarts(db_url: str) -> None:
+    first, second = make_item(1), make_item(2)
+    store = await Store.open(db_url)
+    new = await store.add_items([first, second], hits_for(first), NOW)
+    assert [m.item.id for m in new] == ["id-1"]
+    await store.close()
+
+    reopened = await Store.open(db_url)
+    again = await reopened.add_items([first, second, make_item(3)], hits_for(first), NOW)
+    assert again == []
+    assert await reopened.count_items() == 3
+    await reopened.close()
+
+
+async def test_undelivered_respects_deliveries_and_topics(db_url: str) -> None:
+    store = await Store.open(db_url)
+    a, b = make_item(1), make_item(2, NOW - timedelta(hours=1))
+    await store.add_items([a, b], hits_for(a, b), NOW)
+    dest = await store.upsert_destination(destination())
+    pending = await store.undelivered(dest, timedelta(hours=24))
+    assert [m.item.id for m in pending] == ["id-1", "id-2"]  # newest first
+    assert pending[0].hits == (TopicHit("ai-act", ("AI Act",)),)
+
+    await store.mark_delivered(dest.key, [m.pk for m in pending if m.pk is not None], NOW)
+    assert await store.undelivered(dest, timedelta(hours=24)) == []
+    other = await store.upsert_destination(destination(topics=("mistral",)))
+    assert await store.undelivered(other, timedelta(hours=24)) == []
+    await store.close()
+
+
+async def test_backfill_drops_a_new_feeds_archive(db_url: str) -> None:
+    store = await Store.open(db_url)
+    fresh = make_item(1, NOW - timedelta(hours=2))
+    archive = make_item(2, NOW - timedelta(days=30))
+    await store.add_items([fresh, archive], hits_for(fresh, archive), NOW)
+    dest = await store.upsert_destination(destination(created=NOW - timedelta(days=90)))
+    pending = await store.undelivered(dest, timedelta(hours=24))
+    assert [m.item.id for m in pending] == ["id-1"]
+    await store.close()
+
+
+async def test_new_destination_gets_only_the_backfill_window(db_url: str) -> None:
+    store = await Store.open(db_url)
+    old_seen = make_item(1, NOW - timedelta(days=3))
+    await store.add_items([old_seen], hits_for(old_seen), NOW - timedelta(days=3))
+    recent = make_item(2, NOW - timedelta(hours=3))
+    await store.add_items([recent], hits_for(recent), NOW - timedelta(hours=3))
+    dest = await store.upsert_destination(destination(created=NOW))
+    pending = await store.undelivered(dest, timedelta(hours=24))
+    assert [m.item.id for m in pending] == ["id-2"]
+    await store.close()
+
+
+async def test_destination_upsert_keeps_creation_time(db_url: str) -> None:
+    store = await Store.open(db_url)
+    created = await store.upsert_destination(destination(created=NOW - timedelta(days=5)))
+    changed = await store.upsert_destination(destination(created=NOW, topics=("mistral", "ai-act")))
+    assert changed.created_at == created.created_at
+    assert changed.topics == ("mistral", "ai-act")
+    await store.close()
+
+
+async def test_feed_state_records_validators_and_failures(db_url: str) -> None:
+    store = await Store.open(db_url)
+    assert (await store.feed_state(FEED)).failures == 0
+    assert await store.record_failure(FEED, "HTTP 500 Internal Server Error", NOW) == 1
+    assert await store.record_failure(FEED, "timed out after 20s", NOW) == 2
+    state = await store.feed_state(FEED)
+    assert state.last_error == "timed out after 20s"
+    await store.record_success(FEED, Validators('"abc"', "Tue, 10 Mar 2026", "f00"), NOW, "News")
+    state = await store.feed_state(FEED)
+    assert state.failures == 0
+    assert state.validators == Validators('"abc"', "Tue, 10 Mar 2026", "f00")
+    assert state.last_success == NOW
+    await store.close()
+
+
+async def test_prune_forgets_old_items(db_url: str) -> None:
+    store = await Store.open(db_url)
+    old = make_item(1)
+    await store.add_items([old], hits_for(old), NOW - timedelta(days=40))
+    await store.add_items([make_item(2)], {}, NOW)
+    assert await store.prune(NOW - timedelta(days=30)) == 1
+    assert await store.count_items() == 1
+    await store.close()
+
+
+async def test_unusable_database_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "not-a-dir").write_text("x")
+    with pytest.raises(StoreError, match="cannot open database"):
+        await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'not-a-dir' / 'db.sqlite'}")
