@@ -11,7 +11,7 @@ import html
 import logging
 import re
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 SendNow = Callable[[DestinationRow], Awaitable[int]]
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 COMMANDS: Sequence[tuple[str, str]] = (
     ("start", "Welcome and the topics to pick from"),
@@ -158,7 +159,7 @@ class TelegramBot:
     # --- commands --------------------------------------------------------------------------
 
     def _add_handlers(self) -> None:
-        simple: dict[str, Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]] = {
+        simple: dict[str, Handler] = {
             "start": self._start,
             "help": self._help,
             "topics": self._topics,
@@ -176,9 +177,7 @@ class TelegramBot:
         self.app.add_handler(MessageHandler(filters.COMMAND, self._unknown))
         self.app.add_error_handler(self._on_error)
 
-    def _guarded(
-        self, handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
-    ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+    def _guarded(self, handler: Handler) -> Handler:
         """Turn a CommandError into a short reply instead of an error-handler trip."""
 
         async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -250,7 +249,8 @@ class TelegramBot:
         await self._setting(update, context, "schedule", "/schedule 08:00, or instant")
 
     async def _language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._setting(update, context, "language", "/language " + "|".join(SUPPORTED_LANGUAGES))
+        usage = "/language " + "|".join(SUPPORTED_LANGUAGES)
+        await self._setting(update, context, "language", usage)
 
     async def _timezone(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._setting(update, context, "timezone", "/timezone Europe/Rome")
@@ -281,7 +281,10 @@ class TelegramBot:
         topic = query.data.removeprefix("t:")
         try:
             _row, on = await self.subscriptions.toggle(
-                PLATFORM, _chat_id(update), topic, title=_title(update),
+                PLATFORM,
+                _chat_id(update),
+                topic,
+                title=_title(update),
                 language=_user_language(update),
             )
         except CommandError as exc:
@@ -295,8 +298,11 @@ class TelegramBot:
         await _reply(update, "I don't know that command. /help lists what I can do.")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        where = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else "-"
-        log.error("telegram handler failed (chat %s): %s", where, context.error, exc_info=context.error)
+        chat = update.effective_chat if isinstance(update, Update) else None
+        where = chat.id if chat is not None else "-"
+        log.error(
+            "telegram handler failed (chat %s): %s", where, context.error, exc_info=context.error
+        )
 
     # --- helpers ---------------------------------------------------------------------------
 

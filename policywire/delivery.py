@@ -171,17 +171,21 @@ class Sender:
         """Drain forever: on a wake-up (new digest queued) or when a retry falls due."""
         while True:
             self.wake.clear()
+            sent = 0
             try:
-                await self.drain()
+                sent = await self.drain()
             except Exception:  # the loop must survive anything one round throws
                 log.exception("sender round failed; trying again shortly")
-            await self._nap(poll_seconds)
+            await self._nap(poll_seconds, idle=sent == 0)
 
-    async def _nap(self, poll_seconds: float) -> None:
+    async def _nap(self, poll_seconds: float, idle: bool) -> None:
         delay = poll_seconds
         next_due = await self.store.next_due_time()
         if next_due is not None:
             delay = min(delay, max(0.0, (next_due - self.clock()).total_seconds()))
+        if idle:
+            # Due rows that no transport can take (a bot that is down) must not spin the loop.
+            delay = max(delay, min(1.0, poll_seconds))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.wake.wait(), timeout=delay)
 

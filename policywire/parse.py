@@ -126,10 +126,11 @@ def _parse_xml_feed(body: bytes, headers: dict[str, str], context: _Context) -> 
     )
     feed_info: Mapping[str, Any] = result.get("feed") or {}
     entries: list[Mapping[str, Any]] = list(result.get("entries") or [])
-    problem = _describe_bozo(result.get("bozo_exception")) if result.get("bozo") else None
+    bozo = result.get("bozo_exception") if result.get("bozo") else None
+    problem = _describe_bozo(bozo, body) if bozo is not None else None
     version = result.get("version") or ""
     if not entries:
-        _raise_if_not_a_feed(body, version, problem)
+        _raise_if_not_a_feed(body, version, bozo)
     title = html_to_text(_text(feed_info, "title"))
     feed_language = detect_language_hint(_text(feed_info, "language")) or _detail_language(
         feed_info, "title_detail"
@@ -164,33 +165,43 @@ def _link_base(version: str, site_link: str, feed_url: str) -> str:
     return site_link
 
 
-def _raise_if_not_a_feed(body: bytes, version: str, problem: str | None) -> None:
+def _raise_if_not_a_feed(body: bytes, version: str, bozo: object) -> None:
     """A feed with no entries is fine; a body that is no feed at all is an error."""
-    if version and not problem:
+    if version and bozo is None:
         return
     if version:
-        raise ParseError(f"broken feed: {problem}, no entries could be read")
+        raise ParseError(f"broken feed: {_describe_bozo(bozo, body)}, no entries could be read")
     if b"<html" in body[:4096].lower():
         raise ParseError("not a feed: looks like an HTML page")
-    if problem:
-        raise ParseError(f"not a feed: {problem.replace('ill-formed XML', 'XML syntax error')}")
+    if isinstance(bozo, SAXParseException):
+        line = _line_in_body(bozo, body)
+        raise ParseError(f"not a feed: XML syntax error at line {line} ({bozo.getMessage()})")
+    if bozo is not None:
+        raise ParseError(f"not a feed: {_describe_bozo(bozo, body)}")
     raise ParseError("not a feed: no RSS, Atom or RDF document found")
 
 
-def _describe_bozo(exception: object) -> str:
+def _describe_bozo(exception: object, body: bytes) -> str:
     """feedparser's complaint about a document, as a short phrase."""
-    if exception is None:
-        return "ill-formed feed"
-    message = " ".join(str(exception).split())
     if isinstance(exception, SAXParseException):
         # str() would prefix "<unknown>:3:0:"; the message and line read better.
-        return f"ill-formed XML ({exception.getMessage()} at line {exception.getLineNumber()})"
+        line = _line_in_body(exception, body)
+        return f"ill-formed XML ({exception.getMessage()} at line {line})"
+    message = " ".join(str(exception).split())
     name = type(exception).__name__
     if name == "CharacterEncodingOverride":
         return f"wrong encoding ({message})"
     if name == "NonXMLContentType":
         return f"unexpected content type ({message})"
     return f"ill-formed feed ({name}: {message})" if message else f"ill-formed feed ({name})"
+
+
+def _line_in_body(error: SAXParseException, body: bytes) -> int:
+    # feedparser puts an XML declaration line in front of a document that has none.
+    line = error.getLineNumber() or 1
+    if not body.removeprefix(_BOM).startswith(b"<?xml"):
+        line -= 1
+    return max(line, 1)
 
 
 def _entry_to_item(

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from policywire.config import FeedConfig
-from policywire.fetch import Fetcher
+from policywire.config import FeedConfig, Settings
+from policywire.fetch import DEFAULT_USER_AGENT, Fetcher
 from policywire.match import Matcher
 from policywire.models import FetchStatus, Item, MatchedItem, TopicHit, Validators
 from policywire.parse import ParseError, ParsePool
@@ -23,6 +23,17 @@ from policywire.store import Store
 log = logging.getLogger(__name__)
 
 Hits = dict[tuple[str, str], tuple[TopicHit, ...]]
+
+
+def fetcher_for(settings: Settings) -> Fetcher:
+    """A Fetcher with the configuration's limits (not yet started)."""
+    return Fetcher(
+        concurrency=settings.concurrency,
+        per_host_concurrency=settings.per_host_concurrency,
+        timeout=settings.timeout.total_seconds(),
+        max_body_size=settings.max_body_size,
+        user_agent=settings.user_agent or DEFAULT_USER_AGENT,
+    )
 
 
 class PollStatus(Enum):

@@ -16,11 +16,10 @@ from typing import Any, TextIO
 
 from policywire.config import Config, DestinationConfig
 from policywire.digest import build_digest
-from policywire.fetch import Fetcher
 from policywire.match import Matcher
 from policywire.models import Digest, MatchedItem, Story
 from policywire.parse import ParsePool
-from policywire.pipeline import Poller, PollOutcome, PollStatus
+from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +79,7 @@ async def poll_everything(
     matcher = Matcher.compile(config.topic_rules().values())
     progress = Progress(len(config.feeds), stream)
     outcomes: list[PollOutcome] = []
-    async with Fetcher(
-        concurrency=settings.concurrency,
-        per_host_concurrency=settings.per_host_concurrency,
-        timeout=settings.timeout.total_seconds(),
-        max_body_size=settings.max_body_size,
-        **({"user_agent": settings.user_agent} if settings.user_agent else {}),
-    ) as fetcher:
+    async with fetcher_for(settings) as fetcher:
         with ParsePool(workers=0 if len(config.feeds) < 8 else None) as parser:
             poller = Poller(fetcher, parser, matcher, clock)
             for next_done in asyncio.as_completed([poller.poll(f) for f in config.feeds]):

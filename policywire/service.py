@@ -8,6 +8,7 @@ this module imports no chat library.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -22,11 +23,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from policywire.config import Config, DestinationConfig, FeedConfig, parse_schedule
 from policywire.delivery import Sender, Transport
 from policywire.digest import build_digest
-from policywire.fetch import Fetcher, next_delay
+from policywire.fetch import next_delay
 from policywire.match import Matcher
 from policywire.models import Digest
 from policywire.parse import ParsePool
-from policywire.pipeline import Poller, PollStatus, poll_into_store
+from policywire.pipeline import Poller, PollStatus, fetcher_for, poll_into_store
 from policywire.render import render_console, view_digest
 from policywire.render_telegram import render_telegram
 from policywire.store import DestinationRow, Store
@@ -87,23 +88,12 @@ class Service:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.sender = Sender(store, transports, clock)
         self.subscriptions = Subscriptions(store, self._defaults, clock, self._on_subscription)
-        self.fetcher = self._new_fetcher(config)
+        self.fetcher = fetcher_for(config.settings)
         self.parser = ParsePool(workers=parse_workers)
         self.matcher = Matcher.compile(config.topic_rules().values())
         self.poller = Poller(self.fetcher, self.parser, self.matcher, clock)
         self._digest_locks: dict[str, asyncio.Lock] = {}
         self._sender_task: asyncio.Task[None] | None = None
-
-    @staticmethod
-    def _new_fetcher(config: Config) -> Fetcher:
-        settings = config.settings
-        return Fetcher(
-            concurrency=settings.concurrency,
-            per_host_concurrency=settings.per_host_concurrency,
-            timeout=settings.timeout.total_seconds(),
-            max_body_size=settings.max_body_size,
-            **({"user_agent": settings.user_agent} if settings.user_agent else {}),
-        )
 
     def add_transport(self, transport: Transport) -> None:
         """A chat platform that came up after the service was built (it needs our hooks)."""
@@ -200,10 +190,8 @@ class Service:
             await self.deliver_instant()
 
     def _reschedule(self, job_id: str, when: datetime) -> None:
-        try:
+        with contextlib.suppress(JobLookupError):  # the feed was removed meanwhile
             self.scheduler.modify_job(job_id, next_run_time=when)
-        except JobLookupError:
-            pass
 
     async def _record_next_poll(self, url: str) -> None:
         job = self.scheduler.get_job(f"poll:{url}")
@@ -231,10 +219,8 @@ class Service:
         )
 
     def _remove_job(self, job_id: str) -> None:
-        try:
+        with contextlib.suppress(JobLookupError):
             self.scheduler.remove_job(job_id)
-        except JobLookupError:
-            pass
 
     async def digest_job(self, key: str) -> None:
         row = await self.store.destination(key)

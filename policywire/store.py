@@ -572,13 +572,20 @@ class Store:
         return len(payloads)
 
     async def due_messages(self, now: datetime, limit: int = 500) -> list[OutboxRow]:
-        """Pending messages whose time has come, oldest first (per destination order kept)."""
+        """Pending messages of every destination whose oldest pending message is due.
+
+        Only a destination's head is ever retried later, so "head due" keeps each destination's
+        messages strictly in order: nothing overtakes a message waiting for a retry.
+        """
+        ready = select(outbox_table.c.destination).where(
+            outbox_table.c.id.in_(_pending_heads()), outbox_table.c.next_attempt_at <= now
+        )
         query = (
             select(outbox_table)
             .join(destinations_table, destinations_table.c.key == outbox_table.c.destination)
             .where(
                 outbox_table.c.state == "pending",
-                outbox_table.c.next_attempt_at <= now,
+                outbox_table.c.destination.in_(ready),
                 destinations_table.c.active.is_(True),
             )
             .order_by(outbox_table.c.id)
@@ -599,12 +606,17 @@ class Store:
         ]
 
     async def next_due_time(self) -> datetime | None:
+        """When the earliest destination head falls due (None: nothing pending)."""
         async with self._tx() as conn:
-            return await conn.scalar(
-                select(func.min(outbox_table.c.next_attempt_at)).where(
-                    outbox_table.c.state == "pending"
+            due: datetime | None = await conn.scalar(
+                select(func.min(outbox_table.c.next_attempt_at))
+                .join(destinations_table, destinations_table.c.key == outbox_table.c.destination)
+                .where(
+                    outbox_table.c.id.in_(_pending_heads()),
+                    destinations_table.c.active.is_(True),
                 )
             )
+        return due
 
     async def mark_sent(self, message_id: int, platform_id: str | None, now: datetime) -> None:
         async with self._tx() as conn:
@@ -682,6 +694,15 @@ class Store:
             return int(await conn.scalar(select(func.count()).select_from(items_table)) or 0)
 
 
+def _pending_heads() -> Any:
+    """The id of each destination's oldest pending outbox message."""
+    return (
+        select(func.min(outbox_table.c.id))
+        .where(outbox_table.c.state == "pending")
+        .group_by(outbox_table.c.destination)
+    )
+
+
 def _group_matches(rows: Sequence[Any]) -> list[MatchedItem]:
     """Fold one row per (item, topic) into one MatchedItem per item, keeping row order."""
     by_pk: dict[int, tuple[Item, datetime, list[TopicHit]]] = {}
@@ -712,7 +733,7 @@ def _item_from_row(row: Any) -> Item:
     )
 
 
-def _destination_from_row(row: Mapping[str, Any]) -> DestinationRow:
+def _destination_from_row(row: Any) -> DestinationRow:
     return DestinationRow(
         key=row["key"],
         origin=row["origin"],

@@ -56,10 +56,14 @@ class Subscriptions:
         """Topic ids from what a user typed (id or name, any case); unknown ones are an error."""
         known = self.defaults().topics
         by_word = {t.casefold(): t for t in known} | {n.casefold(): t for t, n in known.items()}
-        found, unknown = [], []
+        found: list[str | None] = []
+        unknown: list[str] = []
         for word in words:
             topic = by_word.get(word.strip().casefold())
-            (found if topic else unknown).append(topic or word)
+            if topic:
+                found.append(topic)
+            else:
+                unknown.append(word)
         if unknown:
             raise CommandError(f"Unknown topic: {', '.join(unknown)}. Topics: {', '.join(known)}")
         return list(dict.fromkeys(t for t in found if t))

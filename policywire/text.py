@@ -124,7 +124,7 @@ def _ends_sentence(paragraph: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 # Where a trailer may start: the beginning of the text or the end of a sentence or clause.
-_AFTER_BREAK = r"(?:\A|(?<=[.!?…:;|»”\"')\]–—-])\s*|\s+[–—|-]\s*)"
+_AFTER_BREAK = r"(?:\A|(?<=[.!?…:;|»›→”\"')\]–—-])\s*|\s+[–—|-]\s*)"
 
 _READ_MORE_PHRASES = (
     r"continue reading|read more|read the (?:full|rest of the|whole) (?:story|article|post)"
@@ -134,8 +134,13 @@ _READ_MORE_PHRASES = (
     r"|weiterlesen|mehr lesen|zum artikel|ganzen artikel lesen"
     r"|seguir leyendo|leer más"
 )
+# After the phrase only an arrow, an ellipsis or "at The Outlet" may follow, so that
+# "Read more about the vote in our explainer." stays.
 _READ_MORE = re.compile(
-    _AFTER_BREAK + r"[\[(«]?\s*(?:" + _READ_MORE_PHRASES + r")\b[^.!?\n]{0,80}?[\s.…»›→>\])]*\Z",
+    _AFTER_BREAK
+    + r"[\[(«]?\s*(?:"
+    + _READ_MORE_PHRASES
+    + r")(?:\s+(?:at|on|from|in|su|sur|auf|bei|en)\s+[^.!?\n]{1,40}?)?[\s.…»›→>:\])]*\Z",
     re.I,
 )
 # WordPress's RSS footer in the languages we follow ("The post X appeared first on Y.").
@@ -162,8 +167,9 @@ _CREDIT_IN_PARENS = re.compile(
     r"\s*\((?:" + _CREDIT_WORDS + r")(?:\s*:|\s+(?:by|di|de|par|von)\b)[^()]{1,150}\)",
     re.I,
 )
+# Only after a sentence: a text that starts with "Photos:" is a headline, not a credit.
 _CREDIT_AT_END = re.compile(
-    r"(?:\A|(?<=[.!?…])\s+)(?:" + _CREDIT_WORDS + r")\s*:\s*[^.!?:]{1,120}[.]?\s*\Z",
+    r"(?<=[.!?…])\s+(?:" + _CREDIT_WORDS + r")\s*:\s*[^.!?:]{1,60}[.]?\s*\Z",
     re.I,
 )
 # At the start only the words that cannot open a real sentence ("Photo: …" may be a title).
@@ -364,14 +370,14 @@ def _is_sentence_end(text: str, match: re.Match[str], abbreviations: frozenset[s
         return False  # "Apple Inc. said", "e.g. this": a lower-case start continues
     if following not in _OPENERS and not following.isalnum():
         return False
+    if ".." in mark:
+        return False  # an ellipsis trails off; it does not close the sentence
     if mark != ".":
         return True
     return not _ends_with_abbreviation(text[: match.start()], following, abbreviations)
 
 
 def _ends_with_abbreviation(before: str, following: str, abbreviations: frozenset[str]) -> bool:
-    if before.endswith(("..", "…")):
-        return True  # an ellipsis trails off; it does not close the sentence
     word_match = _WORD_BEFORE.search(before)
     if word_match is None:
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 import unicodedata
@@ -120,7 +121,9 @@ def test_phrases_do_not_run_across_fields() -> None:
 
 
 def test_none_excludes_the_item() -> None:
-    matcher = _rules(TopicRule(id="m", name="M", any=("Mistral",), none=("wind", "re:mistral\\s+gust")))
+    matcher = _rules(
+        TopicRule(id="m", name="M", any=("Mistral",), none=("wind", "re:mistral\\s+gust"))
+    )
     assert matcher.match("Mistral raises funds") == (TopicHit("m", ("Mistral",)),)
     assert matcher.match("Mistral", "the wind blows") == ()
     assert matcher.match("The Mistral gust") == ()
@@ -293,45 +296,75 @@ def _ref_gap(gap: str) -> str:
     return "" if set(kept) <= {"-", "\u2010", "\u2011"} else kept
 
 
-def _ref_keyword_hits(keyword: str, fields: Sequence[str]) -> bool:
-    if keyword.startswith("re:"):
-        return re.search(keyword[3:], "\n".join(fields), re.IGNORECASE) is not None
-    wanted = _ref_words(keyword.strip().rstrip("."))
-    for field in fields:
-        found = _ref_words(field)
-        for start in range(len(found) - len(wanted) + 1):
-            if all(
-                _ref_fold(text_word) == _ref_fold(word)
-                and (not (word.isupper() and sum(c.isalpha() for c in word) >= 2) or text_word.isupper())
-                and (offset == 0 or _ref_gap(text_gap) == _ref_gap(gap))
-                for offset, ((word, gap), (text_word, text_gap)) in enumerate(
-                    zip(wanted, found[start:], strict=False)
-                )
-            ):
-                return True
+_RefWord = tuple[str, bool, str]  # folded word, acronym (keyword) or in capitals (text), gap
+
+
+def _ref_prepare(text: str, *, keyword: bool) -> list[_RefWord]:
+    def capitals(word: str) -> bool:
+        if keyword:
+            return word.isupper() and sum(char.isalpha() for char in word) >= 2
+        return word.isupper()
+
+    return [(_ref_fold(word), capitals(word), _ref_gap(gap)) for word, gap in _ref_words(text)]
+
+
+@functools.cache
+def _ref_keyword(keyword: str) -> list[_RefWord]:
+    return _ref_prepare(keyword.strip().rstrip("."), keyword=True)
+
+
+def _ref_occurs(wanted: list[_RefWord], found: list[_RefWord]) -> bool:
+    for start in range(len(found) - len(wanted) + 1):
+        if found[start][0] == wanted[0][0] and all(
+            text_word == word and (text_upper or not acronym) and (offset == 0 or text_gap == gap)
+            for offset, ((word, acronym, gap), (text_word, text_upper, text_gap)) in enumerate(
+                zip(wanted, found[start:], strict=False)
+            )
+        ):
+            return True
     return False
 
 
 def _ref_match(rules: Sequence[TopicRule], fields: Sequence[str]) -> tuple[TopicHit, ...]:
-    hits = []
+    prepared = [_ref_prepare(field, keyword=False) for field in fields]
+    present = {word for field in prepared for word, _, _ in field}
+    cache: dict[str, bool] = {}
+
+    def hits(keyword: str) -> bool:
+        if keyword not in cache:
+            if keyword.startswith("re:"):
+                joined = "\n".join(fields)
+                cache[keyword] = re.search(keyword[3:], joined, re.IGNORECASE) is not None
+            else:
+                wanted = _ref_keyword(keyword)
+                cache[keyword] = wanted[0][0] in present and any(
+                    _ref_occurs(wanted, field) for field in prepared
+                )
+        return cache[keyword]
+
+    result = []
     for rule in rules:
-        hit = {kw: _ref_keyword_hits(kw, fields) for kw in (*rule.any, *rule.all, *rule.none)}
         if (
-            any(hit[kw] for kw in rule.any)
-            and all(hit[kw] for kw in rule.all)
-            and not any(hit[kw] for kw in rule.none)
+            any(hits(kw) for kw in rule.any)
+            and all(hits(kw) for kw in rule.all)
+            and not any(hits(kw) for kw in rule.none)
         ):
-            reported = dict.fromkeys(kw for kw in (*rule.any, *rule.all) if hit[kw])
-            hits.append(TopicHit(rule.id, tuple(reported)))
-    return tuple(hits)
+            reported = dict.fromkeys(kw for kw in (*rule.any, *rule.all) if hits(kw))
+            result.append(TopicHit(rule.id, tuple(reported)))
+    return tuple(result)
 
 
+# Tricky on purpose: acronyms and their lower-case twins, accents, words that contain others.
 _BASE_WORDS = (
-    "AI Act EU GPAI Mistral régulation Commissione europea Künstliche Intelligenz model open "
-    "data safety Office Action React enact code practice Llama 3 1 7B ai eu Ai Straße U S "
-    "transparency copyright Brussels"
-).split()
-_SEPARATORS = (" ", " ", " ", "  ", "\n", "-", ", ", ". ", "'s ", "’s ", " (", ") ", " #", "_", "\u00ad")
+    *("AI", "Act", "EU", "GPAI", "Mistral", "régulation", "Commissione", "europea"),
+    *("Künstliche", "Intelligenz", "model", "open", "data", "safety", "Office", "Action"),
+    *("React", "enact", "code", "practice", "Llama", "3", "1", "7B", "ai", "eu", "Ai"),
+    *("Straße", "U", "S", "transparency", "copyright", "Brussels"),
+)
+_SEPARATORS = (
+    *(" ", " ", " ", "  ", "\n", "-", ", ", ". "),
+    *("'s ", "’s ", " (", ") ", " #", "_", "\u00ad"),
+)
 
 
 def _case_variant(rng: random.Random, word: str) -> str:

@@ -1,0 +1,126 @@
+"""The command line, run as a user would: the offline demo, check, and JSON output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scheduler import main
+
+ROOT = Path(__file__).resolve().parents[1]
+OFFLINE = ROOT / "examples" / "offline.yaml"
+NOISE = ("Sanremo", "Norma", "piste ciclabili", "vélo-cargo", "mistral soffia", "Fire Act")
+
+
+def preview_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:  # type: ignore[type-arg]
+    assert main(["preview", "--config", str(OFFLINE), "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def titles(digest: dict) -> list[str]:  # type: ignore[type-arg]
+    return [item["title"] for story in digest["stories"] for item in story["items"]]
+
+
+def test_offline_demo_shows_matching_items_only(capsys: pytest.CaptureFixture[str]) -> None:
+    result = preview_json(capsys)
+    assert result["errors"] == []
+    assert [d["destination"] for d in result["digests"]] == ["console:stdout", "console:stderr"]
+    for digest in result["digests"]:
+        assert digest["stories"], digest["destination"]
+        for title in titles(digest):
+            assert not any(word in title for word in NOISE), title
+    italian = result["digests"][0]
+    assert italian["language"] == "it"
+    assert any("Mistral" in title for title in titles(italian))
+    assert all(set(s["topics"]) <= {"mistral", "ai-act"} for s in italian["stories"])
+
+
+def test_article_through_two_feeds_is_shown_once_naming_both(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = preview_json(capsys)
+    english = result["digests"][1]
+    items = [item for story in english["stories"] for item in story["items"]]
+    deal = [i for i in items if "minority stake in Mistral AI" in i["title"]]
+    assert len(deal) == 1
+    assert deal[0]["sources"] == ["EU Digital Brief", "Tech Policy Roundup"]
+    assert "utm_" not in deal[0]["link"]
+
+
+def test_preview_for_one_topic_in_german(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["preview", "--config", str(OFFLINE), "--topic", "mistral", "--language", "de"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert out.startswith("Mistral AI · ")
+    assert "Meldungen" in out
+    assert "AI Act" not in out.split("\n")[0]
+
+
+def test_unknown_topic_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["preview", "--config", str(OFFLINE), "--topic", "nope"]) == 2
+    assert "unknown topic 'nope'" in capsys.readouterr().err
+
+
+def test_check_reports_every_error_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        "settings:\n"
+        "  poll_interval: soon\n"
+        "  timezone: Mars/Olympus\n"
+        "topics:\n"
+        "  ai-act:\n"
+        "    any: [AI Act]\n"
+        "destinations:\n"
+        "  - console: stdout\n"
+        "    topics: [missing]\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--config", "feeds.yaml"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("feeds.yaml:2: settings.poll_interval: ")
+    assert lines[1].startswith("feeds.yaml:3: settings.timezone: ")
+    assert lines[2].startswith("feeds.yaml:9: destinations[0].topics[0]: ")
+    assert len(lines) == 3
+
+
+def test_policywire_config_env_selects_the_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POLICYWIRE_CONFIG", str(OFFLINE))
+    assert main(["check"]) == 0
+    assert "5 feeds" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(shutil.which("policywire") is None, reason="console script not installed")
+def test_console_script_runs_the_offline_demo() -> None:
+    result = subprocess.run(
+        ["policywire", "preview", "--config", str(OFFLINE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Mistral" in result.stdout
+    assert "loaded 5 feeds" in result.stderr
+
+
+def test_scheduler_py_is_the_same_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scheduler.py"), "check", "--config", str(OFFLINE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
