@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -35,6 +36,7 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -48,6 +50,10 @@ from policywire.store import DestinationRow
 from policywire.subscriptions import CommandError, Subscriptions
 
 log = logging.getLogger(__name__)
+
+# PTB 22 is moving time periods (RetryAfter.retry_after…) from int to timedelta and warns on
+# every RetryAfter unless this documented opt-in is set; we handle both forms.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 PLATFORM = "telegram"
 SendNow = Callable[[DestinationRow], Awaitable[int]]
@@ -84,7 +90,9 @@ class TelegramBot:
         send_now: SendNow,
         *,
         poll_timeout: float = 30.0,
+        pacing: Pacing | None = None,
     ) -> None:
+        self.pacing = pacing or TelegramBot.pacing
         self.subscriptions = subscriptions
         self.send_now = send_now
         self.poll_timeout = poll_timeout
@@ -174,6 +182,9 @@ class TelegramBot:
         for name, handler in simple.items():
             self.app.add_handler(CommandHandler(name, self._guarded(handler)))
         self.app.add_handler(CallbackQueryHandler(self._toggle, pattern=r"^t:"))
+        self.app.add_handler(
+            ChatMemberHandler(self._membership, ChatMemberHandler.MY_CHAT_MEMBER)
+        )
         self.app.add_handler(MessageHandler(filters.COMMAND, self._unknown))
         self.app.add_error_handler(self._on_error)
 
@@ -293,6 +304,17 @@ class TelegramBot:
         name = self._names().get(topic, topic)
         await query.answer(f"{'Following' if on else 'Stopped'}: {name}"[:200])
         await query.edit_message_reply_markup(await self._keyboard(update))
+
+    async def _membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot was blocked, kicked or left: deactivate at once, not at the next send."""
+        change = update.my_chat_member
+        if change is None:
+            return
+        status = change.new_chat_member.status
+        if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+            reason = "bot was blocked" if change.chat.type == ChatType.PRIVATE else "bot removed"
+            if await self.subscriptions.deactivate(PLATFORM, str(change.chat.id), reason):
+                log.info("telegram:%s deactivated: %s", change.chat.id, reason)
 
     async def _unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, "I don't know that command. /help lists what I can do.")

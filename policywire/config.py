@@ -27,6 +27,7 @@ from sqlalchemy.exc import ArgumentError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from policywire.durations import Schedule, parse_duration, parse_schedule
+from policywire.match import validate_keyword
 from policywire.models import TopicRule
 from policywire.yamlpos import (
     Fields,
@@ -729,16 +730,8 @@ _TARGET_PARSERS = {
 
 
 def _regex_problem(keyword: str) -> str | None:
-    if not keyword.startswith("re:"):
-        return None
-    pattern = keyword.removeprefix("re:")
-    if not pattern.strip():
-        return "empty regular expression after 're:'"
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"invalid regular expression {pattern!r}: {exc.msg} at position {exc.pos}"
-    return None
+    """The matcher's own verdict, so `check` refuses exactly what the matcher cannot compile."""
+    return validate_keyword(keyword)
 
 
 def _unknown_topic_message(topic_id: str, topics: Mapping[str, TopicConfig]) -> str:

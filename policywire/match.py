@@ -57,11 +57,19 @@ _JOINABLE: Final = ""
 _FIELD_SEPARATOR: Final = "\x00"
 
 
+# A plain keyword's words: (folded word, is acronym, normalized gap before it).
+_Words = tuple[tuple[str, bool, str], ...]
+
+# A compiled keyword, hashable so that equal keywords share one pattern id: a regular
+# expression's source (str), or a plain keyword's words.
+_PatternKey = str | _Words
+
+
 class _Phrase(NamedTuple):
     """A plain keyword, indexed under its first folded word."""
 
     head_is_acronym: bool
-    rest: tuple[tuple[str, bool, str], ...]  # (folded word, is acronym, normalized gap before)
+    rest: _Words  # the words after the first
     pattern: int  # id shared by every keyword that compiles to the same words
 
 
@@ -70,11 +78,6 @@ class _Topic(NamedTuple):
     required: frozenset[int]  # `all` patterns
     excluded: frozenset[int]  # `none` patterns
     reported: tuple[tuple[int, str], ...]  # `any` then `all`, as written, for TopicHit
-
-
-# A compiled keyword, hashable so that equal keywords share one pattern id:
-# ("re", source) for regular expressions, ("words", words) for plain keywords.
-_PatternKey = tuple[str, object]
 
 
 class Matcher:
@@ -229,13 +232,10 @@ class _Builder:
         return pattern
 
     def _index(self, key: _PatternKey, pattern: int) -> None:
-        kind, value = key
-        if kind == "re":
-            assert isinstance(value, str)
-            self.regexes.append((re.compile(value, re.IGNORECASE), pattern))
+        if isinstance(key, str):
+            self.regexes.append((re.compile(key, re.IGNORECASE), pattern))
             return
-        assert isinstance(value, tuple)
-        (head, head_is_acronym, _), *rest = value
+        (head, head_is_acronym, _), *rest = key
         if not rest and not head_is_acronym:
             self.single_words[head] = pattern
             return
@@ -246,8 +246,8 @@ def _parse_keyword(keyword: str) -> _PatternKey:
     if not keyword.strip():
         raise ValueError("empty keyword")
     if keyword.startswith(REGEX_PREFIX):
-        return ("re", _check_regex(keyword.removeprefix(REGEX_PREFIX)))
-    return ("words", _keyword_words(keyword))
+        return _check_regex(keyword.removeprefix(REGEX_PREFIX))
+    return _keyword_words(keyword)
 
 
 def _check_regex(source: str) -> str:
@@ -262,8 +262,7 @@ def _check_regex(source: str) -> str:
     return source
 
 
-def _keyword_words(keyword: str) -> tuple[tuple[str, bool, str], ...]:
-    """(folded word, is acronym, normalized gap before it) for each word of a plain keyword."""
+def _keyword_words(keyword: str) -> _Words:
     if any(unicodedata.category(char) == "Cc" and not char.isspace() for char in keyword):
         raise ValueError("contains control characters")
     # A trailing period belongs to abbreviations ("U.S.", "Inc.") and cannot be required of
@@ -290,9 +289,7 @@ def _is_acronym(word: str) -> bool:
     return word.isupper() and sum(char.isalpha() for char in word) >= 2
 
 
-def _rest_at(
-    rest: tuple[tuple[str, bool, str], ...], position: int, parts: list[str], folded: list[str]
-) -> bool:
+def _rest_at(rest: _Words, position: int, parts: list[str], folded: list[str]) -> bool:
     """Do the words after a phrase's first word follow the text word at `position`?
 
     parts is [gap, word, gap, word, ...]: word i is parts[2i + 1], the gap before it parts[2i].
@@ -316,7 +313,9 @@ def _split_words(text: str) -> tuple[list[str], list[str]]:
         parts = _WORD_SPLIT.split(text)
         return parts, list(map(str.lower, parts[1::2]))
     parts = _WORD_SPLIT.split(_clean(text))
-    return parts, list(map(_fold_word, parts[1::2]))
+    return parts, [
+        _fold_cached(word) if len(word) <= _CACHED_LENGTH else _fold(word) for word in parts[1::2]
+    ]
 
 
 def _clean(text: str) -> str:
@@ -330,14 +329,26 @@ def _fold(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
-# Feed vocabularies are small and repetitive; caching keeps non-ASCII words cheap.
-_fold_word: Final = lru_cache(maxsize=65536)(_fold)
+# Feed vocabularies are small and repetitive, so caching keeps non-ASCII words cheap. Only
+# short strings are cached: a hostile feed's megabyte-long "word" must not be kept alive.
+_CACHED_LENGTH: Final = 64
+_fold_cached: Final = lru_cache(maxsize=65536)(_fold)
 
 
-@lru_cache(maxsize=4096)
-def _normalize_gap(gap: str) -> str:
+def _normalize_any_gap(gap: str) -> str:
     """_JOINABLE for whitespace/hyphens only, else the folded punctuation without whitespace."""
     squeezed = "".join(char for char in _fold(gap.translate(_APOSTROPHES)) if not char.isspace())
     if all(char in _HYPHENS for char in squeezed):
         return _JOINABLE
     return squeezed
+
+
+_normalize_gap_cached: Final = lru_cache(maxsize=4096)(_normalize_any_gap)
+
+
+def _normalize_gap(gap: str) -> str:
+    if gap == " ":  # by far the most common gap
+        return _JOINABLE
+    if len(gap) <= _CACHED_LENGTH:
+        return _normalize_gap_cached(gap)
+    return _normalize_any_gap(gap)

@@ -447,8 +447,14 @@ class Store:
 
     # --- destinations ------------------------------------------------------------------
 
-    async def upsert_destination(self, row: DestinationRow) -> DestinationRow:
-        """Create a destination or update its settings, keeping its creation time."""
+    async def upsert_destination(
+        self, row: DestinationRow, *, restart: bool = False
+    ) -> DestinationRow:
+        """Create a destination or update its settings, keeping its creation time.
+
+        `restart` sets the creation time anew (a chat that comes back after leaving gets the
+        backfill window from now, not everything since it first subscribed).
+        """
         values = {
             "origin": row.origin,
             "platform": row.platform,
@@ -460,6 +466,8 @@ class Store:
             "title": row.title,
             "active": row.active,
         }
+        if restart:
+            values["created_at"] = row.created_at
         async with self._tx() as conn:
             existing = (
                 await conn.execute(
@@ -469,7 +477,7 @@ class Store:
             if existing is None:
                 await conn.execute(
                     insert(destinations_table).values(
-                        key=row.key, created_at=row.created_at, **values
+                        values | {"key": row.key, "created_at": row.created_at}
                     )
                 )
             else:

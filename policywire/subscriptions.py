@@ -81,7 +81,10 @@ class Subscriptions:
         row = await self._row_for_change(platform, chat_id, title, language)
         is_new = not row.active or not row.topics
         merged = tuple(dict.fromkeys((*row.topics, *wanted)))
-        return await self._save(replace(row, topics=merged, active=True), is_new)
+        changed = replace(row, topics=merged, active=True)
+        if is_new:  # coming (back) now: the backfill window counts from now
+            changed = replace(changed, created_at=self.clock())
+        return await self._save(changed, is_new)
 
     async def unsubscribe(
         self, platform: str, chat_id: str, topics: Iterable[str]
@@ -111,6 +114,15 @@ class Subscriptions:
         return await self.subscribe(
             platform, chat_id, [topic], title=title, language=language
         ), True
+
+    async def deactivate(self, platform: str, chat_id: str, reason: str) -> bool:
+        """The bot was removed from the chat (or blocked): stop sending there."""
+        row = await self.get(platform, chat_id)
+        if row is None or not row.active:
+            return False
+        await self.store.set_destination_active(row.key, False, reason)
+        await self.on_change(replace(row, active=False), False)
+        return True
 
     async def set_schedule(self, platform: str, chat_id: str, text: str) -> DestinationRow:
         try:
@@ -178,6 +190,6 @@ class Subscriptions:
             )
 
     async def _save(self, row: DestinationRow, is_new: bool) -> DestinationRow:
-        saved = await self.store.upsert_destination(row)
+        saved = await self.store.upsert_destination(row, restart=is_new)
         await self.on_change(saved, is_new)
         return saved

@@ -383,7 +383,7 @@ def test_settings_errors_name_the_line(text: str, expected: str) -> None:
         ),
         pytest.param(
             "topics:\n  ai:\n    any: [AI, 're:gpt-(4|5']\n",
-            "feeds.yaml:3: topics.ai.any[1]: invalid regular expression 'gpt-(4|5': "
+            "feeds.yaml:3: topics.ai.any[1]: bad regular expression: "
             "missing ), unterminated subpattern at position 4",
             id="bad regex",
         ),
@@ -728,3 +728,12 @@ def test_cron_weekdays_follow_crontab_numbering(expression: str, expected_day: i
 
 def test_supported_languages() -> None:
     assert SUPPORTED_LANGUAGES == ("en", "it", "fr", "de")
+
+
+def test_keywords_the_matcher_cannot_use_are_config_errors(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text("topics:\n  lang:\n    any: [Python, C++]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, env={})
+    [line] = caught.value.errors
+    assert line.startswith(f"{config}:3: topics.lang.any[1]: '++' at the edge")
