@@ -182,9 +182,7 @@ class TelegramBot:
         for name, handler in simple.items():
             self.app.add_handler(CommandHandler(name, self._guarded(handler)))
         self.app.add_handler(CallbackQueryHandler(self._toggle, pattern=r"^t:"))
-        self.app.add_handler(
-            ChatMemberHandler(self._membership, ChatMemberHandler.MY_CHAT_MEMBER)
-        )
+        self.app.add_handler(ChatMemberHandler(self._membership, ChatMemberHandler.MY_CHAT_MEMBER))
         self.app.add_handler(MessageHandler(filters.COMMAND, self._unknown))
         self.app.add_error_handler(self._on_error)
 

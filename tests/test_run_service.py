@@ -21,12 +21,12 @@ def service_config(tmp_path: Path, feeds: FeedServer, tg: FakeTelegram) -> Path:
     path.write_text(
         f"""
 settings:
-  database: sqlite+aiosqlite:///{tmp_path / 'run.db'}
+  database: sqlite+aiosqlite:///{tmp_path / "run.db"}
   language: it
   telegram:
     api_base_url: {tg.base_url}
 feeds:
-  - url: {feeds.url('/news.xml')}
+  - url: {feeds.url("/news.xml")}
     name: Policy News
 topics:
   ai-act:
@@ -100,9 +100,9 @@ async def test_run_without_a_token_says_so_and_uses_the_console(tmp_path: Path) 
         config.write_text(
             f"""
 settings:
-  database: sqlite+aiosqlite:///{tmp_path / 'console.db'}
+  database: sqlite+aiosqlite:///{tmp_path / "console.db"}
 feeds:
-  - url: {feeds.url('/news.xml')}
+  - url: {feeds.url("/news.xml")}
 topics:
   ai-act:
     any: ["AI Act"]

@@ -75,12 +75,12 @@ def write_config(tmp_path: Path, feeds: FeedServer, tg: FakeTelegram, extra: str
     path.write_text(
         f"""
 settings:
-  database: sqlite+aiosqlite:///{tmp_path / 'tg.db'}
+  database: sqlite+aiosqlite:///{tmp_path / "tg.db"}
   max_stories: 300
   telegram:
     api_base_url: {tg.base_url}
 feeds:
-  - url: {feeds.url('/news.xml')}
+  - url: {feeds.url("/news.xml")}
     name: Policy News
 topics:
   ai-act:
