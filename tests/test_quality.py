@@ -22,6 +22,8 @@ def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
 def test_ruff_is_clean() -> None:
     result = run_tool("ruff", "check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+    formatting = run_tool("ruff", "format", "--check", ".")
+    assert formatting.returncode == 0, formatting.stdout + formatting.stderr
 
 
 def test_mypy_is_clean() -> None:
