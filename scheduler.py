@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -15,10 +16,23 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from policywire.config import Config, ConfigError, default_config_path, load_config
 from policywire.i18n import SUPPORTED_LANGUAGES
+from policywire.logsafe import redact_secrets
+
+if TYPE_CHECKING:
+    from policywire.service import Service
+
+
+class Bot(Protocol):
+    """What the composition root needs of a chat bot (it also serves as a Transport)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
 
 log = logging.getLogger("policywire")
 
@@ -48,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--language", choices=SUPPORTED_LANGUAGES, help="digest language (default: the config's)"
     )
     preview.add_argument("--json", action="store_true", help="machine-readable output")
+
+    commands.add_parser(
+        "status", parents=[common], help="feeds, destinations and the outbox, from the database"
+    )
 
     run = commands.add_parser(
         "run", parents=[common], help="run the service: poll, digest, deliver, answer chats"
@@ -82,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(config)
     if args.command == "preview":
         return _preview(config, args)
+    if args.command == "status":
+        return asyncio.run(_status(config))
     if args.command == "run":
         return asyncio.run(serve(config, os.environ, once=args.once))
     raise AssertionError(f"unhandled command {args.command}")
@@ -134,6 +154,25 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _status(config: Config) -> int:
+    from datetime import UTC, datetime
+
+    from policywire.status import collect_status, format_status
+    from policywire.store import Store, StoreError
+
+    try:
+        store = await Store.open(config.settings.database)
+    except StoreError as exc:
+        log.error("%s", exc)
+        return EXIT_ERROR
+    try:
+        status = await collect_status(config, store, datetime.now(UTC))
+    finally:
+        await store.close()
+    print(format_status(status, config.settings.timezone))
+    return EXIT_OK
+
+
 async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -> int:
     """Run the service until SIGTERM/SIGINT (or one round with `once`); returns the exit code."""
     from bots.console import ConsoleTransport
@@ -145,7 +184,12 @@ async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -
     except StoreError as exc:
         log.error("%s", exc)
         return EXIT_ERROR
-    service = Service(config, store, {"console": ConsoleTransport()})
+    service = Service(
+        config,
+        store,
+        {"console": ConsoleTransport()},
+        config_loader=lambda: load_config(config.path, env),
+    )
     bots = await _start_bots(config, env, service)
     try:
         if once:
@@ -156,31 +200,72 @@ async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -
             await _wait_for_stop_signal()
             log.info("stopping")
     finally:
+        await service.stop()  # first: the send in flight still needs its bot
         for bot in bots:
             await bot.stop()
-        await service.stop()
         await store.close()
     return EXIT_OK
 
 
-async def _start_bots(config: Config, env: Mapping[str, str], service: Any) -> list[Any]:
+async def _start_bots(config: Config, env: Mapping[str, str], service: Service) -> list[Bot]:
     """Start each chat bot whose token is set; say in one line which did not start."""
-    from policywire.logsafe import redact_secrets
-
-    bots: list[Any] = []
+    bots: list[Bot] = []
     telegram = config.settings.telegram
     token = env.get(telegram.token_env, "").strip()
     if not token:
         log.info("telegram bot not started: %s is not set", telegram.token_env)
-        return bots
-    redact_secrets([token])
-    from bots.telegram import TelegramBot
+    else:
+        redact_secrets([token])
+        from bots.telegram import TelegramBot
 
-    bot = TelegramBot(token, telegram.api_base_url, service.subscriptions, service.send_digest)
-    await bot.start()
-    service.add_transport(bot)
-    bots.append(bot)
+        bot = TelegramBot(token, telegram.api_base_url, service.subscriptions, service.send_digest)
+        if await _started("telegram", bot):
+            service.add_transport(bot)
+            bots.append(bot)
+    bots += await _start_discord(config, env, service)
     return bots
+
+
+async def _start_discord(config: Config, env: Mapping[str, str], service: Service) -> list[Bot]:
+    """The Discord bot when its token is set; the webhook transport when a destination uses it.
+
+    discord.py is imported only here, so a run without Discord never loads it.
+    """
+    settings = config.settings.discord
+    started: list[Bot] = []
+    token = env.get(settings.token_env, "").strip()
+    if not token:
+        log.info("discord bot not started: %s is not set", settings.token_env)
+    else:
+        redact_secrets([token])
+        from bots.discord_bot import DiscordBot
+
+        bot = DiscordBot(token, settings, service.subscriptions, service.send_digest)
+        if await _started("discord", bot):
+            service.add_transport(bot)
+            started.append(bot)
+    hooks = [d.target for d in config.destinations if d.kind == "discord_webhook"]
+    if hooks:
+        from bots.discord_webhook import DiscordWebhookTransport, webhook_secrets
+
+        redact_secrets([secret for name in hooks for secret in webhook_secrets(env.get(name, ""))])
+        transport = DiscordWebhookTransport(settings, env)
+        if await _started("discord webhook", transport):
+            service.add_transport(transport)
+            started.append(transport)
+    return started
+
+
+async def _started(name: str, bot: Bot) -> bool:
+    """A bot that cannot start (bad token, API unreachable) is reported; the rest runs on."""
+    try:
+        await bot.start()
+    except Exception as exc:  # any library error: one line, and its messages wait in the outbox
+        log.error("%s bot could not start: %s", name, exc)
+        with contextlib.suppress(Exception):
+            await bot.stop()  # release what the half-started bot holds
+        return False
+    return True
 
 
 async def _wait_for_stop_signal() -> None:

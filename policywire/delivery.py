@@ -144,6 +144,7 @@ class Sender:
             self.add_transport(transport)
         self.wake = asyncio.Event()
         self.sent_count = 0
+        self.stopping = False
 
     def add_transport(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport
@@ -167,16 +168,22 @@ class Sender:
         )
         return sum(results)
 
+    def request_stop(self) -> None:
+        """Finish the send in flight, start no other: `run` then returns."""
+        self.stopping = True
+        self.wake.set()
+
     async def run(self, poll_seconds: float = 5.0) -> None:
-        """Drain forever: on a wake-up (new digest queued) or when a retry falls due."""
-        while True:
+        """Drain until stopped: on a wake-up (new digest queued) or when a retry falls due."""
+        while not self.stopping:
             self.wake.clear()
             sent = 0
             try:
                 sent = await self.drain()
             except Exception:  # the loop must survive anything one round throws
                 log.exception("sender round failed; trying again shortly")
-            await self._nap(poll_seconds, idle=sent == 0)
+            if not self.stopping:
+                await self._nap(poll_seconds, idle=sent == 0)
 
     async def _nap(self, poll_seconds: float, idle: bool) -> None:
         delay = poll_seconds
@@ -204,6 +211,8 @@ class Sender:
     async def _send_in_order(self, dest: DestinationInfo, queue: list[OutboxRow]) -> int:
         sent = 0
         for row in queue:
+            if self.stopping:
+                break
             outcome = await self._send_one(dest, row)
             if isinstance(outcome, DestinationInfo):  # the chat moved: same message, new id
                 dest = outcome

@@ -1,15 +1,34 @@
 """Choose what one destination receives: candidates → stories → ranked, capped digest.
 
-Pure: the caller brings the candidates (from the store, or from memory for `preview`) and `now`.
+Pure: the caller brings the candidates (from the store, or from memory for `preview`), the
+items this destination received recently (`delivered`) and `now`.
+
+* Candidates and delivered items are grouped together (`policywire.stories`), so an article
+  about a story the destination already received joins that story instead of arriving as a
+  fresh duplicate. A story made only of delivered articles is dropped; a story mixing both is
+  an update (`Story.is_update`) whose lead and further reading are the new articles only.
+* The lead is chosen for the destination: its language first, then the fullest summary, then
+  the earliest article.
+* Ranking: more outlets first, then more topic keywords hit, then the newest article; ties by
+  the lead's link, so the order never depends on arrival order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from policywire.models import Digest, MatchedItem, Story
-from policywire.stories import merge_same_link, single_article_stories
+from policywire.stories import (
+    DEFAULT_WINDOW,
+    Article,
+    GroupingParams,
+    StoryGroup,
+    group_articles,
+    merge_same_link,
+    story_from_group,
+)
 
 
 def build_digest(
@@ -21,9 +40,15 @@ def build_digest(
     max_stories: int,
     now: datetime,
     timezone: str = "UTC",
+    delivered: Sequence[MatchedItem] = (),
+    window: timedelta = DEFAULT_WINDOW,
 ) -> Digest:
-    """The digest for one destination; `topics` are the display names for the header."""
-    stories = rank(single_article_stories(merge_same_link(candidates)))
+    """The digest for one destination; `topics` are the display names for the header.
+
+    `delivered` are the items this destination received within the last `window` (the story
+    window); they are never sent again, but new articles on their stories become updates.
+    """
+    stories = rank(make_stories(candidates, delivered=delivered, language=language, window=window))
     return Digest(
         destination=destination,
         language=language,
@@ -35,8 +60,62 @@ def build_digest(
     )
 
 
+def make_stories(
+    candidates: Sequence[MatchedItem],
+    *,
+    delivered: Sequence[MatchedItem] = (),
+    language: str | None,
+    window: timedelta = DEFAULT_WINDOW,
+) -> list[Story]:
+    """Group candidates (with the delivered items as context) into this destination's stories."""
+    old_keys = {_key(m) for m in delivered}
+    old_links = {m.item.link for m in delivered if m.item.link}
+    articles = merge_same_link([*delivered, *candidates])
+    groups = group_articles(articles, GroupingParams(window=window))
+    stories: list[Story] = []
+    for group in groups:
+        new = tuple(a for a in group.articles if not _was_delivered(a, old_keys, old_links))
+        if not new:
+            continue
+        if len(new) == len(group.articles):
+            stories.append(story_from_group(group, language))
+            continue
+        old = [a for a in group.articles if a not in new]
+        context = tuple(_update_reason(a) for a in old)
+        update = StoryGroup(new, (*context, *group.reasons))
+        story = story_from_group(update, language, is_update=True)
+        stories.append(replace(story, copies=_without_delivered(story.copies, old_keys)))
+    return stories
+
+
+def _key(matched: MatchedItem) -> tuple[str, str]:
+    return (matched.item.feed, matched.item.id)
+
+
+def _was_delivered(article: Article, old_keys: set[tuple[str, str]], old_links: set[str]) -> bool:
+    if article.item.item.link in old_links:
+        return True
+    return any(_key(m) in old_keys for m in (article.item, *article.copies))
+
+
+def _without_delivered(
+    copies: tuple[MatchedItem, ...], old_keys: set[tuple[str, str]]
+) -> tuple[MatchedItem, ...]:
+    return tuple(m for m in copies if _key(m) not in old_keys)
+
+
+def _update_reason(article: Article) -> str:
+    item = article.item.item
+    outlets = ", ".join(article.item.sources or (item.source,))
+    return f"update to: «{item.title}» ({outlets}, {item.published:%Y-%m-%d %H:%M} UTC)"
+
+
 def rank(stories: Sequence[Story]) -> list[Story]:
-    """Newest first; ties broken by link so the order never depends on arrival order."""
-    return sorted(
-        stories, key=lambda story: (-story.lead.item.published.timestamp(), story.lead.item.link)
-    )
+    """More outlets, more topic keywords, newer first; ties by the lead's link."""
+    return sorted(stories, key=_rank_key)
+
+
+def _rank_key(story: Story) -> tuple[int, int, float, str]:
+    hits = {(hit.topic, kw) for m in story.members for hit in m.hits for kw in hit.keywords}
+    newest = max(m.item.published.timestamp() for m in story.members)
+    return (-len(story.outlets), -len(hits), -newest, story.lead.item.link)

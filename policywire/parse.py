@@ -9,12 +9,14 @@ response headers (never a URL, so it cannot fetch anything); JSON Feed is read w
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import hashlib
 import json
 import logging
 import multiprocessing
-import multiprocessing.context
 import os
+import signal
+import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -572,7 +574,12 @@ class ParsePool:
     def _new_executor(self) -> ProcessPoolExecutor | None:
         if self._workers == 0:
             return None
-        return ProcessPoolExecutor(max_workers=self._workers, mp_context=_process_context())
+        return ProcessPoolExecutor(
+            max_workers=self._workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_die_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def _replace_broken(self, broken: ProcessPoolExecutor | None) -> None:
         # Several parses fail together when a pool breaks; only the first one rebuilds it.
@@ -583,8 +590,16 @@ class ParsePool:
         broken.shutdown(wait=False, cancel_futures=True)
 
 
-def _process_context() -> multiprocessing.context.BaseContext:
-    # Not "fork": the service forks from a process that runs threads (asyncio.to_thread,
-    # aiosqlite), and a forked child can inherit a lock some thread was holding.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+# Workers are spawned, not forked: the service runs threads (asyncio.to_thread, aiosqlite) and a
+# forked child can inherit a lock some thread was holding. Not "forkserver" either: after a
+# kill -9 of the service its server process and workers outlive it, holding its stdout open.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the service dies, even by SIGKILL (Linux)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)

@@ -14,13 +14,14 @@ import random
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from policywire.config import Config, DestinationConfig, FeedConfig, parse_schedule
+from policywire.config import Config, ConfigError, DestinationConfig, FeedConfig, parse_schedule
 from policywire.delivery import Sender, Transport
 from policywire.digest import build_digest
 from policywire.fetch import next_delay
@@ -29,6 +30,7 @@ from policywire.models import Digest
 from policywire.parse import ParsePool
 from policywire.pipeline import Poller, PollStatus, fetcher_for, poll_into_store
 from policywire.render import render_console, view_digest
+from policywire.render_discord import render_discord
 from policywire.render_telegram import render_telegram
 from policywire.store import DestinationRow, Store
 from policywire.subscriptions import Defaults, Subscriptions
@@ -47,7 +49,25 @@ def _telegram_payloads(digest: Digest) -> list[dict[str, Any]]:
     return [{"html": text} for text in render_telegram(view_digest(digest))]
 
 
-RENDERERS: dict[str, Renderer] = {"console": _console_payloads, "telegram": _telegram_payloads}
+def _discord_payloads(digest: Digest) -> list[dict[str, Any]]:
+    return render_discord(view_digest(digest))
+
+
+RENDERERS: dict[str, Renderer] = {
+    "console": _console_payloads,
+    "telegram": _telegram_payloads,
+    "discord": _discord_payloads,
+    "discord_webhook": _discord_payloads,
+}
+
+
+def _file_signature(path: Path) -> tuple[int, int] | None:
+    """Modification time and size: enough to notice an edit without reading the file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
 
 
 def destination_row(dest: DestinationConfig, now: datetime) -> DestinationRow:
@@ -79,8 +99,13 @@ class Service:
         renderers: Mapping[str, Renderer] | None = None,
         rng: random.Random | None = None,
         parse_workers: int | None = None,
+        config_loader: Callable[[], Config] | None = None,
+        reload_every: float = 5.0,
     ) -> None:
         self.config = config
+        self.config_loader = config_loader  # None: no hot reload
+        self.reload_every = reload_every
+        self._config_signature = _file_signature(config.path)
         self.store = store
         self.clock = clock
         self.rng = rng or random.Random()
@@ -102,6 +127,18 @@ class Service:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Register every job, then run the scheduler and the sender in this event loop."""
+        await self.prepare()
+        self.scheduler.start()
+        self._sender_task = asyncio.create_task(self.sender.run(), name="policywire-sender")
+        log.info(
+            "running: %d feeds, %d destinations",
+            len(self.config.feeds),
+            len(await self.store.destinations()),
+        )
+
+    async def prepare(self) -> None:
+        """Open the fetcher and register the jobs without running them (tests drive time)."""
         await self.fetcher.__aenter__()
         await self._sync_config_destinations()
         for feed in self.config.feeds:
@@ -111,29 +148,37 @@ class Service:
         self.scheduler.add_job(
             self.housekeeping, IntervalTrigger(hours=6), id="housekeeping", coalesce=True
         )
-        self.scheduler.start()
-        self._sender_task = asyncio.create_task(self.sender.run(), name="policywire-sender")
-        log.info(
-            "running: %d feeds, %d destinations",
-            len(self.config.feeds),
-            len(await self.store.destinations()),
-        )
+        if self.config_loader is not None:
+            self.scheduler.add_job(
+                self.reload_if_changed,
+                IntervalTrigger(seconds=self.reload_every),
+                id="config-watch",
+                coalesce=True,
+                max_instances=1,
+            )
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop polling, give in-flight sends `grace` seconds, then close everything."""
+        """Stop polling, let the send in flight finish (at most `grace` s), close everything.
+
+        Messages not sent yet stay in the outbox for the next start.
+        """
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._sender_task is not None:
+            self.sender.request_stop()
             try:
-                await asyncio.wait_for(self.sender.drain(), timeout=grace)
-            except (TimeoutError, Exception) as exc:  # shutting down: report, do not raise
-                log.warning("stopping with messages still queued: %s", exc or "timeout")
-            self._sender_task.cancel()
-            await asyncio.gather(self._sender_task, return_exceptions=True)
+                await asyncio.wait_for(asyncio.shield(self._sender_task), timeout=grace)
+            except TimeoutError:
+                log.warning("a send did not finish within %.0fs; it will be retried", grace)
+                self._sender_task.cancel()
+                await asyncio.gather(self._sender_task, return_exceptions=True)
+        pending = await self.store.outbox_depth()
+        if pending:
+            log.info("%d messages wait in the outbox for the next start", pending)
         await self.fetcher.__aexit__(None, None, None)
         self.parser.close()
 
-    async def run_once(self) -> int:
+    async def run_once(self, deadline: float = 120.0) -> int:
         """Poll every feed once, queue every destination's digest, drain the outbox.
 
         For cron users: returns the number of messages sent.
@@ -145,15 +190,80 @@ class Service:
         )
         for row in await self.store.destinations():
             await self.send_digest(row)
+        return await self.drain_outbox(deadline)
+
+    async def drain_outbox(self, deadline: float) -> int:
+        """Send until the outbox is empty, waiting out retries for at most `deadline` s."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + deadline
         sent = 0
-        while (batch := await self.sender.drain()) > 0:
-            sent += batch
+        while await self.store.outbox_depth():
+            sent += await self.sender.drain()
+            due = await self.store.next_due_time()
+            if due is None:
+                break  # only destinations without a running bot are left
+            wait = max(0.05, (due - self.clock()).total_seconds())
+            if loop.time() + wait > give_up:
+                log.warning("outbox not empty after %.0fs; the rest is sent next time", deadline)
+                break
+            await asyncio.sleep(wait)
         return sent
 
     async def _sync_config_destinations(self) -> None:
+        """Config destinations into the store; ones removed from the file are deactivated."""
         now = self.clock()
+        wanted = {dest.key for dest in self.config.destinations}
         for dest in self.config.destinations:
             await self.store.upsert_destination(destination_row(dest, now))
+        for row in await self.store.destinations():
+            if row.origin == "config" and row.key not in wanted:
+                await self.store.set_destination_active(row.key, False, "removed from the config")
+                self._remove_job(f"digest:{row.key}")
+                log.info("%s removed from the config: no longer sent to", row.key)
+
+    # --- hot reload ------------------------------------------------------------------------
+
+    async def reload_if_changed(self) -> bool:
+        """Apply an edited config file; a broken edit is refused and the running one stays."""
+        signature = _file_signature(self.config.path)
+        if signature == self._config_signature or self.config_loader is None:
+            return False
+        self._config_signature = signature
+        try:
+            new = await asyncio.to_thread(self.config_loader)
+        except ConfigError as exc:
+            log.error("config change refused, still running the previous one:")
+            for line in exc.errors:
+                log.error("%s", line)
+            return False
+        await self.apply_config(new)
+        return True
+
+    async def apply_config(self, new: Config) -> None:
+        old = self.config
+        if new.settings.database != old.settings.database:
+            log.warning("settings.database changed: takes effect at the next start")
+        self.config = new
+        self.matcher = Matcher.compile(new.topic_rules().values())
+        self.poller.matcher = self.matcher
+        old_feeds = {feed.url: feed for feed in old.feeds}
+        new_feeds = {feed.url: feed for feed in new.feeds}
+        for url in old_feeds.keys() - new_feeds.keys():
+            self._remove_job(f"poll:{url}")
+        for url, feed in new_feeds.items():
+            if old_feeds.get(url) != feed:
+                self._schedule_poll(feed)
+        await self._sync_config_destinations()
+        for row in await self.store.destinations():
+            self.schedule_digest(row)
+        log.info(
+            "config reloaded: %d feeds (%d added, %d removed), %d topics, %d destinations",
+            len(new.feeds),
+            len(new_feeds.keys() - old_feeds.keys()),
+            len(old_feeds.keys() - new_feeds.keys()),
+            len(new.topics),
+            len(new.destinations),
+        )
 
     def _defaults(self) -> Defaults:
         settings = self.config.settings

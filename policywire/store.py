@@ -601,17 +601,7 @@ class Store:
         )
         async with self._tx() as conn:
             rows = (await conn.execute(query)).all()
-        return [
-            OutboxRow(
-                r.id,
-                r.destination,
-                r.idempotency_key,
-                json.loads(r.payload),
-                r.attempts,
-                r.next_attempt_at,
-            )
-            for r in rows
-        ]
+        return [_outbox_row(r) for r in rows]
 
     async def next_due_time(self) -> datetime | None:
         """When the earliest destination head falls due (None: nothing pending)."""
@@ -666,6 +656,24 @@ class Store:
             )
         return int(count or 0)
 
+    async def messages(self, state: str | None = None) -> list[OutboxRow]:
+        """Outbox rows in queue order, optionally of one state (for status and tests)."""
+        query = select(outbox_table).order_by(outbox_table.c.id)
+        if state is not None:
+            query = query.where(outbox_table.c.state == state)
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_outbox_row(r) for r in rows]
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """Messages per state: pending, sent, failed."""
+        async with self._tx() as conn:
+            rows = await conn.execute(
+                select(outbox_table.c.state, func.count()).group_by(outbox_table.c.state)
+            )
+            counts = {str(state): int(count) for state, count in rows}
+        return {state: counts.get(state, 0) for state in ("pending", "sent", "failed")}
+
     async def rename_destination(self, old_key: str, new_key: str, new_target: str) -> None:
         """A chat moved (Telegram group → supergroup): carry its state to the new id."""
         async with self._tx() as conn:
@@ -700,6 +708,17 @@ class Store:
     async def count_items(self) -> int:
         async with self._tx() as conn:
             return int(await conn.scalar(select(func.count()).select_from(items_table)) or 0)
+
+
+def _outbox_row(row: Any) -> OutboxRow:
+    return OutboxRow(
+        row.id,
+        row.destination,
+        row.idempotency_key,
+        json.loads(row.payload),
+        row.attempts,
+        row.next_attempt_at,
+    )
 
 
 def _pending_heads() -> Any:

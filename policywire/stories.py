@@ -1,14 +1,75 @@
-"""From matched items to stories: one article reached through several feeds is one entry.
+"""From matched items to stories: one event told by several outlets is one entry.
 
-Pure functions over frozen dataclasses; no I/O, no clock of their own.
+Two steps, both pure functions over frozen dataclasses, with no I/O and no clock of their own:
+
+1. `merge_same_link` folds the copies of one article (one canonical link reached through
+   several feeds) into one `Article`.
+2. `group_articles` groups the articles about one event, across feeds and languages.
+
+How `group_articles` decides
+----------------------------
+Each article is reduced to its *names* (`policywire.entities`: organisations, people, laws,
+places and figures, with cross-language aliases, each with a weight), the folded content words
+of its title, its link and the links it carries. Two articles published at most `window` apart
+(72 h by default) belong to the same story when one of these holds:
+
+* **same link** or **a link from one to the other** (an aggregator's "via" link, a follow-up
+  that cites the original);
+* **near-identical titles**: Jaccard similarity of the folded title words ≥ `title_similarity`;
+* **shared names**: with S the weight of the shared names (a name in both titles counts 1.5
+  times; a shared name weighs what it weighs in the article where it weighs more) and
+  W_a, W_b the weights of each article's names, the score
+  ``min(1, S / min(W_a, W_b)) × min(1, S / min_shared)`` reaches `threshold`. The first
+  factor asks that most of the smaller article's names be shared, the second that the shared
+  names add up to something: the names every AI-policy article carries (the AI Act, the
+  Commission, the EU) weigh 0.35, a company or a person 1.0.
+
+Candidates, not all pairs: articles are sorted by time and indexed by their *rare* keys (names
+of weight ≥ 0.8, the two longest title words, links). Only articles sharing a key and published
+within the window are scored, and a key carried by more than `max_posting` articles is too
+common to block on. Thousands of articles per poll cost a few seconds, not hours.
+
+Clustering: the candidate pairs that pass are taken strongest first (ties by position, so the
+result never depends on input order or hash seeds) and their clusters joined with union-find,
+under two guards against chaining unrelated events through one ambiguous article: the joined
+cluster must span at most `window`, and the mean score over all pairs across the two clusters
+must reach `cluster_floor` (average linkage), so a newcomer must resemble the cluster as a
+whole, not one member only. Every join and every near miss is recorded as a reason, which
+`format_explanations` prints and `explain_pair` recomputes for any two articles.
+
+The weights and thresholds were chosen on the labelled pairs in `tests/data/grouping/`
+(`python bench/grouping_eval.py` prints precision and recall).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+import re
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
-from policywire.models import MatchedItem, Story, TopicHit
+from policywire.entities import COMMON_WORDS, Entities, extract_entities, fold_name, label
+from policywire.models import Item, MatchedItem, Story, TopicHit
+
+__all__ = [
+    "DEFAULT_WINDOW",
+    "Article",
+    "Explanation",
+    "GroupingParams",
+    "StoryGroup",
+    "explain_pair",
+    "format_explanations",
+    "group_articles",
+    "group_stories",
+    "lead_order",
+    "merge_same_link",
+    "single_article_stories",
+    "story_from_group",
+]
+
+DEFAULT_WINDOW = timedelta(hours=72)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,5 +116,497 @@ def _ordered(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def single_article_stories(articles: Iterable[Article]) -> list[Story]:
-    """Each article its own story (the grouping of different articles comes on top)."""
+    """Each article its own story (no grouping of different articles)."""
     return [Story(lead=a.item, copies=a.copies) for a in articles]
+
+
+# ---------------------------------------------------------------------------------------------
+# grouping
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingParams:
+    """The knobs of `group_articles`; the defaults are the ones the evaluation measures."""
+
+    window: timedelta = DEFAULT_WINDOW
+    threshold: float = 0.5  # the shared-names score two articles need
+    min_shared: float = 2.0  # weight of shared names below which the score is scaled down
+    unshared_penalty: float = 0.5  # how much the smaller article's other names count against
+    title_penalty: float = 1.0  # how much a title name missing from the other counts against
+    title_penalty_floor: float = 0.6  # names this heavy count in `title_penalty`
+    title_bonus: float = 1.0  # a name in both titles weighs (1 + title_bonus) times more
+    title_similarity: float = 0.7  # Jaccard of folded title words: near-identical titles
+    cluster_floor: float = 0.5  # mean score across two clusters before they join
+    max_posting: int = 100  # a blocking key in more articles than this is too common
+    rare_keys: int = 3  # each article looks for partners through its rarest keys only
+    max_story_articles: int = 60
+    near_miss: float = 0.25  # pairs scoring at least this much are reported as kept apart
+
+
+@dataclass(frozen=True, slots=True)
+class StoryGroup:
+    """Articles about one event, oldest first, and why they were grouped."""
+
+    articles: tuple[Article, ...]
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why two articles are, or are not, one story."""
+
+    a: str  # link of the first article
+    b: str  # link of the second
+    same_story: bool
+    score: float  # 1.0 when a decisive signal (link, title) holds
+    signals: tuple[tuple[str, str], ...]  # (signal, value) in a fixed order
+    summary: str  # one line: the decision and its main reason
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+_MAX_NEAR_MISSES = 6  # "kept apart" lines per story, strongest first
+_TITLE_WORD = re.compile(r"[^\W_][\w'’]*")
+_NUMBER = re.compile(r"\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Features:
+    time: float
+    link: str
+    links: frozenset[str]
+    entities: Entities
+    keys: frozenset[str]  # entities.all
+    title_keys: frozenset[str]  # entities.title
+    heavy_title: frozenset[str]  # title keys heavy enough to count against when missing
+    total: float
+    title_words: frozenset[str]
+    title_numbers: frozenset[str]
+    title: str
+
+
+def _features(article: Article, params: GroupingParams) -> _Features:
+    item = article.item.item
+    entities = extract_entities(item.title, item.summary, item.language)
+    links = {link for m in (article.item, *article.copies) for link in m.item.links}
+    weights = entities.weights
+    return _Features(
+        time=item.published.timestamp(),
+        link=item.link,
+        links=frozenset(links),
+        entities=entities,
+        keys=entities.all,
+        title_keys=entities.title,
+        heavy_title=frozenset(
+            k for k in entities.title if weights[k] >= params.title_penalty_floor
+        ),
+        total=sum(weights.values()),
+        title_words=_title_words(item.title),
+        title_numbers=frozenset(_NUMBER.findall(item.title)),
+        title=item.title,
+    )
+
+
+def _title_words(title: str) -> frozenset[str]:
+    words = (fold_name(w).rstrip("'") for w in _TITLE_WORD.findall(title))
+    return frozenset(w for w in words if len(w) > 1 and w not in COMMON_WORDS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Score:
+    value: float
+    decisive: str = ""  # the decisive signal, when one holds
+    shared: tuple[str, ...] = ()  # shared keys, heaviest first
+    shared_weight: float = 0.0
+    title_similarity: float = 0.0
+    hours: float = 0.0
+    in_window: bool = True
+
+
+def _decisive(a: _Features, b: _Features, params: GroupingParams) -> str:
+    if a.link == b.link:
+        return "same link"
+    if b.link in a.links or a.link in b.links:
+        return "one links to the other"
+    if (
+        min(len(a.title_words), len(b.title_words)) > 2
+        and a.title_numbers == b.title_numbers  # not "Week 41" / "Week 42"
+        and _jaccard(a.title_words, b.title_words) >= params.title_similarity
+    ):
+        return "near-identical titles"
+    return ""
+
+
+def _value(a: _Features, b: _Features, params: GroupingParams, window: float) -> float:
+    """The pair's score in [0, 1]: the one formula both grouping and explanations use."""
+    if abs(a.time - b.time) > window:
+        return 0.0
+    shared = a.keys & b.keys
+    if _decisive(a, b, params):
+        return 1.0
+    if not shared:
+        return 0.0
+    both_titles = a.title_keys & b.title_keys
+    # Names in both titles weigh more, but only when the titles share two of them at least:
+    # one shared name ("DeepSeek") does not make two headlines about the same event.
+    bonus = 1 + params.title_bonus if len(both_titles) > 1 else 1.0
+    weights_a, weights_b = a.entities.weights, b.entities.weights
+    total = plain = 0.0
+    for key in shared:
+        w = weights_a[key]
+        other = weights_b[key]
+        if other > w:
+            w = other
+        plain += w
+        total += w * bonus if key in both_titles else w
+    # Against: the names of the article with fewer names that the other does not carry, and
+    # above all a name in one title that the other article never mentions ("Meta refuses…"
+    # and "Google will sign…" the same code of practice).
+    unshared = min(a.total, b.total) - plain
+    title_only = 0.0
+    for key in a.heavy_title:
+        if key not in b.keys:
+            title_only += weights_a[key]
+    for key in b.heavy_title:
+        if key not in a.keys:
+            title_only += weights_b[key]
+    against = params.unshared_penalty * max(0.0, unshared) + params.title_penalty * title_only
+    strength = total / params.min_shared
+    return total / (total + against) * (strength * strength if strength < 1 else 1.0)
+
+
+def _score(a: _Features, b: _Features, params: GroupingParams) -> _Score:
+    """`_value` with the signals behind it, for reasons and explanations."""
+    window = params.window.total_seconds()
+    hours = abs(a.time - b.time) / 3600
+    if hours * 3600 > window:
+        return _Score(0.0, hours=hours, in_window=False)
+    both_titles = a.title_keys & b.title_keys
+    bonus = 1 + params.title_bonus if len(both_titles) > 1 else 1.0
+    weights_a, weights_b = a.entities.weights, b.entities.weights
+    weighted = []
+    for key in a.keys & b.keys:
+        w = max(weights_a[key], weights_b[key]) * (bonus if key in both_titles else 1.0)
+        weighted.append((-w, key))
+    weighted.sort()
+    return _Score(
+        _value(a, b, params, window),
+        _decisive(a, b, params),
+        tuple(key for _, key in weighted),
+        -sum(w for w, _ in weighted),
+        _jaccard(a.title_words, b.title_words),
+        hours,
+    )
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter) if inter else 0.0
+
+
+def _blocking_keys(features: _Features) -> list[str]:
+    longest = sorted(features.title_words, key=lambda w: (-len(w), w))[:2]
+    return sorted(features.entities.all) + ["t:" + w for w in longest]
+
+
+class _UnionFind:
+    def __init__(self, size: int) -> None:
+        self.parent = list(range(size))
+        self.members: dict[int, list[int]] = {i: [i] for i in range(size)}
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> int:
+        # The smaller root index stays the root: deterministic whatever the order of calls.
+        root, child = (a, b) if a < b else (b, a)
+        self.parent[child] = root
+        self.members[root].extend(self.members.pop(child))
+        self.members[root].sort()
+        return root
+
+
+def group_articles(
+    articles: Sequence[Article], params: GroupingParams | None = None
+) -> list[StoryGroup]:
+    """Group articles about the same event; groups come oldest-first, articles oldest-first."""
+    params = params or GroupingParams()
+    ordered = sorted(articles, key=lambda a: (a.item.item.published, a.item.item.link))
+    features = [_features(a, params) for a in ordered]
+    window = params.window.total_seconds()
+    candidates = _candidate_pairs(features, params)
+    cache: dict[tuple[int, int], float] = {}
+
+    def value(i: int, j: int) -> float:
+        pair = (i, j) if i < j else (j, i)
+        found = cache.get(pair)
+        if found is None:
+            found = cache[pair] = _value(features[pair[0]], features[pair[1]], params, window)
+        return found
+
+    def score(i: int, j: int) -> _Score:
+        return _score(features[i], features[j], params)
+
+    passing: list[tuple[float, int, int]] = []
+    near: list[tuple[float, int, int]] = []
+    threshold, near_miss = params.threshold, params.near_miss
+    for i, j in candidates:
+        result = _value(features[i], features[j], params, window)
+        if result < near_miss:
+            continue
+        cache[(i, j)] = result
+        if result >= threshold:
+            passing.append((-result, i, j))
+        else:
+            near.append((-result, i, j))
+    passing.sort()
+
+    clusters = _UnionFind(len(ordered))
+    reasons: dict[int, list[str]] = {}
+    for _, i, j in passing:
+        ri, rj = clusters.find(i), clusters.find(j)
+        if ri == rj:
+            continue
+        left, right = clusters.members[ri], clusters.members[rj]
+        why = _join_guard(left, right, features, window, params, value)
+        signals = score(i, j)
+        if why:
+            line = f"kept apart: {_pair_line(features[i], features[j], signals, params)}; {why}"
+            reasons.setdefault(ri, []).append(line)
+            reasons.setdefault(rj, []).append(line)
+            continue
+        root = clusters.union(ri, rj)
+        moved = reasons.pop(rj if root == ri else ri, [])
+        line = f"grouped: {_pair_line(features[i], features[j], signals, params)}"
+        reasons.setdefault(root, []).extend([line, *moved])
+    for _, i, j in sorted(near):
+        ri, rj = clusters.find(i), clusters.find(j)
+        if ri == rj:
+            continue
+        roots = [r for r in (ri, rj) if len(reasons.setdefault(r, [])) < _MAX_NEAR_MISSES]
+        if roots:
+            line = f"kept apart: {_pair_line(features[i], features[j], score(i, j), params)}"
+            for root in roots:
+                reasons[root].append(line)
+
+    roots = sorted({clusters.find(i) for i in range(len(ordered))})
+    return [
+        StoryGroup(
+            tuple(ordered[m] for m in clusters.members[root]),
+            tuple(dict.fromkeys(reasons.get(root, ()))),
+        )
+        for root in roots
+    ]
+
+
+def _candidate_pairs(
+    features: Sequence[_Features], params: GroupingParams
+) -> list[tuple[int, int]]:
+    """Pairs of articles that share a rare key and were published within the window.
+
+    Every name and the two longest title words are keys; each article looks for partners only
+    through its `rare_keys` rarest keys, and a key carried by more than `max_posting`
+    articles is never used. Links are looked up directly.
+    """
+    window = params.window.total_seconds()
+    postings: dict[str, list[int]] = {}
+    by_link: dict[str, int] = {}
+    keys_of: list[list[str]] = []
+    for index, f in enumerate(features):
+        by_link.setdefault(f.link, index)
+        keys = _blocking_keys(f)
+        keys_of.append(keys)
+        for key in keys:
+            postings.setdefault(key, []).append(index)
+    times = [f.time for f in features]
+    pairs: set[tuple[int, int]] = set()
+    for index, f in enumerate(features):
+        for link in f.links:
+            other = by_link.get(link)
+            if other is not None and other != index:
+                pairs.add((min(index, other), max(index, other)))
+    limit = params.max_posting
+    for index, keys in enumerate(keys_of):
+        sizes = sorted((len(postings[key]), key) for key in keys if 1 < len(postings[key]) <= limit)
+        earliest, latest = times[index] - window, times[index] + window
+        for _, key in sizes[: params.rare_keys]:
+            posting = postings[key]  # in time order, as the features are
+            at = bisect_left(posting, index)
+            for other in posting[at + 1 :]:
+                if times[other] > latest:
+                    break
+                pairs.add((index, other))
+            for other in reversed(posting[:at]):
+                if times[other] < earliest:
+                    break
+                pairs.add((other, index))
+    return sorted(pairs)
+
+
+def _join_guard(
+    left: Sequence[int],
+    right: Sequence[int],
+    features: Sequence[_Features],
+    window: float,
+    params: GroupingParams,
+    value: Callable[[int, int], float],
+) -> str:
+    """Why two clusters must not join ("" when they may)."""
+    if len(left) + len(right) > params.max_story_articles:
+        return f"a story holds at most {params.max_story_articles} articles"
+    times = [features[i].time for i in (*left, *right)]
+    if max(times) - min(times) > window:
+        return f"together they would span more than {_hours(window)} h"
+    if len(left) == 1 and len(right) == 1:
+        return ""
+    mean = sum(value(i, j) for i in left for j in right) / (len(left) * len(right))
+    if mean < params.cluster_floor:
+        return f"too unlike the rest of the story (mean score {mean:.2f} < {params.cluster_floor})"
+    return ""
+
+
+def _pair_line(a: _Features, b: _Features, result: _Score, params: GroupingParams) -> str:
+    pair = f"«{_short(a.title)}» / «{_short(b.title)}»"
+    return f"{pair} — {_because(result, params)}"
+
+
+def _because(result: _Score, params: GroupingParams) -> str:
+    if not result.in_window:
+        return f"published {result.hours:.0f} h apart (window {_hours(params.window)} h)"
+    names = ", ".join(label(k) for k in result.shared[:6]) or "no names"
+    if result.decisive:
+        return f"{result.decisive}; shared: {names}"
+    mark = "≥" if result.value >= params.threshold else "<"
+    return (
+        f"shared: {names} (weight {result.shared_weight:.1f}); "
+        f"score {result.value:.2f} {mark} {params.threshold}"
+    )
+
+
+def _hours(window: timedelta | float) -> int:
+    seconds = window.total_seconds() if isinstance(window, timedelta) else window
+    return math.floor(seconds / 3600)
+
+
+def _short(title: str, limit: int = 60) -> str:
+    title = " ".join(title.split())
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def explain_pair(
+    a: Item | MatchedItem | Article,
+    b: Item | MatchedItem | Article,
+    params: GroupingParams | None = None,
+) -> Explanation:
+    """The signals between two articles and the pairwise decision (before clustering)."""
+    params = params or GroupingParams()
+    fa, fb = _features(_as_article(a), params), _features(_as_article(b), params)
+    result = _score(fa, fb, params)
+    same = result.in_window and (bool(result.decisive) or result.value >= params.threshold)
+    signals = (
+        ("hours apart", f"{result.hours:.1f}"),
+        ("within window", "yes" if result.in_window else "no"),
+        ("same link", "yes" if fa.link == fb.link else "no"),
+        ("links to the other", "yes" if (fb.link in fa.links or fa.link in fb.links) else "no"),
+        ("title similarity", f"{result.title_similarity:.2f}"),
+        ("shared names", ", ".join(label(k) for k in result.shared) or "-"),
+        ("shared weight", f"{result.shared_weight:.2f}"),
+        ("score", f"{result.value:.2f}"),
+    )
+    verdict = "same story" if same else "different stories"
+    return Explanation(
+        a=fa.link,
+        b=fb.link,
+        same_story=same,
+        score=result.value,
+        signals=signals,
+        summary=f"{verdict}: {_pair_line(fa, fb, result, params)}",
+    )
+
+
+def _as_article(value: Item | MatchedItem | Article) -> Article:
+    if isinstance(value, Article):
+        return value
+    if isinstance(value, MatchedItem):
+        return Article(value)
+    return Article(MatchedItem(value, ()))
+
+
+# ---------------------------------------------------------------------------------------------
+# from groups to stories
+# ---------------------------------------------------------------------------------------------
+
+
+def lead_order(language: str | None) -> _LeadKey:
+    """The sort key that puts the best lead first: the destination's language, then the
+    fullest summary, then the earliest, then the link."""
+    return _LeadKey(language)
+
+
+@dataclass(frozen=True, slots=True)
+class _LeadKey:
+    language: str | None
+
+    def __call__(self, article: Article) -> tuple[bool, int, float, str]:
+        item = article.item.item
+        return (
+            item.language != self.language,
+            -len(item.summary),
+            item.published.timestamp(),
+            item.link,
+        )
+
+
+def story_from_group(group: StoryGroup, language: str | None, *, is_update: bool = False) -> Story:
+    """A story for a destination in `language`: the best lead, the others as further reading.
+
+    `copies` holds every copy of every member (the other feeds that carried the same links),
+    so that `Story.item_pks` covers everything the story delivers.
+    """
+    ranked = sorted(group.articles, key=lead_order(language))
+    lead, related = ranked[0], ranked[1:]
+    copies = tuple(copy for article in ranked for copy in article.copies)
+    return Story(
+        lead=lead.item,
+        related=tuple(a.item for a in related),
+        is_update=is_update,
+        reasons=group.reasons,
+        copies=copies,
+    )
+
+
+def group_stories(
+    candidates: Iterable[MatchedItem],
+    *,
+    language: str | None,
+    params: GroupingParams | None = None,
+) -> list[Story]:
+    """Matched items → stories for one destination: merge copies, group, choose leads."""
+    groups = group_articles(merge_same_link(candidates), params)
+    return [story_from_group(group, language) for group in groups]
+
+
+def format_explanations(stories: Iterable[Story]) -> str:
+    """Plain text for `preview --explain`: each story's articles and why they are together
+    (or why a close article was kept apart)."""
+    blocks: list[str] = []
+    for number, story in enumerate(stories, 1):
+        head = f"{number}. {_short(story.lead.item.title, 90)}"
+        if story.is_update:
+            head += " [update]"
+        lines = [head]
+        for member in story.members:
+            item = member.item
+            outlets = ", ".join(member.sources or (item.source,)) or item.feed
+            lines.append(f"   - [{item.language or '?'}] {outlets}: {item.link}")
+        lines += [f"   · {reason}" for reason in story.reasons] or ["   · a story of its own"]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + ("\n" if blocks else "")

@@ -1,0 +1,226 @@
+"""Scenarios 1, 2 and 6: a cold poll, then a warm re-poll, of the served feeds.
+
+Each tool runs in a fresh process (see bench/worker.py) with an empty database: the cold pass
+is measured, then the warm pass (everything answers 304) in the same process, as a long-running
+service would do it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.baselines import NaiveLoop, ReaderPeer
+from bench.corpus import TARGET_RULES, feed_spec
+from bench.measure import Meter, Result
+from bench.server import feed_url
+
+
+def feed_urls(port: int, feeds: int, prefix: str = "/f/") -> list[str]:
+    urls = []
+    for index in range(feeds):
+        path = feed_spec(index).path
+        urls.append(feed_url(port, prefix + path[3:], index))
+    return urls
+
+
+class SerializedStore:
+    """A Store whose calls run one at a time (one SQLite writer).
+
+    As shipped, ~1,000 concurrent `poll_into_store` calls fail with "database is locked": in
+    WAL mode a read transaction that upgrades to a write after another writer committed gets
+    SQLITE_BUSY at once, without waiting for busy_timeout. Serializing the calls is the
+    smallest change that lets the rest of the pipeline be measured; the bench says so.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._lock = asyncio.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._store, name)
+        if not inspect.iscoroutinefunction(attribute):
+            return attribute
+
+        async def serialized(*args: Any, **kwargs: Any) -> Any:
+            async with self._lock:
+                return await attribute(*args, **kwargs)
+
+        return serialized
+
+
+def run_policywire(params: dict[str, Any]) -> dict[str, Result]:
+    return asyncio.run(_policywire(params))
+
+
+async def probe_as_shipped(params: dict[str, Any]) -> dict[str, Any]:
+    """One unmeasured cold poll with the Store as shipped: how many feeds fail, and why."""
+    from policywire.config import FeedConfig, Settings
+    from policywire.match import Matcher
+    from policywire.parse import ParsePool
+    from policywire.pipeline import Poller, fetcher_for, poll_into_store
+    from policywire.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="pw-probe-") as tmp:
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp}/policywire.db")
+        parser = ParsePool(workers=params.get("workers"))
+        fetcher = fetcher_for(Settings())
+        await fetcher.start()
+        try:
+            poller = Poller(fetcher, parser, Matcher.compile(TARGET_RULES), lambda: _now())
+            configs = [
+                FeedConfig(url, f"Outlet {i}", None, timedelta(minutes=15))
+                for i, url in enumerate(feed_urls(params["port"], params["feeds"]))
+            ]
+            outcomes = await asyncio.gather(
+                *(poll_into_store(poller, store, feed) for feed in configs),
+                return_exceptions=True,
+            )
+        finally:
+            await fetcher.close()
+            await asyncio.to_thread(parser.close)
+            await store.close()
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    return {
+        "feeds": len(outcomes),
+        "failed": len(errors),
+        "first_error": f"{type(errors[0]).__name__}: {errors[0]}" if errors else None,
+    }
+
+
+async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
+    from policywire.config import FeedConfig, Settings
+    from policywire.match import Matcher
+    from policywire.parse import ParsePool
+    from policywire.pipeline import Poller, PollStatus, fetcher_for, poll_into_store
+    from policywire.store import Store
+
+    port, feeds = params["port"], params["feeds"]
+    warm = params.get("warm", True)
+    nv_feeds = min(feeds, params.get("nv_feeds", 0))
+    results: dict[str, Result] = {}
+    shipped = await probe_as_shipped(params) if params.get("probe_shipped") else None
+    with tempfile.TemporaryDirectory(prefix="pw-bench-") as tmp:
+        opened = await Store.open(params.get("database") or f"sqlite+aiosqlite:///{tmp}/pw.db")
+        store = SerializedStore(opened) if params.get("serialize_store", True) else opened
+        parser = ParsePool(workers=params.get("workers"))
+        fetcher = fetcher_for(Settings())
+        await fetcher.start()
+        try:
+            poller = Poller(fetcher, parser, Matcher.compile(TARGET_RULES), lambda: _now())
+            configs = [
+                FeedConfig(url, f"Outlet {i}", None, timedelta(minutes=15))
+                for i, url in enumerate(feed_urls(port, feeds))
+            ]
+
+            async def poll_all(selected: list[FeedConfig]) -> dict[str, int]:
+                outcomes = await asyncio.gather(
+                    *(poll_into_store(poller, store, feed) for feed in selected)
+                )
+                counts = {status.value: 0 for status in PollStatus}
+                for outcome in outcomes:
+                    counts[outcome.status.value] += 1
+                counts["items"] = sum(len(outcome.items) for outcome in outcomes)
+                return counts
+
+            with Meter() as meter:
+                counts = await poll_all(configs)
+            stored = await store.count_items()
+            results["cold"] = Result(
+                meter.wall,
+                meter.cpu,
+                meter.peak_rss_mb,
+                counts["items"],
+                {
+                    "stored": stored,
+                    **counts,
+                    "unit": "items",
+                    "cpu_main": meter.cpu_main,
+                    "serialized_store": store is not opened,
+                    "as_shipped": shipped,
+                },
+            )
+            if warm:
+                with Meter() as meter:
+                    counts = await poll_all(configs)
+                results["warm"] = Result(
+                    meter.wall,
+                    meter.cpu,
+                    meter.peak_rss_mb,
+                    feeds,
+                    {**counts, "unit": "feeds"},
+                )
+            if nv_feeds:
+                # A server that ignores conditional GET: every answer is a 200 with the same
+                # body, so only the stored body hash can spare the parse.
+                nv = [
+                    FeedConfig(url, f"Outlet {i}", None, timedelta(minutes=15))
+                    for i, url in enumerate(feed_urls(port, nv_feeds, "/nv/"))
+                ]
+                await poll_all(nv)
+                with Meter() as meter:
+                    counts = await poll_all(nv)
+                results["warm_same_body"] = Result(
+                    meter.wall,
+                    meter.cpu,
+                    meter.peak_rss_mb,
+                    nv_feeds,
+                    {**counts, "unit": "feeds"},
+                )
+        finally:
+            await fetcher.close()
+            await asyncio.to_thread(parser.close)
+            await store.close()
+    return results
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_naive(params: dict[str, Any]) -> dict[str, Result]:
+    urls = feed_urls(params["port"], params["feeds"])
+    results: dict[str, Result] = {}
+    with tempfile.TemporaryDirectory(prefix="naive-bench-") as tmp:
+        loop = NaiveLoop(Path(tmp) / "naive.db", TARGET_RULES)
+        with Meter() as meter:
+            counts = loop.poll(urls)
+        results["cold"] = Result(
+            meter.wall, meter.cpu, meter.peak_rss_mb, counts["items"], {**counts, "unit": "items"}
+        )
+        if params.get("warm", True):
+            with Meter() as meter:
+                counts = loop.poll(urls)
+            results["warm"] = Result(
+                meter.wall, meter.cpu, meter.peak_rss_mb, len(urls), {**counts, "unit": "feeds"}
+            )
+        loop.close()
+    return results
+
+
+def run_reader(params: dict[str, Any]) -> dict[str, Result]:
+    urls = feed_urls(params["port"], params["feeds"])
+    results: dict[str, Result] = {}
+    with tempfile.TemporaryDirectory(prefix="reader-bench-") as tmp:
+        peer = ReaderPeer(Path(tmp) / "reader.sqlite", urls, workers=params.get("workers", 8))
+        with Meter() as meter:
+            counts = peer.update()
+        results["cold"] = Result(
+            meter.wall,
+            meter.cpu,
+            meter.peak_rss_mb,
+            counts["entries_total"],
+            {**counts, "unit": "items", "workers": peer.workers},
+        )
+        if params.get("warm", True):
+            with Meter() as meter:
+                peer.update()
+            results["warm"] = Result(
+                meter.wall, meter.cpu, meter.peak_rss_mb, len(urls), {"unit": "feeds"}
+            )
+        peer.close()
+    return results

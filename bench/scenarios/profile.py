@@ -1,0 +1,92 @@
+"""Where a cold poll's time goes: each stage alone on the same feeds, one core, profiled.
+
+1. fetch every body through `Fetcher` (the real session, concurrency and limits);
+2. `parse_feed` every body in this process (what each pool worker does);
+3. `Matcher.match_item` on every item;
+4. `Store.add_items` + `record_success` per feed into an empty SQLite file.
+
+Stages 2 and 4 run under cProfile; the top functions by own time are returned as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import io
+import pstats
+import tempfile
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.corpus import TARGET_RULES
+from bench.measure import Result
+from bench.scenarios.poll import feed_urls
+
+
+def run_profile(params: dict[str, Any]) -> dict[str, Result]:
+    return asyncio.run(_profile(params))
+
+
+def _top(profile: cProfile.Profile, count: int = 18) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(profile, stream=out)
+    stats.sort_stats("tottime").print_stats(count)
+    lines = out.getvalue().splitlines()
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    return "\n".join(line.rstrip() for line in lines[start:] if line.strip())
+
+
+async def _profile(params: dict[str, Any]) -> dict[str, Result]:
+    from policywire.config import Settings
+    from policywire.match import Matcher
+    from policywire.models import FetchStatus, Validators
+    from policywire.parse import parse_feed
+    from policywire.pipeline import fetcher_for, match_items
+    from policywire.store import Store
+
+    urls = feed_urls(params["port"], params["feeds"])
+    now = datetime.now(UTC)
+    results: dict[str, Result] = {}
+
+    def stage(name: str, wall: float, cpu: float, items: int, **extra: Any) -> None:
+        results[name] = Result(wall, cpu, 0.0, items, {"unit": "items", **extra})
+
+    fetcher = fetcher_for(Settings())
+    async with fetcher:
+        wall, cpu = time.perf_counter(), time.process_time()
+        fetched = await asyncio.gather(*(fetcher.fetch(url, Validators()) for url in urls))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    bodies = [(f.url, f.body) for f in fetched if f.status is FetchStatus.OK]
+    size = sum(len(body) for _, body in bodies)
+    stage("1 fetch", wall, cpu, len(bodies), unit="feeds", bytes=size)
+
+    profile = cProfile.Profile()
+    wall, cpu = time.perf_counter(), time.process_time()
+    profile.enable()
+    parsed = [parse_feed(body, feed_url=url, now=now) for url, body in bodies]
+    profile.disable()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    items = sum(len(p.items) for p in parsed)
+    stage("2 parse_feed", wall, cpu, items, top=_top(profile))
+
+    matcher = Matcher.compile(TARGET_RULES)
+    wall, cpu = time.perf_counter(), time.process_time()
+    hits = [match_items(matcher, p.items) for p in parsed]
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    stage("3 match", wall, cpu, items)
+
+    with tempfile.TemporaryDirectory(prefix="pw-profile-") as tmp:
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp}/policywire.db")
+        profile = cProfile.Profile()
+        wall, cpu = time.perf_counter(), time.process_time()
+        profile.enable()
+        for (url, _), feed, feed_hits in zip(bodies, parsed, hits, strict=True):
+            await store.feed_state(url)
+            await store.record_success(url, Validators(), now, feed.title)
+            await store.add_items(feed.items, feed_hits, now)
+        profile.disable()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        await store.close()
+    stage("4 store", wall, cpu, items, top=_top(profile))
+    return results

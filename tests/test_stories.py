@@ -1,0 +1,315 @@
+"""Story grouping, lead choice, updates, ranking, explanations and the summarizer seam."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from policywire.config import load_config
+from policywire.digest import build_digest
+from policywire.entities import extract_entities
+from policywire.match import Matcher
+from policywire.models import MatchedItem
+from policywire.parse import ParsePool
+from policywire.render import render_console, view_digest
+from policywire.stories import (
+    GroupingParams,
+    explain_pair,
+    format_explanations,
+    group_articles,
+    group_stories,
+    merge_same_link,
+)
+from policywire.summarizer import (
+    ExtractiveSummarizer,
+    OpenAICompatibleSummarizer,
+    extractive_summary,
+)
+from tests.helpers import NOW, item, matched
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def mistral(n: int, language: str, source: str, hours: float = 0) -> MatchedItem:
+    texts = {
+        "en": (
+            "Microsoft takes a stake in Mistral AI; Mistral Large comes to Azure",
+            "Mistral AI will sell Mistral Large through Microsoft's Azure cloud, and Microsoft "
+            "invests about €15 million in the Paris start-up.",
+        ),
+        "it": (
+            "Microsoft entra in Mistral AI: i modelli arrivano su Azure",
+            "Mistral Large sarà disponibile su Azure e Microsoft investe circa 15 milioni di "
+            "euro nella società parigina. Al Parlamento europeo c'è irritazione.",
+        ),
+        "fr": (
+            "Mistral AI s'allie à Microsoft",
+            "Mistral Large sera proposé sur Azure et Microsoft prend une participation "
+            "d'environ 15 millions d'euros.",
+        ),
+    }
+    title, summary = texts[language]
+    return matched(
+        item(
+            n,
+            title=title,
+            summary=summary,
+            language=language,
+            source=source,
+            feed=f"https://{source.lower()}.example/feed",
+            link=f"https://{source.lower()}.example/mistral-{n}",
+            published=NOW - timedelta(hours=hours),
+        ),
+        "mistral",
+        pk=n,
+    )
+
+
+def test_names_compare_equal_across_languages() -> None:
+    spellings = [
+        ("La Commissione europea apre un'indagine", "it"),
+        ("The European Commission opens a probe", "en"),
+        ("La Commission européenne ouvre une enquête", "fr"),
+        ("Die Europäische Kommission leitet eine Prüfung ein", "de"),
+    ]
+    for title, language in spellings:
+        assert "eu-commission" in extract_entities(title, "", language).all, title
+    for title in ("KI-Verordnung tritt in Kraft", "Il regolamento sull'intelligenza artificiale"):
+        assert "ai-act" in extract_entities(title, "", None).all
+    assert "ai-office" in extract_entities("Le Bureau de l'IA recrute", "", "fr").all
+    # A weather story's "mistral" is no company; a sentence-initial common word is no name.
+    assert "mistral" not in extract_entities("", "Il mistral soffia sulla Provenza.", "it").all
+    assert extract_entities("Arrivano novità in settimana", "", "it").all == frozenset()
+
+
+def test_one_story_three_languages_lead_in_destination_language() -> None:
+    items = [
+        mistral(1, "en", "Brief", 20),
+        mistral(2, "it", "Tecno", 2),
+        mistral(3, "fr", "Veille"),
+    ]
+    for language, lead in (("it", "Tecno"), ("fr", "Veille"), ("en", "Brief"), ("de", "Tecno")):
+        stories = group_stories(items, language=language)
+        assert len(stories) == 1
+        story = stories[0]
+        assert story.lead.item.source == lead, language
+        assert {m.item.source for m in story.related} == {"Brief", "Tecno", "Veille"} - {lead}
+        assert any(reason.startswith("grouped:") for reason in story.reasons)
+    # German has no article: the fullest summary leads (the Italian one is longest).
+
+
+def test_same_names_far_apart_in_time_are_different_stories() -> None:
+    early = mistral(1, "en", "Brief", hours=24 * 7)
+    late = mistral(2, "it", "Tecno")
+    assert len(group_stories([early, late], language="en")) == 2
+    explanation = explain_pair(early, late)
+    assert not explanation.same_story
+    assert "window" in explanation.summary
+    shorter = GroupingParams(window=timedelta(hours=24))
+    assert len(group_stories([mistral(1, "en", "A", 30), late], language="en", params=shorter)) == 2
+
+
+def test_grouping_is_deterministic_whatever_the_input_order() -> None:
+    items = [mistral(n, lang, f"S{n}", n) for n, lang in enumerate(["en", "it", "fr"] * 3)]
+    items += [matched(item(20 + n, title=f"Unrelated story number {n}")) for n in range(5)]
+    expected = [
+        [a.item.item.link for a in g.articles] for g in group_articles(merge_same_link(items))
+    ]
+    rng = random.Random(7)
+    for _ in range(5):
+        shuffled = items[:]
+        rng.shuffle(shuffled)
+        got = [
+            [a.item.item.link for a in g.articles]
+            for g in group_articles(merge_same_link(shuffled))
+        ]
+        assert got == expected
+
+
+def test_a_link_from_one_article_to_another_groups_them() -> None:
+    original = matched(item(1, title="Garante fines a chatbot maker", link="https://a.example/x"))
+    follow = item(2, title="Roundup: what happened this week", link="https://b.example/y")
+    follow = follow.__class__(**{**_fields(follow), "links": ("https://a.example/x",)})
+    stories = group_stories([original, matched(follow)], language="en")
+    assert len(stories) == 1
+    assert "links to the other" in stories[0].reasons[0]
+
+
+def _fields(value: object) -> dict[str, object]:
+    return {name: getattr(value, name) for name in value.__slots__}  # type: ignore[attr-defined]
+
+
+def test_near_identical_titles_group_but_numbered_series_do_not() -> None:
+    a = matched(item(1, title="Senate passes the national AI bill after long debate"))
+    b = matched(item(2, title="Senate passes the national AI bill after a long debate"))
+    assert len(group_stories([a, b], language="en")) == 1
+    weekly = [matched(item(n, title=f"Weekly AI policy digest number {n}")) for n in range(3, 6)]
+    assert len(group_stories(weekly, language="en")) == 3
+
+
+def test_build_digest_ranks_by_outlets_then_hits_then_recency() -> None:
+    big = [mistral(1, "en", "Brief", 30), mistral(2, "it", "Tecno", 29), mistral(3, "fr", "V", 28)]
+    newer = matched(item(10, title="A newer story with one outlet", published=NOW))
+    hits = matched(
+        item(11, title="An older story with more topic hits", published=NOW - timedelta(hours=5)),
+        "ai-act",
+        "gdpr",
+    )
+    digest = build_digest(
+        [newer, hits, *big],
+        destination="console:stdout",
+        language="it",
+        topics=["AI"],
+        max_stories=2,
+        now=NOW,
+    )
+    assert [s.lead.item.id for s in digest.stories] == ["id-2", "id-11"]
+    assert digest.more == 1
+    assert len(digest.stories[0].outlets) == 3
+
+
+def test_delivered_items_are_not_resent_and_new_articles_become_updates() -> None:
+    sent = [mistral(1, "en", "Brief", 10)]
+    new = [mistral(2, "it", "Tecno", 2), mistral(3, "fr", "Veille", 1)]
+    digest = build_digest(
+        new,
+        destination="console:stdout",
+        language="it",
+        topics=["Mistral AI"],
+        max_stories=10,
+        now=NOW,
+        delivered=sent,
+    )
+    assert len(digest.stories) == 1
+    story = digest.stories[0]
+    assert story.is_update
+    assert story.lead.item.source == "Tecno"
+    assert [m.item.source for m in story.related] == ["Veille"]
+    assert all(m.pk != 1 for m in story.members)
+    assert story.reasons[0].startswith("update to: «Microsoft takes a stake")
+    assert "Aggiornamento su questa notizia" in render_console(view_digest(digest))
+    # Nothing new: nothing to send.
+    again = build_digest(
+        [],
+        destination="console:stdout",
+        language="it",
+        topics=[],
+        max_stories=10,
+        now=NOW,
+        delivered=[*sent, *new],
+    )
+    assert again.stories == ()
+
+
+def test_format_explanations_says_why() -> None:
+    items = [
+        mistral(1, "en", "Brief"),
+        mistral(2, "it", "Tecno"),
+        matched(item(9, title="Unrelated")),
+    ]
+    text = format_explanations(group_stories(items, language="en"))
+    assert "1. " in text and "2. " in text
+    assert "grouped:" in text and "Microsoft" in text and "Azure" in text
+    assert "a story of its own" in text
+
+
+async def _offline_items() -> list[MatchedItem]:
+    from policywire.pipeline import Poller, fetcher_for
+
+    config = load_config(ROOT / "examples" / "offline.yaml")
+    matcher = Matcher.compile(config.topic_rules().values())
+    found: list[MatchedItem] = []
+    async with fetcher_for(config.settings) as fetcher:
+        with ParsePool(workers=0) as parser:
+            poller = Poller(fetcher, parser, matcher, lambda: NOW)
+            for feed in config.feeds:
+                found += (await poller.poll(feed)).matched()
+    return found
+
+
+async def test_offline_example_groups_as_the_issue_says() -> None:
+    matched_items = await _offline_items()
+    digest = build_digest(
+        [m for m in matched_items if {"mistral", "ai-act"} & set(m.topics)],
+        destination="console:stdout",
+        language="it",
+        topics=["Mistral AI", "EU AI Act"],
+        max_stories=50,
+        now=NOW,
+        window=timedelta(hours=72),
+    )
+    deal = [s for s in digest.stories if "Microsoft" in s.lead.item.title]
+    assert len(deal) == 1
+    story = deal[0]
+    assert story.lead.item.language == "it"
+    assert {m.item.language for m in story.members} == {"it", "en", "fr"}
+    assert len(story.outlets) == 4  # the aggregator's copy is folded into the English article
+    assert len(story.members) == 3
+    assert digest.stories[0] is story
+    by_day = {s.lead.item.published.date().isoformat(): s for s in digest.stories}
+    assert {m.item.language for m in by_day["2024-03-13"].members} == {"it", "de"}
+    assert {m.item.language for m in by_day["2024-05-21"].members} == {"en", "fr"}
+    # Later Mistral news stays apart from the deal.
+    assert sum("Mistral" in s.lead.item.title for s in digest.stories) == 3
+    text = render_console(view_digest(digest))
+    assert "Per chi volesse approfondire:" in text
+
+
+def test_extractive_summary_is_clean_and_short() -> None:
+    long = " ".join(f"Sentence number {n} says something." for n in range(40))
+    text = extractive_summary(item(1, summary="Competition & markets. " + long))
+    assert text.startswith("Sentence number 0")
+    assert text.count(".") == 3 and len(text) <= 500
+    kicker = item(2, summary="Regole & Algoritmi — La startup ha firmato. Altro.", language="it")
+    assert extractive_summary(kicker) == "La startup ha firmato. Altro."
+    via = item(3, summary="Via EU Digital Brief: Mistral is on Azure. Read more")
+    assert extractive_summary(via) == "Mistral is on Azure."
+    assert extractive_summary(item(4, title="Same.", summary="Same.")) == ""
+
+
+@pytest.fixture
+async def fake_llm() -> AsyncIterator[tuple[str, list[dict[str, object]]]]:
+    seen: list[dict[str, object]] = []
+
+    async def completions(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append(body)
+        if body["model"] == "broken":
+            return web.Response(status=500)
+        reply = {"choices": [{"message": {"role": "assistant", "content": " Un riassunto. "}}]}
+        return web.json_response(reply)
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", completions)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/v1", seen
+    finally:
+        await runner.cleanup()
+
+
+async def test_openai_compatible_backend_and_its_fallback(
+    fake_llm: tuple[str, list[dict[str, object]]],
+) -> None:
+    url, seen = fake_llm
+    story = item(1, summary="Il Garante ha multato OpenAI. Altro.", language="it")
+    async with aiohttp.ClientSession() as session:
+        backend = OpenAICompatibleSummarizer(session, base_url=url, model="tiny", api_key="k")
+        assert await backend.summarize(story, language="it") == "Un riassunto."
+        assert seen[0]["model"] == "tiny"
+        broken = OpenAICompatibleSummarizer(session, base_url=url, model="broken")
+        assert await broken.summarize(story) == "Il Garante ha multato OpenAI. Altro."
+        assert broken.failures == 1
+    assert await ExtractiveSummarizer().summarize(story) == "Il Garante ha multato OpenAI. Altro."
+    await asyncio.sleep(0)
