@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--language", choices=SUPPORTED_LANGUAGES, help="digest language (default: the config's)"
     )
     preview.add_argument("--json", action="store_true", help="machine-readable output")
+    preview.add_argument(
+        "--explain", action="store_true", help="also say why articles were grouped or kept apart"
+    )
 
     commands.add_parser(
         "status", parents=[common], help="feeds, destinations and the outbox, from the database"
@@ -138,6 +141,7 @@ def _check(config: Config) -> int:
 def _preview(config: Config, args: argparse.Namespace) -> int:
     from policywire.preview import preview_json, run_preview
     from policywire.render import render_console, view_digest
+    from policywire.stories import format_explanations
 
     if args.topic and args.topic not in config.topics:
         known = ", ".join(sorted(config.topics)) or "none"
@@ -145,10 +149,12 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     result = asyncio.run(run_preview(config, topic=args.topic, language=args.language))
     if args.json:
-        print(json.dumps(preview_json(result), ensure_ascii=False, indent=2))
+        print(json.dumps(preview_json(result, explain=args.explain), ensure_ascii=False, indent=2))
     else:
         for digest in result.digests:
             print(render_console(view_digest(digest)))
+            if args.explain:
+                print(format_explanations(digest.stories))
     for feed, error in result.errors:
         print(f"feed error: {feed}: {error}", file=sys.stderr)
     return EXIT_OK

@@ -142,6 +142,7 @@ def _digest_for(
         max_stories=target.max_stories,
         now=now,
         timezone=target.timezone,
+        window=config.settings.story_window,
     )
 
 
@@ -153,28 +154,31 @@ def _only_topics(matched: MatchedItem, wanted: set[str]) -> MatchedItem:
 # --- JSON ------------------------------------------------------------------------------------
 
 
-def preview_json(result: PreviewResult) -> dict[str, Any]:
+def preview_json(result: PreviewResult, *, explain: bool = False) -> dict[str, Any]:
     return {
-        "digests": [_digest_json(d) for d in result.digests],
+        "digests": [_digest_json(d, explain) for d in result.digests],
         "errors": [{"feed": feed, "error": error} for feed, error in result.errors],
     }
 
 
-def _digest_json(digest: Digest) -> dict[str, Any]:
+def _digest_json(digest: Digest, explain: bool) -> dict[str, Any]:
     return {
         "destination": digest.destination,
         "language": digest.language,
-        "stories": [_story_json(s) for s in digest.stories],
+        "stories": [_story_json(s, explain) for s in digest.stories],
         "more": digest.more,
     }
 
 
-def _story_json(story: Story) -> dict[str, Any]:
-    return {
+def _story_json(story: Story, explain: bool) -> dict[str, Any]:
+    shaped: dict[str, Any] = {
         "topics": list(story.topics),
         "keywords": list(story.keywords),
         "items": [_item_json(m) for m in story.members],
     }
+    if explain:
+        shaped["reasons"] = list(story.reasons)
+    return shaped
 
 
 def _item_json(matched: MatchedItem) -> dict[str, Any]:

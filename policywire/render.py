@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from policywire import i18n
 from policywire.models import Digest, MatchedItem, Story
-from policywire.text import summarize
+from policywire.summarizer import extractive_summary
 
 MAX_TITLE_CHARS = 300
 MAX_FURTHER_READING = 8
@@ -94,9 +94,7 @@ def view_story(story: Story, language: str, timezone: str) -> StoryView:
 
 def _summary(matched: MatchedItem) -> str:
     item = matched.item
-    text = summarize(clean(item.summary, 5000), language=item.language)
-    # Feeds that repeat the title as the summary add nothing.
-    return "" if text.rstrip(".…") == item.title.rstrip(".…") else text
+    return extractive_summary(replace(item, summary=clean(item.summary, 5000)))
 
 
 def _reading(matched: MatchedItem) -> ReadingLink:

@@ -350,26 +350,29 @@ class Service:
             return 0
         lock = self._digest_locks.setdefault(row.key, asyncio.Lock())
         async with lock:  # two polls finishing together must not queue the same items twice
-            digest = await self._digest_for(row)
+            digest, settled = await self._digest_for(row)
+            now = self.clock()
             if not digest.stories and not even_if_empty:
+                if settled:  # copies of articles it already has: never offer them again
+                    await self.store.mark_delivered(row.key, settled, now, touch=False)
                 return 0
-            pks = [pk for story in digest.stories for pk in story.item_pks]
-            await self.store.enqueue_digest(
-                row.key, renderer(digest), pks, self.clock(), uuid.uuid4().hex
-            )
+            pks = [pk for story in digest.stories for pk in story.item_pks] + settled
+            await self.store.enqueue_digest(row.key, renderer(digest), pks, now, uuid.uuid4().hex)
         self.sender.wake.set()
         log.info("digest for %s: %d stories queued", row.key, len(digest.stories))
         return len(digest.stories)
 
-    async def _digest_for(self, row: DestinationRow) -> Digest:
+    async def _digest_for(self, row: DestinationRow) -> tuple[Digest, list[int]]:
+        """The digest, and the candidates it settles without showing (copies already sent)."""
         settings = self.config.settings
         candidates = await self.store.undelivered(row, settings.backfill)
+        delivered = await self.store.delivered_items(row, self.clock() - settings.story_window)
         topics = self.config.topics
         max_stories = next(
             (d.max_stories for d in self.config.destinations if d.key == row.key),
             settings.max_stories,
         )
-        return build_digest(
+        digest = build_digest(
             candidates,
             destination=row.key,
             language=row.language,
@@ -377,7 +380,17 @@ class Service:
             max_stories=max_stories,
             now=self.clock(),
             timezone=row.timezone,
+            delivered=delivered,
+            window=settings.story_window,
         )
+        old_links = {m.item.link for m in delivered}
+        shown = {pk for story in digest.stories for pk in story.item_pks}
+        settled = [
+            m.pk
+            for m in candidates
+            if m.pk is not None and m.pk not in shown and m.item.link in old_links
+        ]
+        return digest, settled
 
     async def _on_subscription(self, row: DestinationRow, is_new: bool) -> None:
         self.schedule_digest(row)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     delete,
     event,
     func,
@@ -445,6 +446,37 @@ class Store:
             if matched.item.published >= _seen(matched) - backfill
         ]
 
+    async def delivered_items(
+        self, destination: DestinationRow, since: datetime, limit: int = 5000
+    ) -> list[MatchedItem]:
+        """Matched items this destination received that were first seen after `since`.
+
+        The digest groups new items with these, so a story already sent grows by updates
+        instead of arriving again.
+        """
+        if not destination.topics:
+            return []
+        query = (
+            select(items_table, matches_table.c.topic, matches_table.c.keywords)
+            .join(matches_table, matches_table.c.item_pk == items_table.c.pk)
+            .join(
+                deliveries_table,
+                and_(
+                    deliveries_table.c.item_pk == items_table.c.pk,
+                    deliveries_table.c.destination == destination.key,
+                ),
+            )
+            .where(
+                matches_table.c.topic.in_(destination.topics),
+                items_table.c.first_seen >= since,
+            )
+            .order_by(items_table.c.published.desc(), items_table.c.pk)
+            .limit(limit)
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return _group_matches(rows)
+
     # --- destinations ------------------------------------------------------------------
 
     async def upsert_destination(
@@ -515,12 +547,21 @@ class Store:
                 .values(active=active, last_error=error)
             )
 
-    async def mark_delivered(self, key: str, item_pks: Iterable[int], now: datetime) -> None:
+    async def mark_delivered(
+        self, key: str, item_pks: Iterable[int], now: datetime, *, touch: bool = True
+    ) -> None:
+        """Record items as received by a destination (`touch`: and a digest sent now)."""
         async with self._tx() as conn:
-            await self._mark_delivered(conn, key, item_pks, now)
+            await self._mark_delivered(conn, key, item_pks, now, touch=touch)
 
     async def _mark_delivered(
-        self, conn: AsyncConnection, key: str, item_pks: Iterable[int], now: datetime
+        self,
+        conn: AsyncConnection,
+        key: str,
+        item_pks: Iterable[int],
+        now: datetime,
+        *,
+        touch: bool = True,
     ) -> None:
         pks = sorted(set(item_pks))
         already: set[int] = set()
@@ -538,11 +579,12 @@ class Store:
                 insert(deliveries_table),
                 [{"destination": key, "item_pk": pk, "delivered_at": now} for pk in fresh],
             )
-        await conn.execute(
-            update(destinations_table)
-            .where(destinations_table.c.key == key)
-            .values(last_digest_at=now)
-        )
+        if touch:
+            await conn.execute(
+                update(destinations_table)
+                .where(destinations_table.c.key == key)
+                .values(last_digest_at=now)
+            )
 
     # --- outbox ------------------------------------------------------------------------
 
