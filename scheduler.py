@@ -196,14 +196,15 @@ async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -
         {"console": ConsoleTransport()},
         config_loader=lambda: load_config(config.path, env),
     )
+    stop = None if once else _stop_on_signals()  # early: a SIGTERM during start-up counts
     bots = await _start_bots(config, env, service)
     try:
-        if once:
+        if stop is None:
             sent = await service.run_once()
             log.info("one round done: %d messages sent", sent)
         else:
             await service.start()
-            await _wait_for_stop_signal()
+            await stop.wait()
             log.info("stopping")
     finally:
         await service.stop()  # first: the send in flight still needs its bot
@@ -274,12 +275,13 @@ async def _started(name: str, bot: Bot) -> bool:
     return True
 
 
-async def _wait_for_stop_signal() -> None:
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl-C): the service then stops cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
+    return stop
 
 
 if __name__ == "__main__":

@@ -553,8 +553,8 @@ def scenario_profile(report: Report, port: int) -> None:
     report.raw["profile"] = {key: r.to_json() for key, r in results.items()}
     total = sum(r.cpu for r in results.values()) or 1.0
     lines = [
-        f"Each stage alone on one core, {sz.profile_feeds} feeds × {sz.items} items "
-        "(bench/scenarios/profile.py):",
+        f"Each stage alone on one core, {sz.profile_feeds} feeds × {sz.items} items, timed "
+        "without a profiler (bench/scenarios/profile.py; `python -m bench --only profile`):",
         "",
         "| stage | wall s | CPU s | share of CPU | rate |",
         "| --- | --- | --- | --- | --- |",
@@ -765,6 +765,8 @@ def main(argv: list[str] | None = None) -> int:
     sections = render(report, args_list)
     if notes:
         sections["Machine"] += [f"- Note: {note}" for note in notes] + [""]
+    if args.only and not args.write:
+        sections["Targets"] = target_lines(report)
     log(f"done in {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -775,6 +777,11 @@ def main(argv: list[str] | None = None) -> int:
             "results": report.raw,
         }
         args.json.write_text(json.dumps(payload, indent=2, default=str))
+    if args.only:
+        # A partial run must not overwrite the full run's machine line and target table.
+        sections.pop("Targets", None)
+        sections.pop("Machine", None)
+        sections.pop("Reproduce", None)
     if args.write:
         write_doc(sections)
         log(f"wrote {DOC.relative_to(ROOT)}")

@@ -32,10 +32,17 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from policywire.config import DiscordSettings
-from policywire.delivery import DeliveryError, Pacing, Rejected, RetryLater, TargetGone
+from policywire.delivery import (
+    DeliveryError,
+    Pacing,
+    Rejected,
+    RetryLater,
+    TargetFailing,
+    TargetGone,
+)
 from policywire.i18n import SUPPORTED_LANGUAGES
 from policywire.store import DestinationRow
-from policywire.subscriptions import CommandError, Subscriptions, chat_key
+from policywire.subscriptions import CommandError, Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +132,6 @@ class DiscordBot:
         _add_commands(self.tree, self)
         self.synced: set[int | None] = set()  # guild ids (None: global) with our commands
         self.ready = asyncio.Event()
-        self._failing: set[str] = set()
         self._runner: asyncio.Task[None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -201,33 +207,9 @@ class DiscordBot:
         channel = self.client.get_partial_messageable(int(target))
         try:
             message = await channel.send(**message_arguments(payload))
-        except discord.Forbidden as exc:
-            error = translate(exc, f"channel {target}")
-            await self._mark_failing(target, str(error))
-            raise error from exc
         except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise translate(exc, f"channel {target}") from exc
-        if target in self._failing:
-            await self._mark_recovered(target)
         return str(message.id)
-
-    async def _mark_failing(self, target: str, reason: str) -> None:
-        """The destination stays active (its messages wait) but is shown as failing."""
-        key = chat_key(PLATFORM, target)
-        if target not in self._failing:
-            log.error("%s is failing: %s", key, reason)
-        self._failing.add(target)
-        row = await self.subscriptions.store.destination(key)
-        if row is not None and row.active:
-            await self.subscriptions.store.set_destination_active(key, True, reason)
-
-    async def _mark_recovered(self, target: str) -> None:
-        self._failing.discard(target)
-        key = chat_key(PLATFORM, target)
-        row = await self.subscriptions.store.destination(key)
-        if row is not None and row.active:
-            await self.subscriptions.store.set_destination_active(key, True, None)
-        log.info("%s: posting works again", key)
 
     # --- slash commands --------------------------------------------------------------------
 
@@ -463,7 +445,7 @@ def translate(exc: BaseException, where: str) -> DeliveryError:
     if isinstance(exc, discord.RateLimited):
         return RetryLater(f"Discord rate limit on {where}", after=exc.retry_after)
     if isinstance(exc, discord.Forbidden):
-        return RetryLater(
+        return TargetFailing(
             f"no permission to post in {where} (Discord {exc.code}: {exc.text}); {GRANT}",
             after=PERMISSION_RETRY,
         )

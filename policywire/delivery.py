@@ -37,6 +37,11 @@ class RetryLater(DeliveryError):
         self.after = after  # seconds the platform asked us to wait, if it said
 
 
+class TargetFailing(RetryLater):
+    """The destination exists but refuses us for now (missing permissions): keep its messages,
+    show it as failing, retry slowly, and resume by itself once an admin fixes it."""
+
+
 class TargetGone(DeliveryError):
     """The bot was blocked, kicked, or the chat/channel no longer exists: stop sending there."""
 
@@ -145,6 +150,7 @@ class Sender:
         self.wake = asyncio.Event()
         self.sent_count = 0
         self.stopping = False
+        self.failing: set[str] = set()  # destinations whose last send was refused
 
     def add_transport(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport
@@ -227,6 +233,10 @@ class Sender:
         await self.limiters[dest.platform].wait_turn(dest.target)
         try:
             message_id = await transport.send(dest.target, row.payload)
+        except TargetFailing as exc:
+            await self._record_failing(dest, str(exc))
+            await self._retry(row, dest, str(exc), exc.after)
+            return Outcome.WAITING
         except RetryLater as exc:
             await self._retry(row, dest, str(exc), exc.after)
             return Outcome.WAITING
@@ -247,7 +257,18 @@ class Sender:
             return Outcome.DROPPED
         await self.store.mark_sent(row.id, message_id, self.clock())
         self.sent_count += 1
+        if dest.key in self.failing:
+            self.failing.discard(dest.key)
+            await self.store.set_destination_active(dest.key, True, None)
+            log.info("%s: sending works again", dest.key)
         return Outcome.SENT
+
+    async def _record_failing(self, dest: DestinationInfo, reason: str) -> None:
+        """Shown by `status`; logged once per failing spell, not at every retry."""
+        if dest.key not in self.failing:
+            log.error("%s is failing: %s", dest.key, reason)
+            self.failing.add(dest.key)
+        await self.store.set_destination_active(dest.key, True, reason)
 
     async def _retry(
         self, row: OutboxRow, dest: DestinationInfo, reason: str, after: float | None
