@@ -678,10 +678,6 @@ def markdown(sections: dict[str, list[str]]) -> str:
     )
 
 
-OWNED = ("Machine", "Targets", "Poll cycle", "Matching", "Grouping speed", "Delivery", "Memory",
-         "Parsers", "Profile", "Reproduce")  # fmt: skip
-
-
 def write_doc(sections: dict[str, list[str]], path: Path = DOC) -> None:
     """Replace this suite's `##` sections, keep everyone else's (re-read right before writing)."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
@@ -695,10 +691,8 @@ def write_doc(sections: dict[str, list[str]], path: Path = DOC) -> None:
     }
     out: list[tuple[str, str]] = []
     for title, body in existing:
-        if title in new_blocks:
-            out.append((title, new_blocks.pop(title)))
-        elif title not in OWNED:
-            out.append((title, body))
+        # A partial run (--only) leaves the sections it did not measure as they were.
+        out.append((title, new_blocks.pop(title) if title in new_blocks else body))
     out.extend(new_blocks.items())
     rendered = head.rstrip() + "\n" + "".join(f"\n## {t}\n{b.rstrip()}\n" for t, b in out)
     path.write_text(rendered)
