@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -178,10 +179,10 @@ async def test_a_simulated_day_sends_exactly_the_expected_digests(day: Day) -> N
         assert everything.count(title) == 2  # each destination that follows it, once
 
     assert "EU Brief" in snapshots["outage"]
-    outage = [line for line in snapshots["outage"].splitlines() if "EU Brief" in line][0]
+    outage = next(line for line in snapshots["outage"].splitlines() if "EU Brief" in line)
     assert "HTTP 500 Internal Server Error" in outage
     final = await status_text(day)
-    eu = [line for line in final.splitlines() if line.strip().startswith("EU Brief")][0]
+    eu = next(line for line in final.splitlines() if line.strip().startswith("EU Brief"))
     assert "HTTP 500" not in eu and eu.split()[-1] == "0"  # recovered: no failures
     assert f"telegram:{DAILY}" in final and "2026-03-30 08:00" in final  # next local digest
     assert "Outbox: 0 pending, 0 failed, 7 sent" in final
@@ -196,7 +197,7 @@ async def test_a_failing_feed_backs_off_and_recovers(day: Day) -> None:
         for when, job in simulation.fired
         if job == f"poll:{eu_url}" and at(28, 10) <= when <= at(28, 20)
     ]
-    gaps = [later - earlier for earlier, later in zip(polls, polls[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in pairwise(polls)]
     assert gaps[0] >= timedelta(minutes=29)  # failing: 30 min, 1 h, 2 h, 4 h…
     assert gaps[1] >= timedelta(minutes=59)
     assert gaps[2] >= timedelta(minutes=119)
