@@ -262,7 +262,7 @@ def test_message_limits(payload: dict[str, object], code: int, error_path: tuple
     ],
 )
 def test_messages_at_the_limits_are_accepted(payload: dict[str, object]) -> None:
-    validate_message(payload)
+    assert validate_message(payload) is None  # raises on any limit exceeded
 
 
 async def test_embeds_share_a_6000_character_budget(fake: FakeDiscord, bot: Bot) -> None:
