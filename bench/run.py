@@ -235,11 +235,13 @@ def scenario_poll(report: Report, port: int, with_reader: bool) -> None:
     params = {"port": port, "feeds": sz.feeds, "nv_feeds": sz.nv_feeds}
     pw = repeat("poll.policywire", params, sz.runs, first={"probe_shipped": True})
     naive = repeat("poll.naive", params, sz.runs)
-    rd = (
-        repeat("poll.reader", {**params, "workers": sz.reader_workers}, sz.runs)
-        if with_reader
-        else {}
-    )
+    rd: dict[str, list[Result]] = {}
+    if with_reader:
+        try:
+            rd = repeat("poll.reader", {**params, "workers": sz.reader_workers}, sz.runs)
+        except RuntimeError as exc:  # e.g. reader's vendored feedparser without sgmllib3k
+            log(f"  reader baseline failed, skipped: {str(exc).splitlines()[-1]}")
+            report.add("Poll cycle", [f"reader baseline failed: `{str(exc).splitlines()[-1]}`", ""])
     report.raw["poll"] = {
         "policywire": _raw(pw),
         "naive": _raw(naive),
@@ -771,7 +773,7 @@ def main(argv: list[str] | None = None) -> int:
             "results": report.raw,
         }
         args.json.write_text(json.dumps(payload, indent=2, default=str))
-    if args.only:
+    if args.only and args.write:
         # A partial run must not overwrite the full run's machine line and target table.
         sections.pop("Targets", None)
         sections.pop("Machine", None)
