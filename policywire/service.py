@@ -118,6 +118,7 @@ class Service:
         self.matcher = Matcher.compile(config.topic_rules().values())
         self.poller = Poller(self.fetcher, self.parser, self.matcher, clock)
         self._digest_locks: dict[str, asyncio.Lock] = {}
+        self._poll_locks: dict[str, asyncio.Lock] = {}
         self._sender_task: asyncio.Task[None] | None = None
 
     def add_transport(self, transport: Transport) -> None:
@@ -290,7 +291,9 @@ class Service:
         feed = next((f for f in self.config.feeds if f.url == url), None)
         if feed is None:
             return
-        outcome = await poll_into_store(self.poller, self.store, feed)
+        # One poll of a feed at a time, however it was started (scheduler, --once, a test).
+        async with self._poll_locks.setdefault(url, asyncio.Lock()):
+            outcome = await poll_into_store(self.poller, self.store, feed)
         if outcome.status is PollStatus.ERROR:
             state = await self.store.feed_state(url)
             delay = next_delay(feed.interval.total_seconds(), state.failures, outcome.retry_after)
