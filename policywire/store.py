@@ -6,6 +6,8 @@ the same statements serve both. Database errors leave this module as `StoreError
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -239,6 +241,10 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # SQLite has one writer: a transaction that read before another one committed gets
+        # "database is locked" at once when it then writes (busy_timeout cannot help there).
+        # Writers of this process take turns here instead; readers never wait.
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -257,12 +263,15 @@ class Store:
         await self._engine.dispose()
 
     @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self._engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database error: {_first_line(exc)}") from exc
+    async def _tx(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        async with contextlib.AsyncExitStack() as stack:
+            if write:
+                await stack.enter_async_context(self._write_lock)
+            try:
+                async with self._engine.begin() as conn:
+                    yield conn
+            except SQLAlchemyError as exc:
+                raise StoreError(f"database error: {_first_line(exc)}") from exc
 
     # --- feeds -------------------------------------------------------------------------
 
@@ -294,13 +303,13 @@ class Store:
         }
         if title:
             values["title"] = title
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             await self._ensure_feed(conn, url, now)
             await conn.execute(update(feeds_table).where(feeds_table.c.url == url).values(values))
 
     async def record_failure(self, url: str, error: str, now: datetime) -> int:
         """Remember a failed poll; returns the feed's consecutive failure count."""
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             await self._ensure_feed(conn, url, now)
             await conn.execute(
                 update(feeds_table)
@@ -318,7 +327,7 @@ class Store:
         return int(count or 0)
 
     async def set_next_poll(self, url: str, when: datetime) -> None:
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             await conn.execute(
                 update(feeds_table).where(feeds_table.c.url == url).values(next_poll=when)
             )
@@ -346,29 +355,20 @@ class Store:
         """Insert the items not seen before; returns the new ones that matched a topic.
 
         `hits` maps (feed, id) to that item's topic hits. Items already stored are skipped, so
-        an item is never reported twice, across restarts too.
+        an item is never reported twice, across restarts too. One transaction and a handful of
+        statements per call, however many items: rows go in as executemany batches.
         """
         if not items:
             return []
         feed_urls = {item.feed for item in items}
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             known = await self._known_ids(conn, feed_urls, [item.id for item in items])
             fresh = [item for item in _unique(items) if (item.feed, item.id) not in known]
-            new_matched: list[MatchedItem] = []
-            for item in fresh:
-                pk = await self._insert_item(conn, item, now)
-                item_hits = tuple(hits.get((item.feed, item.id), ()))
-                if item_hits:
-                    await conn.execute(
-                        insert(matches_table),
-                        [
-                            {"item_pk": pk, "topic": h.topic, "keywords": json.dumps(h.keywords)}
-                            for h in item_hits
-                        ],
-                    )
-                    new_matched.append(
-                        MatchedItem(item, item_hits, (item.source,), first_seen=now, pk=pk)
-                    )
+            plain = [i for i in fresh if (i.feed, i.id) not in hits]
+            matched = [i for i in fresh if (i.feed, i.id) in hits]
+            if plain:
+                await conn.execute(insert(items_table), [_item_row(i, now) for i in plain])
+            new_matched = await self._insert_matched(conn, matched, hits, now)
             for url in feed_urls:
                 count = sum(1 for item in fresh if item.feed == url)
                 if count:
@@ -379,6 +379,34 @@ class Store:
                         .values(items_total=feeds_table.c.items_total + count)
                     )
         return new_matched
+
+    async def _insert_matched(
+        self,
+        conn: AsyncConnection,
+        items: Sequence[Item],
+        hits: Mapping[tuple[str, str], Sequence[TopicHit]],
+        now: datetime,
+    ) -> list[MatchedItem]:
+        if not items:
+            return []
+        result = await conn.execute(
+            insert(items_table).returning(items_table.c.pk, sort_by_parameter_order=True),
+            [_item_row(i, now) for i in items],
+        )
+        pks = [int(row.pk) for row in result]
+        matched = [
+            MatchedItem(item, tuple(hits[(item.feed, item.id)]), (item.source,), now, pk)
+            for item, pk in zip(items, pks, strict=True)
+        ]
+        await conn.execute(
+            insert(matches_table),
+            [
+                {"item_pk": m.pk, "topic": hit.topic, "keywords": json.dumps(hit.keywords)}
+                for m in matched
+                for hit in m.hits
+            ],
+        )
+        return matched
 
     async def _known_ids(
         self, conn: AsyncConnection, feeds: Iterable[str], ids: Sequence[str]
@@ -392,26 +420,6 @@ class Store:
             )
             known.update((row.feed, row.item_id) for row in rows)
         return known
-
-    async def _insert_item(self, conn: AsyncConnection, item: Item, now: datetime) -> int:
-        result = await conn.execute(
-            insert(items_table).values(
-                feed=item.feed,
-                item_id=item.id,
-                link=item.link,
-                title=item.title,
-                summary=item.summary,
-                published=item.published,
-                first_seen=now,
-                language=item.language,
-                tags=json.dumps(item.tags),
-                links=json.dumps(item.links),
-                source=item.source,
-            )
-        )
-        primary_key = result.inserted_primary_key
-        assert primary_key is not None
-        return int(primary_key[0])
 
     async def undelivered(
         self, destination: DestinationRow, backfill: timedelta, limit: int = 5000
@@ -500,7 +508,7 @@ class Store:
         }
         if restart:
             values["created_at"] = row.created_at
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             existing = (
                 await conn.execute(
                     select(destinations_table).where(destinations_table.c.key == row.key)
@@ -540,7 +548,7 @@ class Store:
         return [_destination_from_row(row._mapping) for row in rows]
 
     async def set_destination_active(self, key: str, active: bool, error: str | None) -> None:
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             await conn.execute(
                 update(destinations_table)
                 .where(destinations_table.c.key == key)
@@ -551,7 +559,7 @@ class Store:
         self, key: str, item_pks: Iterable[int], now: datetime, *, touch: bool = True
     ) -> None:
         """Record items as received by a destination (`touch`: and a digest sent now)."""
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             await self._mark_delivered(conn, key, item_pks, now, touch=touch)
 
     async def _mark_delivered(
@@ -601,7 +609,7 @@ class Store:
         A crash either loses both (the digest is rebuilt next time) or keeps both (the sender
         finds the rows on restart): nothing is lost and nothing is sent twice.
         """
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             if payloads:
                 await conn.execute(
                     insert(outbox_table),
@@ -659,7 +667,7 @@ class Store:
         return due
 
     async def mark_sent(self, message_id: int, platform_id: str | None, now: datetime) -> None:
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             await conn.execute(
                 update(outbox_table)
                 .where(outbox_table.c.id == message_id)
@@ -672,7 +680,7 @@ class Store:
             )
 
     async def mark_retry(self, message_id: int, error: str, when: datetime) -> None:
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             await conn.execute(
                 update(outbox_table)
                 .where(outbox_table.c.id == message_id)
@@ -682,7 +690,7 @@ class Store:
             )
 
     async def mark_failed(self, message_id: int, error: str) -> None:
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             await conn.execute(
                 update(outbox_table)
                 .where(outbox_table.c.id == message_id)
@@ -718,7 +726,7 @@ class Store:
 
     async def rename_destination(self, old_key: str, new_key: str, new_target: str) -> None:
         """A chat moved (Telegram group → supergroup): carry its state to the new id."""
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             await conn.execute(
                 update(destinations_table)
                 .where(destinations_table.c.key == old_key)
@@ -733,7 +741,7 @@ class Store:
 
     async def prune(self, older_than: datetime) -> int:
         """Forget items first seen before `older_than` (their matches and deliveries go too)."""
-        async with self._tx() as conn:
+        async with self._tx(write=True) as conn:
             old = select(items_table.c.pk).where(items_table.c.first_seen < older_than)
             await conn.execute(delete(matches_table).where(matches_table.c.item_pk.in_(old)))
             await conn.execute(delete(deliveries_table).where(deliveries_table.c.item_pk.in_(old)))
@@ -785,6 +793,22 @@ def _group_matches(rows: Sequence[Any]) -> list[MatchedItem]:
         MatchedItem(item, tuple(hits), (item.source,), first_seen=seen, pk=pk)
         for pk, (item, seen, hits) in by_pk.items()
     ]
+
+
+def _item_row(item: Item, now: datetime) -> dict[str, Any]:
+    return {
+        "feed": item.feed,
+        "item_id": item.id,
+        "link": item.link,
+        "title": item.title,
+        "summary": item.summary,
+        "published": item.published,
+        "first_seen": now,
+        "language": item.language,
+        "tags": json.dumps(item.tags),
+        "links": json.dumps(item.links),
+        "source": item.source,
+    }
 
 
 def _item_from_row(row: Any) -> Item:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -144,3 +145,18 @@ async def test_unusable_database_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "not-a-dir").write_text("x")
     with pytest.raises(StoreError, match="cannot open database"):
         await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'not-a-dir' / 'db.sqlite'}")
+
+
+async def test_many_concurrent_writers_never_hit_database_is_locked(db_url: str) -> None:
+    store = await Store.open(db_url)
+
+    async def one_feed(n: int) -> None:
+        feed = f"https://feed{n}.example/rss"
+        batch = [make_item(k, feed=feed) for k in range(5)]
+        await store.feed_state(feed)  # a read first: the case SQLite cannot upgrade
+        await store.add_items(batch, hits_for(batch[0]), NOW)
+        await store.record_success(feed, Validators('"e"', None, "h"), NOW)
+
+    await asyncio.gather(*(one_feed(n) for n in range(200)))
+    assert await store.count_items() == 1000
+    await store.close()
