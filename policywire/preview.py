@@ -10,11 +10,11 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from policywire.config import Config, DestinationConfig
+from policywire.config import Config, DestinationConfig, FeedConfig
 from policywire.digest import build_digest
 from policywire.match import Matcher
 from policywire.models import Digest, MatchedItem, Story
@@ -82,13 +82,25 @@ async def poll_everything(
     async with fetcher_for(settings) as fetcher:
         with ParsePool(workers=0 if len(config.feeds) < 8 else None) as parser:
             poller = Poller(fetcher, parser, matcher, clock)
-            for next_done in asyncio.as_completed([poller.poll(f) for f in config.feeds]):
+            slots = asyncio.Semaphore(settings.concurrency)  # back-pressure on bodies in memory
+
+            async def poll(feed: FeedConfig) -> PollOutcome:
+                async with slots:
+                    return _keep_matched(await poller.poll(feed))
+
+            for next_done in asyncio.as_completed([poll(f) for f in config.feeds]):
                 outcome = await next_done
                 outcomes.append(outcome)
                 progress.step(outcome.status is PollStatus.ERROR)
     progress.finish()
     order = {feed.url: index for index, feed in enumerate(config.feeds)}
     return sorted(outcomes, key=lambda o: order[o.feed.url])
+
+
+def _keep_matched(outcome: PollOutcome) -> PollOutcome:
+    """Only matched items are needed for the digests: drop the rest early."""
+    kept = tuple(item for item in outcome.items if (item.feed, item.id) in outcome.hits)
+    return replace(outcome, items=kept)
 
 
 @dataclass(frozen=True, slots=True)

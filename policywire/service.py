@@ -28,7 +28,7 @@ from policywire.fetch import next_delay
 from policywire.match import Matcher
 from policywire.models import Digest
 from policywire.parse import ParsePool
-from policywire.pipeline import Poller, PollStatus, fetcher_for, poll_into_store
+from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, poll_into_store
 from policywire.render import render_console, view_digest
 from policywire.render_discord import render_discord
 from policywire.render_telegram import render_telegram
@@ -119,6 +119,7 @@ class Service:
         self.poller = Poller(self.fetcher, self.parser, self.matcher, clock)
         self._digest_locks: dict[str, asyncio.Lock] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
+        self._poll_slots = asyncio.Semaphore(config.settings.concurrency)
         self._sender_task: asyncio.Task[None] | None = None
 
     def add_transport(self, transport: Transport) -> None:
@@ -186,9 +187,7 @@ class Service:
         """
         await self.fetcher.__aenter__()
         await self._sync_config_destinations()
-        await asyncio.gather(
-            *(poll_into_store(self.poller, self.store, feed) for feed in self.config.feeds)
-        )
+        await asyncio.gather(*(self._poll_quietly(feed) for feed in self.config.feeds))
         for row in await self.store.destinations():
             await self.send_digest(row)
         return await self.drain_outbox(deadline)
@@ -293,7 +292,7 @@ class Service:
             return
         # One poll of a feed at a time, however it was started (scheduler, --once, a test).
         async with self._poll_locks.setdefault(url, asyncio.Lock()):
-            outcome = await poll_into_store(self.poller, self.store, feed)
+            outcome = await self._bounded_poll(feed)
         if outcome.status is PollStatus.ERROR:
             state = await self.store.feed_state(url)
             delay = next_delay(feed.interval.total_seconds(), state.failures, outcome.retry_after)
@@ -301,6 +300,15 @@ class Service:
         await self._record_next_poll(url)
         if outcome.status is PollStatus.NEW and outcome.hits:
             await self.deliver_instant()
+
+    async def _bounded_poll(self, feed: FeedConfig) -> PollOutcome:
+        """Back-pressure: at most `concurrency` polls hold a body or parsed items at once, so
+        10,000 feeds due together queue as tasks, not as megabytes waiting for the parser."""
+        async with self._poll_slots:
+            return await poll_into_store(self.poller, self.store, feed)
+
+    async def _poll_quietly(self, feed: FeedConfig) -> None:
+        await self._bounded_poll(feed)  # the outcome (and its items) is not kept
 
     def _reschedule(self, job_id: str, when: datetime) -> None:
         with contextlib.suppress(JobLookupError):  # the feed was removed meanwhile
