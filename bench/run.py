@@ -233,7 +233,7 @@ def scenario_poll(report: Report, port: int, with_reader: bool) -> None:
     sz = report.sizes
     log(f"scenarios 1–2: cold and warm poll, {sz.feeds} feeds × {sz.items} items")
     params = {"port": port, "feeds": sz.feeds, "nv_feeds": sz.nv_feeds}
-    pw = repeat("poll.policywire", params, sz.runs, first={"probe_shipped": True})
+    pw = repeat("poll.policywire", params, sz.runs)
     naive = repeat("poll.naive", params, sz.runs)
     rd: dict[str, list[Result]] = {}
     if with_reader:
@@ -249,23 +249,7 @@ def scenario_poll(report: Report, port: int, with_reader: bool) -> None:
     }
     cpu_main = Spread.of([r.extra.get("cpu_main", 0.0) for r in pw["cold"]])
     stored = pw["cold"][0].extra.get("stored")
-    shipped = pw["cold"][0].extra.get("as_shipped") or {}
-    if shipped.get("failed"):
-        pw_label = "policywire (2 parse workers; Store calls serialized, see below)"
-        shipped_note = (
-            f"**As shipped, the cold poll fails:** {shipped['failed']} of {shipped['feeds']:,} "
-            f"concurrent `poll_into_store` calls raised `{shipped['first_error']}` (SQLite WAL: "
-            "a read transaction upgraded to a write after another writer committed gets "
-            "SQLITE_BUSY at once, busy_timeout does not apply). The figures above run the same "
-            "code with the bench serializing Store calls (one writer), the smallest change that "
-            "lets the rest of the pipeline be measured."
-        )
-    else:
-        pw_label = "policywire (2 parse workers; Store calls serialized)"
-        shipped_note = (
-            "As shipped (no serialization), every concurrent `poll_into_store` call succeeded "
-            "in an unmeasured probe; the measured runs serialize Store calls all the same."
-        )
+    pw_label = "policywire (2 parse workers, polls bounded by `concurrency` as in the service)"
     pw_cold = Row(pw_label, pw["cold"])
     naive_cold = Row("naive loop (sequential feedparser + re.search + sqlite3)", naive["cold"])
     rows = [pw_cold, naive_cold]
@@ -283,8 +267,6 @@ def scenario_poll(report: Report, port: int, with_reader: bool) -> None:
         f"policywire stored {stored:,} items; of its CPU time, the event-loop process used "
         f"{cpu_main.show()} s (the rest is the parse workers).",
         "",
-        shipped_note,
-        "",
     ]
     cold_vs_naive = ratio(pw_cold, naive_cold)
     cold_vs_reader = ratio(pw_cold, reader_cold) if reader_cold else None
@@ -296,7 +278,7 @@ def scenario_poll(report: Report, port: int, with_reader: bool) -> None:
         _ge(cold_vs_reader, 3) if reader_cold else None,
     )
     pw_warm = Row(
-        "policywire (304 each)" + (", store serialized" if shipped.get("failed") else ""),
+        "policywire (304 each)",
         pw["warm"],
     )
     naive_warm = Row("naive loop (304 each)", naive["warm"])

@@ -8,7 +8,6 @@ service would do it.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,68 +27,8 @@ def feed_urls(port: int, feeds: int, prefix: str = "/f/") -> list[str]:
     return urls
 
 
-class SerializedStore:
-    """A Store whose calls run one at a time (one SQLite writer).
-
-    As shipped, ~1,000 concurrent `poll_into_store` calls fail with "database is locked": in
-    WAL mode a read transaction that upgrades to a write after another writer committed gets
-    SQLITE_BUSY at once, without waiting for busy_timeout. Serializing the calls is the
-    smallest change that lets the rest of the pipeline be measured; the bench says so.
-    """
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-        self._lock = asyncio.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._store, name)
-        if not inspect.iscoroutinefunction(attribute):
-            return attribute
-
-        async def serialized(*args: Any, **kwargs: Any) -> Any:
-            async with self._lock:
-                return await attribute(*args, **kwargs)
-
-        return serialized
-
-
 def run_policywire(params: dict[str, Any]) -> dict[str, Result]:
     return asyncio.run(_policywire(params))
-
-
-async def probe_as_shipped(params: dict[str, Any]) -> dict[str, Any]:
-    """One unmeasured cold poll with the Store as shipped: how many feeds fail, and why."""
-    from policywire.config import FeedConfig, Settings
-    from policywire.match import Matcher
-    from policywire.parse import ParsePool
-    from policywire.pipeline import Poller, fetcher_for, poll_into_store
-    from policywire.store import Store
-
-    with tempfile.TemporaryDirectory(prefix="pw-probe-") as tmp:
-        store = await Store.open(f"sqlite+aiosqlite:///{tmp}/policywire.db")
-        parser = ParsePool(workers=params.get("workers"))
-        fetcher = fetcher_for(Settings())
-        await fetcher.start()
-        try:
-            poller = Poller(fetcher, parser, Matcher.compile(TARGET_RULES), lambda: _now())
-            configs = [
-                FeedConfig(url, f"Outlet {i}", None, timedelta(minutes=15))
-                for i, url in enumerate(feed_urls(params["port"], params["feeds"]))
-            ]
-            outcomes = await asyncio.gather(
-                *(poll_into_store(poller, store, feed) for feed in configs),
-                return_exceptions=True,
-            )
-        finally:
-            await fetcher.close()
-            await asyncio.to_thread(parser.close)
-            await store.close()
-    errors = [o for o in outcomes if isinstance(o, BaseException)]
-    return {
-        "feeds": len(outcomes),
-        "failed": len(errors),
-        "first_error": f"{type(errors[0]).__name__}: {errors[0]}" if errors else None,
-    }
 
 
 async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
@@ -103,10 +42,8 @@ async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
     warm = params.get("warm", True)
     nv_feeds = min(feeds, params.get("nv_feeds", 0))
     results: dict[str, Result] = {}
-    shipped = await probe_as_shipped(params) if params.get("probe_shipped") else None
     with tempfile.TemporaryDirectory(prefix="pw-bench-") as tmp:
-        opened = await Store.open(params.get("database") or f"sqlite+aiosqlite:///{tmp}/pw.db")
-        store = SerializedStore(opened) if params.get("serialize_store", True) else opened
+        store = await Store.open(params.get("database") or f"sqlite+aiosqlite:///{tmp}/pw.db")
         parser = ParsePool(workers=params.get("workers"))
         fetcher = fetcher_for(Settings())
         await fetcher.start()
@@ -117,10 +54,14 @@ async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
                 for i, url in enumerate(feed_urls(port, feeds))
             ]
 
+            slots = asyncio.Semaphore(Settings().concurrency)  # as the service bounds polls
+
+            async def bounded(feed: FeedConfig) -> Any:
+                async with slots:
+                    return await poll_into_store(poller, store, feed)
+
             async def poll_all(selected: list[FeedConfig]) -> dict[str, int]:
-                outcomes = await asyncio.gather(
-                    *(poll_into_store(poller, store, feed) for feed in selected)
-                )
+                outcomes = await asyncio.gather(*(bounded(feed) for feed in selected))
                 counts = {status.value: 0 for status in PollStatus}
                 for outcome in outcomes:
                     counts[outcome.status.value] += 1
@@ -140,8 +81,6 @@ async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
                     **counts,
                     "unit": "items",
                     "cpu_main": meter.cpu_main,
-                    "serialized_store": store is not opened,
-                    "as_shipped": shipped,
                 },
             )
             if warm:
