@@ -131,11 +131,17 @@ def _load(path: Path | None) -> Config | None:
 
 
 def _check(config: Config) -> int:
-    print(
-        f"{config.path.name}: OK — {len(config.feeds)} feeds, {len(config.topics)} topics, "
-        f"{len(config.destinations)} destinations"
+    counts = (
+        _count(len(config.feeds), "feed"),
+        _count(len(config.topics), "topic"),
+        _count(len(config.destinations), "destination"),
     )
+    print(f"{config.path.name}: OK — {', '.join(counts)}")
     return EXIT_OK
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _preview(config: Config, args: argparse.Namespace) -> int:

@@ -124,3 +124,9 @@ def test_scheduler_py_is_the_same_cli() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
+
+
+def test_the_shipped_feeds_yaml_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--config", str(ROOT / "feeds.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "20 feeds" in out and "1 destination" in out and "1 destinations" not in out
