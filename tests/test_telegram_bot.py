@@ -319,3 +319,45 @@ async def test_subscriptions_survive_a_restart(world: World, tmp_path: Path) -> 
     assert job is not None  # rescheduled at once, no restart needed
     assert "07:30" not in logging.getLogger().name  # the job exists; its trigger is daily
     assert str(job.trigger).startswith("cron[")
+
+
+async def subscribed_chat(world: World) -> int:
+    """A private chat following ai-act, with nothing queued yet."""
+    user = world.tg.user()
+    chat = world.tg.private_chat(user)
+    world.tg.push_message(chat, user, "/subscribe ai-act")
+    await world.tg.wait_for_messages(1, chat_id=chat["id"])
+    await world.poll()
+    return int(chat["id"])
+
+
+async def test_server_errors_are_retried_with_backoff(world: World) -> None:
+    chat = await subscribed_chat(world)
+    world.tg.fail_next("sendMessage", status=502, chat_id=chat)
+    row = await world.store.destination(f"telegram:{chat}")
+    assert row is not None
+    await world.service.send_digest(row)
+    messages = await world.tg.wait_for_messages(2, chat_id=chat, timeout=10)
+    assert "The AI Act applies" in messages[1].plain_text
+    await wait_until_sent(world)
+    [sent] = await world.store.messages("sent")
+    assert sent.attempts == 2  # once refused, once delivered
+
+
+async def test_unparsable_html_is_sent_as_plain_text_and_logged_as_a_bug(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = await subscribed_chat(world)
+    world.tg.fail_next(
+        "sendMessage",
+        status=400,
+        description="Bad Request: can't parse entities: Unsupported start tag at byte offset 3",
+        chat_id=chat,
+    )
+    row = await world.store.destination(f"telegram:{chat}")
+    assert row is not None
+    await world.service.send_digest(row)
+    messages = await world.tg.wait_for_messages(2, chat_id=chat, timeout=10)
+    assert messages[1].parse_mode is None
+    assert "The AI Act applies" in messages[1].text and "<b>" not in messages[1].text
+    assert any("BUG" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records)
