@@ -597,7 +597,8 @@ class ParsePool:
         now: datetime,
     ) -> ParsedAndMatched:
         """`parse_feed`, then the pool's topic rules on every Item, both off the event loop."""
-        if self._matcher is None:
+        matcher = self._matcher
+        if matcher is None:
             raise RuntimeError("ParsePool has no topic rules to match with")
         arguments: dict[str, Any] = {
             "feed_url": feed_url,
@@ -607,7 +608,7 @@ class ParsePool:
             "now": now,
         }
         if self._workers == 0:
-            job = partial(_parse_and_match_with, self._matcher, body, **arguments)
+            job = partial(_parse_and_match_with, matcher, body, **arguments)
         else:
             job = partial(_parse_and_match_in_worker, body, **arguments)
         return await self._run(job, feed_url)
@@ -688,7 +689,7 @@ _worker_matcher: Matcher | None = None
 
 def _start_worker(parent_pid: int, rules: tuple[TopicRule, ...] | None) -> None:
     """Worker initializer: tie the worker's life to the service's, compile the rules once."""
-    global _worker_matcher  # noqa: PLW0603 - one per worker process, set once at start
+    global _worker_matcher  # one per worker process, set once when it starts
     _die_with_parent(parent_pid)
     _worker_matcher = None if rules is None else Matcher.compile(rules)
 

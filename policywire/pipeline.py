@@ -1,5 +1,8 @@
 """One feed's trip through the stages: fetch → parse → match, then (optionally) the store.
 
+When the ParsePool has the topic rules, parsing and matching both happen in its workers and
+only the results come back; otherwise the Poller's own Matcher runs in a thread.
+
 `Poller.poll` touches no database, so `preview` can use it as is; `poll_into_store` adds the
 bookkeeping the running service needs (validators, failures, new items).
 """
@@ -8,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -16,13 +19,21 @@ from enum import Enum
 from policywire.config import FeedConfig, Settings
 from policywire.fetch import DEFAULT_USER_AGENT, Fetcher
 from policywire.match import Matcher
-from policywire.models import FetchStatus, Item, MatchedItem, TopicHit, Validators
-from policywire.parse import ParseError, ParsePool
+from policywire.models import FetchStatus, Item, MatchedItem, Validators
+from policywire.parse import Hits, ParseError, ParsePool, match_items
 from policywire.store import Store
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "Hits",
+    "PollOutcome",
+    "PollStatus",
+    "Poller",
+    "fetcher_for",
+    "match_items",
+    "poll_into_store",
+]
 
-Hits = dict[tuple[str, str], tuple[TopicHit, ...]]
+log = logging.getLogger(__name__)
 
 
 def fetcher_for(settings: Settings) -> Fetcher:
@@ -63,15 +74,21 @@ class PollOutcome:
 
 
 class Poller:
-    """Fetches, parses and matches one feed; never raises for a feed's own problems."""
+    """Fetches, parses and matches one feed; never raises for a feed's own problems.
+
+    A parser with topic rules (`ParsePool(rules=...)`) does the matching and `matcher` is not
+    used; keep both on the same rules (`Service.apply_config` sets both).
+    """
 
     def __init__(
         self,
         fetcher: Fetcher,
         parser: ParsePool,
-        matcher: Matcher,
+        matcher: Matcher | None,
         clock: Callable[[], datetime],
     ) -> None:
+        if matcher is None and not parser.matches:
+            raise ValueError("a Poller needs a Matcher or a ParsePool with topic rules")
         self.fetcher = fetcher
         self.parser = parser
         self.matcher = matcher
@@ -85,18 +102,30 @@ class Poller:
             )
         if fetched.status is FetchStatus.NOT_MODIFIED:
             return PollOutcome(feed, PollStatus.UNCHANGED, validators=fetched.validators)
+        body, headers, now = fetched.body, dict(fetched.headers), self.clock()
         try:
-            parsed = await self.parser.parse(
-                fetched.body,
-                feed_url=feed.url,
-                source=feed.name,
-                language=feed.language,
-                headers=dict(fetched.headers),
-                now=self.clock(),
-            )
+            if self.parser.matches or self.matcher is None:
+                result = await self.parser.parse_and_match(
+                    body,
+                    feed_url=feed.url,
+                    source=feed.name,
+                    language=feed.language,
+                    headers=headers,
+                    now=now,
+                )
+                parsed, hits = result.feed, result.hits
+            else:
+                parsed = await self.parser.parse(
+                    body,
+                    feed_url=feed.url,
+                    source=feed.name,
+                    language=feed.language,
+                    headers=headers,
+                    now=now,
+                )
+                hits = await asyncio.to_thread(match_items, self.matcher, parsed.items)
         except ParseError as exc:
             return PollOutcome(feed, PollStatus.ERROR, error=str(exc))
-        hits = await asyncio.to_thread(match_items, self.matcher, parsed.items)
         return PollOutcome(
             feed,
             PollStatus.NEW,
@@ -106,16 +135,6 @@ class Poller:
             title=parsed.title,
             warning=parsed.warning,
         )
-
-
-def match_items(matcher: Matcher, items: Sequence[Item]) -> Hits:
-    """Topic hits of every item that matched at least one topic."""
-    hits: Hits = {}
-    for item in items:
-        found = matcher.match_item(item)
-        if found:
-            hits[(item.feed, item.id)] = found
-    return hits
 
 
 async def poll_into_store(poller: Poller, store: Store, feed: FeedConfig) -> PollOutcome:

@@ -80,7 +80,8 @@ async def poll_everything(
     progress = Progress(len(config.feeds), stream)
     outcomes: list[PollOutcome] = []
     async with fetcher_for(settings) as fetcher:
-        with ParsePool(workers=0 if len(config.feeds) < 8 else None) as parser:
+        workers = 0 if len(config.feeds) < 8 else None
+        with ParsePool(workers=workers, rules=config.topic_rules().values()) as parser:
             poller = Poller(fetcher, parser, matcher, clock)
             slots = asyncio.Semaphore(settings.concurrency)  # back-pressure on bodies in memory
 

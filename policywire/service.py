@@ -114,7 +114,7 @@ class Service:
         self.sender = Sender(store, transports, clock)
         self.subscriptions = Subscriptions(store, self._defaults, clock, self._on_subscription)
         self.fetcher = fetcher_for(config.settings)
-        self.parser = ParsePool(workers=parse_workers)
+        self.parser = ParsePool(workers=parse_workers, rules=config.topic_rules().values())
         self.matcher = Matcher.compile(config.topic_rules().values())
         self.poller = Poller(self.fetcher, self.parser, self.matcher, clock)
         self._digest_locks: dict[str, asyncio.Lock] = {}
@@ -246,6 +246,7 @@ class Service:
         self.config = new
         self.matcher = Matcher.compile(new.topic_rules().values())
         self.poller.matcher = self.matcher
+        self.parser.set_rules(new.topic_rules().values())
         old_feeds = {feed.url: feed for feed in old.feeds}
         new_feeds = {feed.url: feed for feed in new.feeds}
         for url in old_feeds.keys() - new_feeds.keys():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 from policywire.models import Item, MatchedItem, TopicHit
 
@@ -35,3 +36,24 @@ def item(
 def matched(base: Item, *topics: str, pk: int | None = None) -> MatchedItem:
     hits = tuple(TopicHit(topic, (topic.upper(),)) for topic in (topics or ("ai-act",)))
     return MatchedItem(base, hits, (base.source,), first_seen=base.published, pk=pk)
+
+
+def slug(title: str) -> str:
+    return "-".join(re.findall(r"[a-z0-9]+", title.lower())) or "x"
+
+
+def rss(titles: list[str]) -> str:
+    now = datetime.now(UTC)
+    entries = "".join(
+        f"<item><title><![CDATA[{title}]]></title>"
+        f"<link>https://news.example/{slug(title)}</link>"
+        f"<guid>https://news.example/{slug(title)}</guid>"
+        f"<pubDate>{(now - timedelta(minutes=n)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
+        f"</pubDate><description><![CDATA[News about {title}. Second sentence.]]></description>"
+        "</item>"
+        for n, title in enumerate(titles)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>News</title>'
+        f"<link>https://news.example/</link>{entries}</channel></rss>"
+    )

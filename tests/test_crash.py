@@ -14,8 +14,8 @@ from policywire.config import load_config
 from policywire.store import Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers import rss
 from tests.test_run_service import TOKEN, start_service, stop
-from tests.test_telegram_bot import rss
 
 CHAT = 424242  # a private chat: Telegram's 1 message/s pacing keeps this test short
 

@@ -39,7 +39,7 @@ from tests.fakes.discord_api import (
     embed_length,
 )
 from tests.fakes.feed_server import FeedServer
-from tests.test_telegram_bot import rss
+from tests.helpers import rss
 
 GUILD = 1_150_000_000_000_000_001
 NEWS = 1_150_000_000_000_000_002  # slash commands are used here

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from policywire.models import Item, ParsedFeed
-from policywire.parse import ParseError, ParsePool, parse_feed
+from policywire.match import Matcher
+from policywire.models import Item, ParsedFeed, TopicHit, TopicRule
+from policywire.parse import ParsedAndMatched, ParseError, ParsePool, match_items, parse_feed
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
@@ -314,6 +315,8 @@ def _kill_current_worker() -> int:
 
 async def test_broken_pool_becomes_a_parse_error_and_is_rebuilt() -> None:
     with ParsePool(workers=1) as pool:
+        assert pool._executor is None  # started by the first parse
+        await pool.parse((FEEDS / "rdf.rdf").read_bytes(), feed_url="x", now=NOW)
         executor = pool._executor
         assert executor is not None
         # A worker dies (as the OOM killer would do it): the pool is broken from then on.
@@ -331,3 +334,85 @@ async def test_closed_pool_refuses_work() -> None:
     pool.close()
     with pytest.raises(RuntimeError, match="closed"):
         await pool.parse(b"<rss/>", feed_url="x", now=NOW)
+
+
+RULES = (
+    TopicRule("gpai", "GPAI", any=("GPAI", "general-purpose")),
+    TopicRule("mistral", "Mistral", any=("Mistral",)),
+)
+
+
+def expected(name: str, rules: tuple[TopicRule, ...] = RULES) -> ParsedAndMatched:
+    feed = parse(name)
+    return ParsedAndMatched(feed, match_items(Matcher.compile(rules), feed.items))
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+async def test_parse_and_match_equals_parse_then_match(workers: int) -> None:
+    async with ParsePool(workers=workers, rules=RULES) as pool:
+        assert pool.matches
+        for name in ("rss2.xml", "atom.xml", "rdf.rdf"):
+            result = await pool.parse_and_match(
+                (FEEDS / name).read_bytes(), feed_url=f"https://feeds.example/{name}", now=NOW
+            )
+            assert result == expected(name)
+        hits = (
+            await pool.parse_and_match(
+                (FEEDS / "rss2.xml").read_bytes(),
+                feed_url="https://feeds.example/rss2.xml",
+                now=NOW,
+            )
+        ).hits
+        assert hits[("https://feeds.example/rss2.xml", "pd-1001")] == (
+            TopicHit("gpai", ("GPAI", "general-purpose")),
+            TopicHit("mistral", ("Mistral",)),
+        )
+        with pytest.raises(ParseError, match="not a feed: empty body"):
+            await pool.parse_and_match(b"", feed_url="x", now=NOW)
+
+
+async def test_pool_starts_no_process_before_the_first_parse() -> None:
+    with ParsePool(workers=2, rules=RULES) as pool:
+        assert pool._executor is None
+        pool.set_rules(RULES[:1])  # nothing to replace yet
+        assert pool._executor is None
+    assert pool._executor is None
+
+
+async def test_set_rules_applies_to_the_next_parses() -> None:
+    body = (FEEDS / "rss2.xml").read_bytes()
+    url = "https://feeds.example/rss2.xml"
+    with ParsePool(workers=1, rules=RULES) as pool:
+        assert (await pool.parse_and_match(body, feed_url=url, now=NOW)) == expected("rss2.xml")
+        first = pool._executor
+        pool.set_rules(list(RULES))  # the same rules: the workers stay
+        assert pool._executor is first
+        new_rules = (TopicRule("council", "Council", any=("Council",)),)
+        pool.set_rules(new_rules)
+        result = await pool.parse_and_match(body, feed_url=url, now=NOW)
+        assert result == expected("rss2.xml", new_rules)
+        assert result.hits and all(h[0].topic == "council" for h in result.hits.values())
+        assert pool._executor is not first
+
+
+async def test_rules_that_do_not_compile_are_refused_and_change_nothing() -> None:
+    with ParsePool(workers=0, rules=RULES) as pool:
+        with pytest.raises(ValueError, match="topic 'bad'"):
+            pool.set_rules([TopicRule("bad", "Bad", any=("re:(",))])
+        result = await pool.parse_and_match(
+            (FEEDS / "rss2.xml").read_bytes(), feed_url="https://feeds.example/rss2.xml", now=NOW
+        )
+        assert result == expected("rss2.xml")
+
+
+async def test_parse_and_match_needs_rules() -> None:
+    with ParsePool(workers=0) as pool:
+        assert not pool.matches
+        with pytest.raises(RuntimeError, match="no topic rules"):
+            await pool.parse_and_match(b"<rss/>", feed_url="x", now=NOW)
+
+
+def test_parse_and_match_results_pickle() -> None:
+    result = expected("rss2.xml")
+    assert result.hits
+    assert pickle.loads(pickle.dumps(result)) == result

@@ -110,3 +110,32 @@ async def test_a_broken_feed_is_recorded_and_others_go_on(
     assert broken.last_error is not None and "\n" not in broken.last_error
     assert await store.count_items() == 1
     await store.close()
+
+
+async def test_matching_in_the_pool_and_a_304_starts_no_worker(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    server.add("/feed.xml", rss("The AI Act applies", "Football results"), etag='"v1"')
+    target = feed(server, "/feed.xml")
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    async with Fetcher() as fetcher:
+        for run in range(2):
+            async with ParsePool(workers=1, rules=RULES) as parser:
+                poller = Poller(fetcher, parser, None, lambda: NOW)
+                outcome = await poll_into_store(poller, store, target)
+                if run == 0:  # parsed and matched in the worker
+                    assert outcome.status is PollStatus.NEW
+                    assert [m.item.title for m in outcome.matched()] == ["The AI Act applies"]
+                    assert outcome.matched()[0].topics == ("ai-act",)
+                    assert parser._executor is not None
+                else:  # a 304: no parse, so no process was started
+                    assert outcome.status is PollStatus.UNCHANGED
+                    assert parser._executor is None
+    assert await store.count_items() == 2
+    await store.close()
+
+
+async def test_a_poller_needs_rules_somewhere() -> None:
+    async with Fetcher() as fetcher:
+        with ParsePool(workers=0) as parser, pytest.raises(ValueError, match="Matcher"):
+            Poller(fetcher, parser, None, lambda: NOW)

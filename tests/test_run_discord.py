@@ -12,7 +12,7 @@ from typing import Any
 
 from tests.fakes.discord_api import MANAGE_CHANNELS, FakeChannel, FakeDiscord, FakeMember
 from tests.fakes.feed_server import FeedServer
-from tests.test_telegram_bot import rss
+from tests.helpers import rss
 
 ROOT = Path(__file__).resolve().parents[1]
 GUILD = 1_160_000_000_000_000_001

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
-from tests.test_telegram_bot import rss
+from tests.helpers import rss
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "987654:SECRET-token-never-logged"

@@ -15,7 +15,7 @@ from policywire.config import load_config
 from policywire.service import Service
 from policywire.store import Store
 from tests.fakes.feed_server import FeedServer
-from tests.test_telegram_bot import rss
+from tests.helpers import rss
 
 
 def config_text(tmp_path: Path, feeds: FeedServer, paths: list[str], extra_topic: str = "") -> str:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,32 +21,12 @@ from policywire.service import Service
 from policywire.store import DestinationRow, Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers import rss
 
 TOKEN = "123456:TEST-token-value"
 FAST = Pacing(per_target_interval=0.0, group_interval=0.0, per_second=1000)
 # Entity-escaped markup survives parsing as literal text: the renderer must keep it inert.
 HOSTILE = 'AI Act: &lt;b&gt;bold&lt;/b&gt; &amp; &lt;/a&gt; "quoted" &lt;tg-spoiler 😀 @everyone'
-
-
-def slug(title: str) -> str:
-    return "-".join(re.findall(r"[a-z0-9]+", title.lower())) or "x"
-
-
-def rss(titles: list[str]) -> str:
-    now = datetime.now(UTC)
-    entries = "".join(
-        f"<item><title><![CDATA[{title}]]></title>"
-        f"<link>https://news.example/{slug(title)}</link>"
-        f"<guid>https://news.example/{slug(title)}</guid>"
-        f"<pubDate>{(now - timedelta(minutes=n)).strftime('%a, %d %b %Y %H:%M:%S +0000')}"
-        f"</pubDate><description><![CDATA[News about {title}. Second sentence.]]></description>"
-        "</item>"
-        for n, title in enumerate(titles)
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>News</title>'
-        f"<link>https://news.example/</link>{entries}</channel></rss>"
-    )
 
 
 async def wait_until_sent(world: World, seconds: float = 10) -> None:
