@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,37 +27,14 @@ from policywire.fetch import next_delay
 from policywire.match import Matcher
 from policywire.models import Digest
 from policywire.parse import ParsePool
+from policywire.payloads import RENDERERS, Renderer
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, poll_into_store
-from policywire.render import render_console, view_digest
-from policywire.render_discord import render_discord
-from policywire.render_telegram import render_telegram
 from policywire.store import DestinationRow, Store
 from policywire.subscriptions import Defaults, Subscriptions
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-Renderer = Callable[[Digest], list[dict[str, Any]]]
-
-
-def _console_payloads(digest: Digest) -> list[dict[str, Any]]:
-    return [{"text": render_console(view_digest(digest))}]
-
-
-def _telegram_payloads(digest: Digest) -> list[dict[str, Any]]:
-    return [{"html": text} for text in render_telegram(view_digest(digest))]
-
-
-def _discord_payloads(digest: Digest) -> list[dict[str, Any]]:
-    return render_discord(view_digest(digest))
-
-
-RENDERERS: dict[str, Renderer] = {
-    "console": _console_payloads,
-    "telegram": _telegram_payloads,
-    "discord": _discord_payloads,
-    "discord_webhook": _discord_payloads,
-}
 
 
 def _file_signature(path: Path) -> tuple[int, int] | None:
