@@ -146,10 +146,16 @@ async def poll_into_store(poller: Poller, store: Store, feed: FeedConfig) -> Pol
         failures = await store.record_failure(feed.url, outcome.error or "unknown error", now)
         log.warning("feed %s failed (%d in a row): %s", feed.name, failures, outcome.error)
         return outcome
-    await store.record_success(feed.url, outcome.validators, now, outcome.title or None)
     if outcome.warning:
         log.info("feed %s: %s", feed.name, outcome.warning)
+    new = await store.record_success(
+        feed.url,
+        outcome.validators,
+        now,
+        outcome.title or None,
+        items=outcome.items,
+        hits=outcome.hits,
+    )
     if outcome.status is PollStatus.NEW:
-        new = await store.add_items(outcome.items, outcome.hits, now)
         log.info("feed %s: %d entries, %d new matching", feed.name, len(outcome.items), len(new))
     return outcome

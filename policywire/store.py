@@ -291,8 +291,19 @@ class Store:
         )
 
     async def record_success(
-        self, url: str, validators: Validators, now: datetime, title: str | None = None
-    ) -> None:
+        self,
+        url: str,
+        validators: Validators,
+        now: datetime,
+        title: str | None = None,
+        *,
+        items: Sequence[Item] = (),
+        hits: Mapping[tuple[str, str], Sequence[TopicHit]] | None = None,
+    ) -> list[MatchedItem]:
+        """A good poll: its validators and (when a body was parsed) its items, in one go.
+
+        Returns the new items that matched a topic (see `add_items`).
+        """
         values: dict[str, Any] = {
             "etag": validators.etag,
             "last_modified": validators.last_modified,
@@ -304,8 +315,8 @@ class Store:
         if title:
             values["title"] = title
         async with self._tx(write=True) as conn:
-            await self._ensure_feed(conn, url, now)
-            await conn.execute(update(feeds_table).where(feeds_table.c.url == url).values(values))
+            await self._update_feed(conn, url, now, values)
+            return await self._add_items(conn, items, hits or {}, now)
 
     async def record_failure(self, url: str, error: str, now: datetime) -> int:
         """Remember a failed poll; returns the feed's consecutive failure count."""
@@ -339,6 +350,17 @@ class Store:
                 insert(feeds_table).values(url=url, first_polled=now, failures=0, items_total=0)
             )
 
+    async def _update_feed(
+        self, conn: AsyncConnection, url: str, now: datetime, values: Mapping[str, Any]
+    ) -> None:
+        """One UPDATE in the usual case; the row is created on a feed's first poll."""
+        result = await conn.execute(
+            update(feeds_table).where(feeds_table.c.url == url).values(dict(values))
+        )
+        if not result.rowcount:
+            row = {"url": url, "first_polled": now, "failures": 0, "items_total": 0}
+            await conn.execute(insert(feeds_table).values(row | dict(values)))
+
     async def feed_rows(self) -> list[Mapping[str, Any]]:
         async with self._tx() as conn:
             rows = (await conn.execute(select(feeds_table).order_by(feeds_table.c.url))).all()
@@ -355,29 +377,38 @@ class Store:
         """Insert the items not seen before; returns the new ones that matched a topic.
 
         `hits` maps (feed, id) to that item's topic hits. Items already stored are skipped, so
-        an item is never reported twice, across restarts too. One transaction and a handful of
-        statements per call, however many items: rows go in as executemany batches.
+        an item is never reported twice, across restarts too.
         """
+        async with self._tx(write=True) as conn:
+            return await self._add_items(conn, items, hits, now)
+
+    async def _add_items(
+        self,
+        conn: AsyncConnection,
+        items: Sequence[Item],
+        hits: Mapping[tuple[str, str], Sequence[TopicHit]],
+        now: datetime,
+    ) -> list[MatchedItem]:
+        # A handful of statements however many items: rows go in as executemany batches.
         if not items:
             return []
         feed_urls = {item.feed for item in items}
-        async with self._tx(write=True) as conn:
-            known = await self._known_ids(conn, feed_urls, [item.id for item in items])
-            fresh = [item for item in _unique(items) if (item.feed, item.id) not in known]
-            plain = [i for i in fresh if (i.feed, i.id) not in hits]
-            matched = [i for i in fresh if (i.feed, i.id) in hits]
-            if plain:
-                await conn.execute(insert(items_table), [_item_row(i, now) for i in plain])
-            new_matched = await self._insert_matched(conn, matched, hits, now)
-            for url in feed_urls:
-                count = sum(1 for item in fresh if item.feed == url)
-                if count:
-                    await self._ensure_feed(conn, url, now)
-                    await conn.execute(
-                        update(feeds_table)
-                        .where(feeds_table.c.url == url)
-                        .values(items_total=feeds_table.c.items_total + count)
-                    )
+        known = await self._known_ids(conn, feed_urls, [item.id for item in items])
+        fresh = [item for item in _unique(items) if (item.feed, item.id) not in known]
+        plain = [i for i in fresh if (i.feed, i.id) not in hits]
+        matched = [i for i in fresh if (i.feed, i.id) in hits]
+        if plain:
+            await conn.execute(insert(items_table), [_item_row(i, now) for i in plain])
+        new_matched = await self._insert_matched(conn, matched, hits, now)
+        for url in feed_urls:
+            count = sum(1 for item in fresh if item.feed == url)
+            if count:
+                await self._ensure_feed(conn, url, now)
+                await conn.execute(
+                    update(feeds_table)
+                    .where(feeds_table.c.url == url)
+                    .values(items_total=feeds_table.c.items_total + count)
+                )
         return new_matched
 
     async def _insert_matched(

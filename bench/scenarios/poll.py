@@ -44,7 +44,7 @@ async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
     results: dict[str, Result] = {}
     with tempfile.TemporaryDirectory(prefix="pw-bench-") as tmp:
         store = await Store.open(params.get("database") or f"sqlite+aiosqlite:///{tmp}/pw.db")
-        parser = ParsePool(workers=params.get("workers"))
+        parser = ParsePool(workers=params.get("workers"), rules=TARGET_RULES)
         fetcher = fetcher_for(Settings())
         await fetcher.start()
         try:
