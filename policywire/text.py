@@ -54,6 +54,7 @@ _DOUBLE_ESCAPED = re.compile(
 )
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
 _INVISIBLE_CHARS = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff\xad")
+_HAS_INVISIBLE_CHAR = re.compile("[\u200b\u200c\u200d\u2060\ufeff\xad]")
 _SENTENCE_END_CHARS = frozenset(".!?…:;。！？")
 _CLOSING_QUOTES = "\"'”’»"
 
@@ -92,7 +93,8 @@ def _finish(text: str) -> str:
         if "&amp;" in text:
             text = _DOUBLE_ESCAPED.sub(r"&\1", text)
         text = html.unescape(text)
-    text = text.translate(_INVISIBLE_CHARS)
+    if _HAS_INVISIBLE_CHAR.search(text):  # translate() is slow: one dict lookup a character
+        text = text.translate(_INVISIBLE_CHARS)
     if _BREAK not in text:
         return " ".join(text.split())
     paragraphs = (" ".join(part.split()) for part in text.split(_BREAK))
