@@ -21,7 +21,7 @@ from policywire.fetch import DEFAULT_USER_AGENT, Fetcher
 from policywire.match import Matcher
 from policywire.models import FetchStatus, Item, MatchedItem, Validators
 from policywire.parse import Hits, ParseError, ParsePool, match_items
-from policywire.store import Store
+from policywire.store import FeedState, Store
 
 __all__ = [
     "Hits",
@@ -137,9 +137,14 @@ class Poller:
         )
 
 
-async def poll_into_store(poller: Poller, store: Store, feed: FeedConfig) -> PollOutcome:
-    """Poll with the stored validators and record the result; returns the outcome."""
-    state = await store.feed_state(feed.url)
+async def poll_into_store(
+    poller: Poller, store: Store, feed: FeedConfig, state: FeedState | None = None
+) -> PollOutcome:
+    """Poll with the stored validators and record the result; returns the outcome.
+
+    `state`: the feed's stored state when the caller already read it (a batch read).
+    """
+    state = state or await store.feed_state(feed.url)
     outcome = await poller.poll(feed, state.validators)
     now = poller.clock()
     if outcome.status is PollStatus.ERROR:

@@ -29,7 +29,7 @@ from policywire.models import Digest
 from policywire.parse import ParsePool
 from policywire.payloads import RENDERERS, Renderer
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, poll_into_store
-from policywire.store import DestinationRow, Store
+from policywire.store import DestinationRow, FeedState, Store
 from policywire.subscriptions import Defaults, Subscriptions
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,9 @@ class Service:
         """
         await self.fetcher.__aenter__()
         await self._sync_config_destinations()
-        await asyncio.gather(*(self._poll_quietly(feed) for feed in self.config.feeds))
+        feeds = self.config.feeds
+        states = await self.store.feed_states([feed.url for feed in feeds])  # one query
+        await asyncio.gather(*(self._poll_quietly(feed, states[feed.url]) for feed in feeds))
         for row in await self.store.destinations():
             await self.send_digest(row)
         return await self.drain_outbox(deadline)
@@ -278,14 +280,14 @@ class Service:
         if outcome.status is PollStatus.NEW and outcome.hits:
             await self.deliver_instant()
 
-    async def _bounded_poll(self, feed: FeedConfig) -> PollOutcome:
+    async def _bounded_poll(self, feed: FeedConfig, state: FeedState | None = None) -> PollOutcome:
         """Back-pressure: at most `concurrency` polls hold a body or parsed items at once, so
         10,000 feeds due together queue as tasks, not as megabytes waiting for the parser."""
         async with self._poll_slots:
-            return await poll_into_store(self.poller, self.store, feed)
+            return await poll_into_store(self.poller, self.store, feed, state)
 
-    async def _poll_quietly(self, feed: FeedConfig) -> None:
-        await self._bounded_poll(feed)  # the outcome (and its items) is not kept
+    async def _poll_quietly(self, feed: FeedConfig, state: FeedState) -> None:
+        await self._bounded_poll(feed, state)  # the outcome (and its items) is not kept
 
     def _reschedule(self, job_id: str, when: datetime) -> None:
         with contextlib.suppress(JobLookupError):  # the feed was removed meanwhile

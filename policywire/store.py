@@ -276,19 +276,16 @@ class Store:
     # --- feeds -------------------------------------------------------------------------
 
     async def feed_state(self, url: str) -> FeedState:
+        return (await self.feed_states([url]))[url]
+
+    async def feed_states(self, urls: Sequence[str]) -> dict[str, FeedState]:
+        """Every named feed's state in one query (a new feed gets an empty state)."""
+        rows: dict[str, Any] = {}
         async with self._tx() as conn:
-            row = (await conn.execute(select(feeds_table).where(feeds_table.c.url == url))).first()
-        if row is None:
-            return FeedState(url, Validators(), 0, None, None, None, 0)
-        return FeedState(
-            url=url,
-            validators=Validators(row.etag, row.last_modified, row.body_hash),
-            failures=row.failures,
-            first_polled=row.first_polled,
-            last_success=row.last_success,
-            last_error=row.last_error,
-            items_total=row.items_total,
-        )
+            for chunk in _chunks(urls, 500):
+                found = await conn.execute(select(feeds_table).where(feeds_table.c.url.in_(chunk)))
+                rows.update((row.url, row) for row in found)
+        return {url: _feed_state(url, rows.get(url)) for url in urls}
 
     async def record_success(
         self,
@@ -789,6 +786,20 @@ class Store:
     async def count_items(self) -> int:
         async with self._tx() as conn:
             return int(await conn.scalar(select(func.count()).select_from(items_table)) or 0)
+
+
+def _feed_state(url: str, row: Any) -> FeedState:
+    if row is None:
+        return FeedState(url, Validators(), 0, None, None, None, 0)
+    return FeedState(
+        url=url,
+        validators=Validators(row.etag, row.last_modified, row.body_hash),
+        failures=row.failures,
+        first_polled=row.first_polled,
+        last_success=row.last_success,
+        last_error=row.last_error,
+        items_total=row.items_total,
+    )
 
 
 def _outbox_row(row: Any) -> OutboxRow:
