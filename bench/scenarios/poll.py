@@ -56,16 +56,18 @@ async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
 
             slots = asyncio.Semaphore(Settings().concurrency)  # as the service bounds polls
 
-            async def bounded(feed: FeedConfig) -> Any:
-                async with slots:
-                    return await poll_into_store(poller, store, feed)
-
             async def poll_all(selected: list[FeedConfig]) -> dict[str, int]:
-                outcomes = await asyncio.gather(*(bounded(feed) for feed in selected))
-                counts = {status.value: 0 for status in PollStatus}
-                for outcome in outcomes:
+                counts = {status.value: 0 for status in PollStatus} | {"items": 0}
+
+                async def bounded(feed: FeedConfig) -> None:
+                    # Count and let go, as the service does: holding every outcome would
+                    # measure the bench's memory, not policywire's.
+                    async with slots:
+                        outcome = await poll_into_store(poller, store, feed)
                     counts[outcome.status.value] += 1
-                counts["items"] = sum(len(outcome.items) for outcome in outcomes)
+                    counts["items"] += len(outcome.items)
+
+                await asyncio.gather(*(bounded(feed) for feed in selected))
                 return counts
 
             with Meter() as meter:
