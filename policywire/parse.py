@@ -32,6 +32,7 @@ from xml.sax import SAXParseException
 
 import feedparser
 
+from policywire.fastparse import parse_rss
 from policywire.match import Matcher
 from policywire.models import Item, ParsedFeed, TopicHit, TopicRule
 from policywire.text import (
@@ -44,7 +45,15 @@ from policywire.text import (
     truncate,
 )
 
-__all__ = ["Hits", "ParseError", "ParsePool", "ParsedAndMatched", "match_items", "parse_feed"]
+__all__ = [
+    "Hits",
+    "ParseError",
+    "ParsePool",
+    "ParsedAndMatched",
+    "match_items",
+    "parse_feed",
+    "parse_feed_with_feedparser",
+]
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +112,52 @@ def parse_feed(
     when the body holds no feed at all; an ill-formed feed whose entries could still be read
     is returned with a one-line `warning`.
     """
+    return _parse_feed(
+        body,
+        feed_url=feed_url,
+        source=source,
+        language=language,
+        headers=headers,
+        now=now,
+        fast=True,
+    )
+
+
+def parse_feed_with_feedparser(
+    body: bytes,
+    *,
+    feed_url: str,
+    source: str = "",
+    language: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    now: datetime,
+) -> ParsedFeed:
+    """`parse_feed` without the lxml fast path: every XML body goes through feedparser.
+
+    The reference the fast path is checked against (tests/test_fastparse.py) and the
+    baseline the bench measures it against.
+    """
+    return _parse_feed(
+        body,
+        feed_url=feed_url,
+        source=source,
+        language=language,
+        headers=headers,
+        now=now,
+        fast=False,
+    )
+
+
+def _parse_feed(
+    body: bytes,
+    *,
+    feed_url: str,
+    source: str,
+    language: str | None,
+    headers: Mapping[str, str] | None,
+    now: datetime,
+    fast: bool,
+) -> ParsedFeed:
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     context = _Context(
@@ -119,7 +174,7 @@ def parse_feed(
         return _parse_json_feed(body, context)
     if head[:15].lower().startswith((b"<!doctype html", b"<html")):
         raise ParseError("not a feed: looks like an HTML page")
-    return _parse_xml_feed(body, lowered_headers, context)
+    return _parse_xml_feed(body, lowered_headers, context, fast=fast)
 
 
 class _Context:
@@ -143,10 +198,17 @@ def _looks_like_json(head: bytes, content_type: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-def _parse_xml_feed(body: bytes, headers: dict[str, str], context: _Context) -> ParsedFeed:
+def _parse_xml_feed(
+    body: bytes, headers: dict[str, str], context: _Context, *, fast: bool = True
+) -> ParsedFeed:
     # Without a Content-Type feedparser flags the document; application/xml (no charset)
     # makes it do what it would do with no headers: trust the XML declaration.
     response_headers = {"content-type": "application/xml", **headers}
+    # Plain RSS 2.0 is read with lxml, giving what feedparser would (tests/test_fastparse.py
+    # checks it feed by feed); everything else, and anything unusual in it, with feedparser.
+    quick = parse_rss(body, response_headers) if fast else None
+    if quick is not None:
+        return _feed_from_entries(quick.feed, quick.entries, quick.version, None, body, context)
     result = feedparser.parse(
         body,
         response_headers=response_headers,
@@ -156,8 +218,20 @@ def _parse_xml_feed(body: bytes, headers: dict[str, str], context: _Context) -> 
     feed_info: Mapping[str, Any] = result.get("feed") or {}
     entries: list[Mapping[str, Any]] = list(result.get("entries") or [])
     bozo = result.get("bozo_exception") if result.get("bozo") else None
-    problem = _describe_bozo(bozo, body) if bozo is not None else None
     version = result.get("version") or ""
+    return _feed_from_entries(feed_info, entries, version, bozo, body, context)
+
+
+def _feed_from_entries(
+    feed_info: Mapping[str, Any],
+    entries: Sequence[Mapping[str, Any]],
+    version: str,
+    bozo: object,
+    body: bytes,
+    context: _Context,
+) -> ParsedFeed:
+    """Items from feedparser-shaped `feed` and `entries` mappings (either reader's)."""
+    problem = _describe_bozo(bozo, body) if bozo is not None else None
     if not entries:
         _raise_if_not_a_feed(body, version, bozo)
     title = html_to_text(_text(feed_info, "title"))
