@@ -28,8 +28,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
+from itertools import accumulate, chain, compress, islice, pairwise
+from operator import eq, itemgetter
 from typing import Final, NamedTuple
 
 from policywire.models import Item, TopicHit, TopicRule
@@ -44,7 +48,8 @@ _WORD_SPLIT: Final = re.compile(r"([^\W_]+)")
 
 # Invisible characters that can sit inside a word in feed text (soft hyphen, zero-width
 # space/joiners, word joiner, BOM); removed so they do not cut the word in two.
-_INVISIBLE: Final = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
+_INVISIBLE_CHARACTERS: Final = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE: Final = re.compile(f"[{_INVISIBLE_CHARACTERS}]")
 
 _HYPHENS: Final = frozenset("-\u2010\u2011")
 _APOSTROPHES: Final = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u2032`", "'"))
@@ -52,9 +57,11 @@ _APOSTROPHES: Final = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u2032`", "
 # A normalized gap of "" means "only whitespace and hyphens": a phrase may continue across it.
 _JOINABLE: Final = ""
 
-# Fields are joined with NUL before splitting. Keywords cannot contain control characters, so
-# a gap holding NUL equals no keyword gap and phrases cannot span two fields.
-_FIELD_SEPARATOR: Final = "\x00"
+# Fields are joined with a NUL between spaces before splitting, so the NUL is a token of its
+# own (the words around it stay ordinary, cacheable tokens) that _Text takes as a word no
+# keyword word equals: phrases cannot span two fields. Keywords cannot contain control
+# characters, so a NUL inside a token (hostile text) is a gap no keyword gap equals.
+_FIELD_SEPARATOR: Final = " \x00 "
 
 
 # A plain keyword's words: (folded word, is acronym, normalized gap before it).
@@ -66,66 +73,111 @@ _PatternKey = str | _Words
 
 
 class _Phrase(NamedTuple):
-    """A plain keyword, indexed under its first folded word."""
+    """A plain keyword of two words or more, indexed under its first two folded words."""
 
     head_is_acronym: bool
     rest: _Words  # the words after the first
     pattern: int  # id shared by every keyword that compiles to the same words
 
 
+class _Regex(NamedTuple):
+    """A `re:` keyword."""
+
+    regex: re.Pattern[str]
+    prefix: str  # lower-case letters and digits every match starts with, or ""
+    pattern: int
+
+
 class _Topic(NamedTuple):
     id: str
+    any: frozenset[int]  # `any` patterns
     required: frozenset[int]  # `all` patterns
     excluded: frozenset[int]  # `none` patterns
     reported: tuple[tuple[int, str], ...]  # `any` then `all`, as written, for TopicHit
+
+
+# A topic's outcome for a text: (its TopicHit,) when it matches, () when it does not.
+_Outcome = tuple[TopicHit, ...]
+
+# A topic's outcome depends only on which of its own patterns a text has. Outcomes for several
+# patterns are remembered per topic (feeds repeat the same few combinations); the bound keeps a
+# topic with many keywords from remembering without end.
+_OUTCOMES_PER_TOPIC: Final = 256
+
+_TOPIC: Final = itemgetter(0)
+_OUTCOME: Final = itemgetter(1)
+
+
+def _evaluate(topic: _Topic, found: AbstractSet[int]) -> _Outcome:
+    """The topic's outcome when `found` are the patterns in the text."""
+    if topic.any.isdisjoint(found) or not topic.required <= found:
+        return ()
+    if not topic.excluded.isdisjoint(found):
+        return ()
+    return (TopicHit(topic.id, tuple(kw for pattern, kw in topic.reported if pattern in found)),)
 
 
 class Matcher:
     """All topic rules of one configuration, compiled once; `match` is O(words in the item)."""
 
     __slots__ = (
-        "_heads",
+        "_acronyms",
         "_keywords_by_pattern",
+        "_mentioned",
+        "_outcomes",
+        "_pairs",
+        "_phrases",
         "_regexes",
         "_single_words",
+        "_solo",
         "_topics",
-        "_topics_by_any",
     )
 
     def __init__(
         self,
         single_words: dict[str, int],
-        heads: dict[str, tuple[_Phrase, ...]],
-        regexes: tuple[tuple[re.Pattern[str], int], ...],
+        acronyms: dict[str, int],
+        phrases: dict[tuple[str, str], tuple[_Phrase, ...]],
+        regexes: tuple[_Regex, ...],
         topics: tuple[_Topic, ...],
-        topics_by_any: dict[int, tuple[int, ...]],
+        mentioned: tuple[frozenset[int], ...],
         keywords_by_pattern: dict[int, tuple[str, ...]],
     ) -> None:
-        # Most keywords are one ordinary word: those are a plain dict lookup per text word.
-        # Phrases and acronyms need a look at the neighbours or the case, so they are indexed
-        # apart under their first folded word.
+        # Most keywords are one ordinary word: a set intersection with the text's words finds
+        # them all. A one-word acronym also needs a look at the case of the text word; a phrase
+        # needs its words in a row, so it is indexed under its first two words and only looked
+        # for when the text has them in a row.
         self._single_words = single_words
-        self._heads = heads
+        self._acronyms = acronyms
+        self._phrases = phrases
+        self._pairs = frozenset(phrases)  # the same pairs: looking one up here is faster
         self._regexes = regexes
         self._topics = topics
-        self._topics_by_any = topics_by_any
+        self._mentioned = mentioned  # per topic: every pattern its outcome depends on
         self._keywords_by_pattern = keywords_by_pattern
+        self._outcomes: tuple[dict[frozenset[int], _Outcome], ...] = tuple({} for _ in topics)
+        # Per pattern, (topic, outcome) for each topic that mentions it, the outcome being the
+        # topic's when that pattern is the only one of the topic's in the text: by far the most
+        # common case, worked out here once.
+        by_pattern: dict[int, list[tuple[int, _Outcome]]] = {}
+        for index, (topic, patterns) in enumerate(zip(topics, mentioned, strict=True)):
+            for pattern in patterns:
+                outcome = (index, _evaluate(topic, {pattern}))
+                by_pattern.setdefault(pattern, []).append(outcome)
+        self._solo = {pattern: tuple(pairs) for pattern, pairs in by_pattern.items()}
 
     @classmethod
     def compile(cls, rules: Iterable[TopicRule]) -> Matcher:
         """Compile every rule; raise ValueError naming the topic and keyword that is invalid."""
         builder = _Builder()
         topics = tuple(builder.add_topic(rule) for rule in rules)
-        topics_by_any: dict[int, list[int]] = {}
-        for index, any_patterns in enumerate(builder.any_patterns):
-            for pattern in dict.fromkeys(any_patterns):
-                topics_by_any.setdefault(pattern, []).append(index)
         return cls(
             single_words=builder.single_words,
-            heads={head: tuple(phrases) for head, phrases in builder.heads.items()},
+            acronyms=builder.acronyms,
+            phrases={pair: tuple(phrases) for pair, phrases in builder.phrases.items()},
             regexes=tuple(builder.regexes),
             topics=topics,
-            topics_by_any={pattern: tuple(idx) for pattern, idx in topics_by_any.items()},
+            mentioned=tuple(builder.mentioned),
             keywords_by_pattern={p: tuple(kws) for p, kws in builder.keywords.items()},
         )
 
@@ -136,14 +188,20 @@ class Matcher:
         found = self._patterns_in((title, summary, *tags))
         if not found:
             return ()
-        candidates = {index for pattern in found for index in self._topics_by_any.get(pattern, ())}
-        hits: list[TopicHit] = []
-        for index in sorted(candidates):
-            topic = self._topics[index]
-            if topic.required <= found and topic.excluded.isdisjoint(found):
-                keywords = tuple(kw for pattern, kw in topic.reported if pattern in found)
-                hits.append(TopicHit(topic.id, keywords))
-        return tuple(hits)
+        # (topic, outcome) for every topic that mentions a pattern found, the outcome as if
+        # that pattern were the only one of the topic's found; sorted by topic, all in C.
+        solo = self._solo
+        pairs = sorted(chain.from_iterable(map(solo.__getitem__, solo.keys() & found)), key=_TOPIC)
+        outcomes = list(map(_OUTCOME, pairs))
+        ordered = list(map(_TOPIC, pairs))
+        # A topic listed twice or more has several patterns found: work its outcome out in full
+        # and report it once (at its first place; its other places get no hit).
+        for index in set(compress(ordered, map(eq, ordered, islice(ordered, 1, None)))):
+            first = ordered.index(index)
+            last = first + ordered.count(index)
+            outcomes[first:last] = [self._outcome(index, self._mentioned[index] & found)]
+            ordered[first:last] = [index]
+        return tuple(chain.from_iterable(outcomes))
 
     def match_item(self, item: Item) -> tuple[TopicHit, ...]:
         return self.match(item.title, item.summary, item.tags)
@@ -156,32 +214,41 @@ class Matcher:
             for kw in self._keywords_by_pattern[pattern]
         }
 
+    def _outcome(self, index: int, found: frozenset[int]) -> _Outcome:
+        """Topic `index`'s outcome when `found` are the patterns of it in the text."""
+        remembered = self._outcomes[index]
+        outcome = remembered.get(found)
+        if outcome is None:
+            outcome = _evaluate(self._topics[index], found)
+            if len(remembered) < _OUTCOMES_PER_TOPIC:
+                remembered[found] = outcome
+        return outcome
+
     def _patterns_in(self, fields: Sequence[str]) -> set[int]:
         found = self._word_patterns_in(_FIELD_SEPARATOR.join(fields))
         if self._regexes:
-            original = "\n".join(fields)
-            found.update(pattern for regex, pattern in self._regexes if regex.search(original))
+            found.update(_regex_patterns_in("\n".join(fields), self._regexes))
         return found
 
     def _word_patterns_in(self, text: str) -> set[int]:
-        parts, folded = _split_words(text)
-        # `keys() & list` runs in C over the text's words; usually only a few are keywords.
+        words = _Text(text)
+        folded = words.folded
+        present = set(folded)
+        # `keys() & set` runs in C; usually only a few of the text's words are keywords.
         single_words = self._single_words
-        found = {single_words[word] for word in single_words.keys() & folded}
-        heads = self._heads
-        present = heads.keys() & folded
-        if not present:
-            return found
-        for position, word in enumerate(folded):
-            if word not in present:
-                continue
-            for phrase in heads[word]:
-                if phrase.pattern in found:
-                    continue
-                if phrase.head_is_acronym and not parts[2 * position + 1].isupper():
-                    continue
-                if _rest_at(phrase.rest, position, parts, folded):
-                    found.add(phrase.pattern)
+        found = {single_words[word] for word in single_words.keys() & present}
+        acronyms = self._acronyms
+        for word in acronyms.keys() & present:
+            if _in_capitals_somewhere(word, words):
+                found.add(acronyms[word])
+        phrases = self._phrases
+        if phrases:
+            # Frozenset.intersection takes each pair of neighbours as pairwise makes it, without
+            # building a set of them first.
+            for pair in self._pairs.intersection(pairwise(folded)):
+                for phrase in phrases[pair]:
+                    if phrase.pattern not in found and _phrase_somewhere(pair[0], phrase, words):
+                        found.add(phrase.pattern)
         return found
 
 
@@ -197,27 +264,38 @@ def validate_keyword(keyword: str) -> str | None:
 class _Builder:
     """Collects phrases, regexes and topics while compiling; shares one id per distinct keyword."""
 
-    __slots__ = ("any_patterns", "heads", "keywords", "pattern_ids", "regexes", "single_words")
+    __slots__ = (
+        "acronyms",
+        "keywords",
+        "mentioned",
+        "pattern_ids",
+        "phrases",
+        "regexes",
+        "single_words",
+    )
 
     def __init__(self) -> None:
         self.single_words: dict[str, int] = {}
-        self.heads: dict[str, list[_Phrase]] = {}
-        self.regexes: list[tuple[re.Pattern[str], int]] = []
+        self.acronyms: dict[str, int] = {}
+        self.phrases: dict[tuple[str, str], list[_Phrase]] = {}
+        self.regexes: list[_Regex] = []
         self.pattern_ids: dict[_PatternKey, int] = {}
         self.keywords: dict[int, dict[str, None]] = {}
-        self.any_patterns: list[list[int]] = []
+        self.mentioned: list[frozenset[int]] = []
 
     def add_topic(self, rule: TopicRule) -> _Topic:
         any_ids = [self._pattern_for(rule.id, kw) for kw in rule.any]
         all_ids = [self._pattern_for(rule.id, kw) for kw in rule.all]
         none_ids = [self._pattern_for(rule.id, kw) for kw in rule.none]
-        self.any_patterns.append(any_ids)
+        self.mentioned.append(frozenset((*any_ids, *all_ids, *none_ids)))
         # A keyword written in both `any` and `all` is reported once; equal strings always
         # share a pattern, so deduplicating the pairs deduplicates the strings.
         reported = dict.fromkeys(
             (*zip(any_ids, rule.any, strict=True), *zip(all_ids, rule.all, strict=True))
         )
-        return _Topic(rule.id, frozenset(all_ids), frozenset(none_ids), tuple(reported))
+        return _Topic(
+            rule.id, frozenset(any_ids), frozenset(all_ids), frozenset(none_ids), tuple(reported)
+        )
 
     def _pattern_for(self, topic: str, keyword: str) -> int:
         try:
@@ -233,13 +311,60 @@ class _Builder:
 
     def _index(self, key: _PatternKey, pattern: int) -> None:
         if isinstance(key, str):
-            self.regexes.append((re.compile(key, re.IGNORECASE), pattern))
+            self.regexes.append(
+                _Regex(re.compile(key, re.IGNORECASE), _required_prefix(key), pattern)
+            )
             return
         (head, head_is_acronym, _), *rest = key
-        if not rest and not head_is_acronym:
-            self.single_words[head] = pattern
+        if not rest:
+            # One pattern per (folded word, acronym) pair: equal keys share a pattern.
+            (self.acronyms if head_is_acronym else self.single_words)[head] = pattern
             return
-        self.heads.setdefault(head, []).append(_Phrase(head_is_acronym, tuple(rest), pattern))
+        pair = (head, rest[0][0])
+        self.phrases.setdefault(pair, []).append(_Phrase(head_is_acronym, tuple(rest), pattern))
+
+
+def _regex_patterns_in(text: str, regexes: Sequence[_Regex]) -> Iterator[int]:
+    """The patterns of the regexes found in text."""
+    # A regex whose matches start with a known prefix is skipped when the lower-cased text
+    # lacks it: one C-level substring search instead of trying the regex at every position.
+    # With re.IGNORECASE an ASCII letter also matches four other characters, whose lower-case
+    # forms differ; if the text has one of those, every regex runs.
+    lowered = None
+    if text.isascii() or not any(map(text.__contains__, _ASCII_LOOKALIKES)):
+        lowered = text.lower()
+    for regex, prefix, pattern in regexes:
+        if prefix and lowered is not None and prefix not in lowered:
+            continue
+        if regex.search(text):
+            yield pattern
+
+
+# The characters other than ASCII that re.IGNORECASE matches to an ASCII letter or digit
+# (İ ı ſ and the Kelvin sign); tests/test_match.py checks the list against every character.
+_ASCII_LOOKALIKES: Final = "\u0130\u0131\u017f\u212a"
+
+_LEADING_ASSERTION: Final = re.compile(r"(?:\\b|\^)*")
+_LEADING_LETTERS: Final = re.compile(r"[A-Za-z0-9]*")
+
+
+def _required_prefix(source: str) -> str:
+    """Lower-case ASCII letters/digits that every match of the regex starts with, or "".
+
+    Deliberately narrow: only a regex without alternation or groups of any kind is looked at,
+    and only the plain letters and digits right after its leading `\\b` or `^` assertions;
+    a letter followed by a quantifier is not part of the prefix.
+    """
+    if "|" in source or "(" in source:
+        return ""
+    start = _LEADING_ASSERTION.match(source)
+    assert start is not None  # the pattern matches the empty string
+    letters = _LEADING_LETTERS.match(source, start.end())
+    assert letters is not None
+    prefix = letters.group()
+    if source[letters.end() : letters.end() + 1] in ("*", "+", "?", "{"):
+        prefix = prefix[:-1]
+    return prefix.lower() if len(prefix) >= 3 else ""
 
 
 def _parse_keyword(keyword: str) -> _PatternKey:
@@ -289,50 +414,166 @@ def _is_acronym(word: str) -> bool:
     return word.isupper() and sum(char.isalpha() for char in word) >= 2
 
 
-def _rest_at(rest: _Words, position: int, parts: list[str], folded: list[str]) -> bool:
-    """Do the words after a phrase's first word follow the text word at `position`?
+def _in_capitals_somewhere(head: str, words: _Text) -> bool:
+    """Is some text word that folds to `head` written in capitals?"""
+    folded = words.folded
+    position = -1
+    for _ in range(folded.count(head)):
+        position = folded.index(head, position + 1)
+        if words.word(position).isupper():
+            return True
+    return False
 
-    parts is [gap, word, gap, word, ...]: word i is parts[2i + 1], the gap before it parts[2i].
-    """
+
+def _phrase_somewhere(head: str, phrase: _Phrase, words: _Text) -> bool:
+    """Does the phrase start at some text word equal to its (folded) first word `head`?"""
+    folded = words.folded
+    position = -1
+    for _ in range(folded.count(head)):
+        position = folded.index(head, position + 1)
+        if phrase.head_is_acronym and not words.word(position).isupper():
+            continue
+        if _rest_at(phrase.rest, position, words):
+            return True
+    return False
+
+
+def _rest_at(rest: _Words, position: int, words: _Text) -> bool:
+    """Do the words after a phrase's first word follow the text word at `position`?"""
+    folded = words.folded
     if len(folded) - position <= len(rest):
         return False
     for offset, (word, is_acronym, gap) in enumerate(rest, start=1):
         index = position + offset
         if folded[index] != word:
             return False
-        if is_acronym and not parts[2 * index + 1].isupper():
+        if is_acronym and not words.word(index).isupper():
             return False
-        if _normalize_gap(parts[2 * index]) != gap:
+        text_gap = words.gap_before(index)
+        if (_normalize_gap(text_gap) if text_gap else _JOINABLE) != gap:
             return False
     return True
 
 
-def _split_words(text: str) -> tuple[list[str], list[str]]:
-    """[gap, word, gap, word, ..., gap] and the folded words, with one regex pass."""
-    if text.isascii():
-        parts = _WORD_SPLIT.split(text)
-        return parts, list(map(str.lower, parts[1::2]))
-    parts = _WORD_SPLIT.split(_clean(text))
-    return parts, [
-        _fold_cached(word) if len(word) <= _CACHED_LENGTH else _fold(word) for word in parts[1::2]
-    ]
+class _Text:
+    """A text cut into words: all of them folded at once, as written and between only on demand.
+
+    A word is a run of letters and digits (what `_WORD_SPLIT` finds), but running that regex
+    over a whole text is slow. The text is cut at whitespace in C (str.split) instead, and each
+    token's folded words come from a cache: feed vocabularies are small and repetitive, and most
+    tokens are exactly one word. The words as written and the gaps between them are only needed
+    to check acronyms and phrases, and are worked out for the few words looked at.
+    """
+
+    __slots__ = ("_starts", "_token_folds", "folded", "tokens")
+
+    def __init__(self, text: str) -> None:
+        if not text.isascii():
+            text = _clean(text)
+        self.tokens = tokens = text.split()
+        try:
+            cached = list(map(_TOKEN_FOLDS.__getitem__, tokens))
+        except KeyError:  # tokens not seen yet, or too long to be cached
+            cached = [_TOKEN_FOLDS.get(token) or _fold_token(token) for token in tokens]
+        self._token_folds = cached
+        self.folded = list(chain.from_iterable(self._token_folds))
+        self._starts: list[int] = []
+
+    def word(self, position: int) -> str:
+        """The word at `position`, as written."""
+        index, offset = self._locate(position)
+        return _token_pieces(self.tokens[index]).words[offset]
+
+    def gap_before(self, position: int) -> str:
+        """The text between the words at `position` - 1 and `position`, whitespace left out.
+
+        Whitespace never changes a normalized gap: _normalize_gap drops it, and folding maps
+        whitespace to whitespace.
+        """
+        index, offset = self._locate(position)
+        pieces = _token_pieces(self.tokens[index])
+        if offset:
+            return pieces.inner[offset - 1]
+        previous, _ = self._locate(position - 1)
+        # The tokens in between have no word: they are all gap.
+        between = "".join(self.tokens[previous + 1 : index])
+        return _token_pieces(self.tokens[previous]).trail + between + pieces.lead
+
+    def _locate(self, position: int) -> tuple[int, int]:
+        """The token holding the word at `position`, and the word's place in the token."""
+        if not self._starts:
+            self._starts = list(accumulate(map(len, self._token_folds), initial=0))
+        index = bisect_right(self._starts, position) - 1
+        return index, position - self._starts[index]
+
+
+class _Pieces(NamedTuple):
+    """A token (a run of non-whitespace) cut at its words, with its gaps."""
+
+    lead: str  # before the first word (the whole token if it has no word)
+    words: tuple[str, ...]
+    folded: tuple[str, ...]
+    inner: tuple[str, ...]  # between the words
+    trail: str  # after the last word
+
+
+# Per token, its folded words. Only short tokens are cached, so a hostile feed's megabyte-long
+# "word" is not kept alive, and the caches are emptied when full, so their size stays bounded.
+_CACHED_LENGTH: Final = 64
+_CACHED_TOKENS: Final = 65536
+_TOKEN_FOLDS: Final[dict[str, tuple[str, ...]]] = {}
+_TOKEN_PIECES: Final[dict[str, _Pieces]] = {}
+
+# A NUL token (the field separator) is taken as a word of its own that no keyword word equals
+# (folded words never hold NUL): cheaper than a gap holding NUL, and just as sure to stop a
+# phrase from running on into the next field.
+_SEPARATOR_TOKEN: Final = _FIELD_SEPARATOR.strip()
+_SEPARATOR_PIECES: Final = _Pieces("", (_SEPARATOR_TOKEN,), (_SEPARATOR_TOKEN,), (), "")
+
+
+def _fold_token(token: str) -> tuple[str, ...]:
+    if token.isalnum():
+        folded: tuple[str, ...] = (_fold_word(token),)
+    else:
+        folded = _token_pieces(token).folded
+    if len(token) <= _CACHED_LENGTH:
+        if len(_TOKEN_FOLDS) >= _CACHED_TOKENS:
+            _TOKEN_FOLDS.clear()
+        _TOKEN_FOLDS[token] = folded
+    return folded
+
+
+def _token_pieces(token: str) -> _Pieces:
+    pieces = _TOKEN_PIECES.get(token)
+    if pieces is None:
+        if token == _SEPARATOR_TOKEN:
+            return _SEPARATOR_PIECES
+        parts = _WORD_SPLIT.split(token)
+        words = tuple(parts[1::2])
+        folded = tuple(map(_fold_word, words))
+        pieces = _Pieces(parts[0], words, folded, tuple(parts[2:-1:2]), parts[-1])
+        if len(token) <= _CACHED_LENGTH:
+            if len(_TOKEN_PIECES) >= _CACHED_TOKENS:
+                _TOKEN_PIECES.clear()
+            _TOKEN_PIECES[token] = pieces
+    return pieces
+
+
+def _fold_word(word: str) -> str:
+    return word.lower() if word.isascii() else _fold(word)
 
 
 def _clean(text: str) -> str:
     """Compose accents (so "e" + U+0301 stays one word) and drop invisible characters."""
-    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+    if any(map(text.__contains__, _INVISIBLE_CHARACTERS)):
+        text = _INVISIBLE.sub("", text)
+    return unicodedata.normalize("NFC", text)
 
 
 def _fold(text: str) -> str:
     """Case-fold and strip accents: "Régulation" -> "regulation", "Straße" -> "strasse"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
-# Feed vocabularies are small and repetitive, so caching keeps non-ASCII words cheap. Only
-# short strings are cached: a hostile feed's megabyte-long "word" must not be kept alive.
-_CACHED_LENGTH: Final = 64
-_fold_cached: Final = lru_cache(maxsize=65536)(_fold)
 
 
 def _normalize_any_gap(gap: str) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import random
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 
+from policywire import match as match_module
 from policywire.match import Matcher, validate_keyword
 from policywire.models import Item, TopicHit, TopicRule
 
@@ -95,6 +97,22 @@ KEYWORD_CASES = [
     ("re:régulation", "RÉGULATION", True),
     ("re:régulation", "regulation", False),
     ("re:^Breaking", "not Breaking", False),
+    ("re:^breaking", "BREAKING news", True),
+    (r"re:\bdatenschutz\w*", "Die Datenschutzgrundverordnung", True),
+    (r"re:\bdatenschutz", "kein Daten schutz", False),
+    (r"re:\bmistral", "MIſTRAL", True),  # re.IGNORECASE: "ſ" (long s) matches "s"
+    ("re:kilo", "\u212ailo", True),  # and the Kelvin sign matches "k"
+    ("re:gpai", "the İGPAI", True),
+    # Punctuation standing alone between two words is part of the gap.
+    ("AI Act", "the AI - Act", True),
+    ("AI Act", "the AI -- Act", True),
+    ("AI Act", "the AI . Act", False),
+    ("AI Act", "the AI ( Act", False),
+    ("AT&T", "AT &T", True),
+    ("AT&T", "AT& T", True),
+    ("AT&T", "AT & & T", False),
+    ("AI Act", "AI \x00 Act", False),
+    ("Mistral", "x \x00 Mistral", True),
 ]
 
 
@@ -416,3 +434,131 @@ def test_same_results_as_slow_reference_on_generated_texts() -> None:
         topic_hits += len(expected)
     # The comparison must not be vacuous: plenty of topics match, and plenty do not.
     assert 2_000 < topic_hits < 1_000 * 2_000 / 2
+
+
+# Harder text for the same comparison: accents (composed and not), ligatures, full-width and
+# other compatibility forms, invisible characters, unusual whitespace, punctuation standing
+# alone between words (which the matcher folds into the gap), and field separators in the text.
+_RICH_WORDS = (
+    *("AI", "Act", "EU", "Mistral", "régulation", "Régulation", "re\u0301gulation", "Straße"),
+    *("STRASSE", "ﬁnance", "finance", "Ｍｉｓｔｒａｌ", "Mis\u00adtral", "İstanbul", "istanbul"),
+    *("½", "1", "2", "x\u0301y", "ǅemal", "MIſTRAL", "code", "Code", "AT", "T", "ai", "été"),
+    *("Künstliche", "KÜNSTLICHE", "Intelligenz", "GPAI", "gpai", "Office", "data", "Ἀθῆναι"),
+)
+_RICH_SEPARATORS = (
+    *(" ", " ", " ", "\u00a0", "\u3000", "\u2003", "\n", "\r\n\t", "-", "\u2011", " - "),
+    *(" -- ", " & ", "&", " — ", "…", " . ", ". ", ", ", "'", "’", " ' ", "`", " ¨ ", "¨"),
+    *("\u0301", " \u0301 ", "_", "/", " \x00 ", "\x00", "(", ") ", " #", "\u200b", "\u00ad "),
+)
+
+
+def _rich_text(rng: random.Random, length: int) -> str:
+    pieces = [rng.choice(_RICH_SEPARATORS)] if rng.random() < 0.2 else []
+    for _ in range(length):
+        pieces.append(_case_variant(rng, rng.choice(_RICH_WORDS)))
+        pieces.append(rng.choice(_RICH_SEPARATORS))
+    return "".join(pieces)
+
+
+def _rich_keyword(rng: random.Random) -> str:
+    while True:
+        if rng.random() < 0.03:
+            keyword = rng.choice(
+                ("re:\\bmistral", "re:istanbul\\b", "re:finance", "re:^ai\\b", "re:gpai|office")
+            )
+        else:
+            words = [rng.choice(_RICH_WORDS) for _ in range(rng.choice((1, 1, 2, 3)))]
+            keyword = words[0]
+            for word in words[1:]:
+                keyword += rng.choice((" ", " ", "-", "'", ".", " & ", "&", "’", "/")) + word
+        if validate_keyword(keyword) is None:
+            return keyword
+
+
+def test_same_results_as_slow_reference_on_harder_texts() -> None:
+    rng = random.Random(11)
+
+    def keywords(count: int) -> tuple[str, ...]:
+        return tuple(_rich_keyword(rng) for _ in range(count))
+
+    rules = [
+        TopicRule(
+            id=f"t{number}",
+            name=f"Topic {number}",
+            any=keywords(rng.randint(0, 4)),
+            all=keywords(rng.choice((0, 0, 0, 1, 2))),
+            none=keywords(rng.choice((0, 0, 1))),
+        )
+        for number in range(400)
+    ]
+    matcher = Matcher.compile(rules)
+    topic_hits = 0
+    for _ in range(1_500):
+        title = _rich_text(rng, rng.randint(0, 8))
+        summary = _rich_text(rng, rng.randint(0, 30))
+        tags = tuple(_rich_text(rng, 1) for _ in range(rng.randint(0, 2)))
+        expected = _ref_match(rules, (title, summary, *tags))
+        assert matcher.match(title, summary, tags) == expected, (title, summary, tags)
+        # The same text again, now from the matcher's caches.
+        assert matcher.match(title, summary, tags) == expected, (title, summary, tags)
+        topic_hits += len(expected)
+    assert 1_500 < topic_hits < 400 * 1_500 / 2
+
+
+def test_ascii_lookalikes_are_every_character_ignorecase_matches_to_ascii() -> None:
+    # The regex prefilter relies on this list being complete.
+    ascii_class = re.compile("[a-z0-9]", re.IGNORECASE)
+    found = "".join(
+        chr(code) for code in range(0x80, sys.maxunicode + 1) if ascii_class.fullmatch(chr(code))
+    )
+    assert found == match_module._ASCII_LOOKALIKES
+
+
+def test_folding_maps_whitespace_to_whitespace() -> None:
+    # Gaps are compared with their whitespace left out, which relies on this.
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if char.isspace():
+            assert match_module._fold(char).isspace(), hex(code)
+
+
+@pytest.mark.parametrize(
+    ("source", "prefix"),
+    [
+        (r"\bdatenschutz\w*", "datenschutz"),
+        ("^Breaking", "breaking"),
+        ("GPT-?4o?", "gpt"),
+        ("abcd*", "abc"),
+        ("abcd{2}", "abc"),
+        ("Mistral\\s+Large", "mistral"),
+        ("ab", ""),
+        ("abc|xyz", ""),
+        ("(?i)abc", ""),
+        ("(?x) a b c", ""),
+        ("[a]bc", ""),
+        (r"\\bfoo", ""),
+        (r"\Bfoo", ""),
+        ("régulation", ""),
+    ],
+)
+def test_regex_prefix_is_only_what_every_match_starts_with(source: str, prefix: str) -> None:
+    assert match_module._required_prefix(source) == prefix
+
+
+def test_small_caches_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Caches emptied all the time, and long tokens, must not change any result.
+    monkeypatch.setattr(match_module, "_CACHED_TOKENS", 3)
+    monkeypatch.setattr(match_module, "_CACHED_LENGTH", 4)
+    monkeypatch.setattr(match_module, "_OUTCOMES_PER_TOPIC", 1)
+    monkeypatch.setattr(match_module, "_TOKEN_FOLDS", {})
+    monkeypatch.setattr(match_module, "_TOKEN_PIECES", {})
+    rng = random.Random(5)
+    rules = [_random_rule(rng, number) for number in range(200)]
+    matcher = Matcher.compile(rules)
+    for _ in range(300):
+        title = _rich_text(rng, rng.randint(0, 8))
+        summary = _random_text(rng, rng.randint(0, 30))
+        expected = _ref_match(rules, (title, summary))
+        assert matcher.match(title, summary) == expected, (title, summary)
+    assert len(match_module._TOKEN_FOLDS) <= 3
+    assert all(len(token) <= 4 for token in match_module._TOKEN_FOLDS)
