@@ -1,17 +1,22 @@
-"""A direct lxml reading of plain RSS 2.0 that yields exactly what feedparser would.
+"""A direct lxml reading of plain RSS 2.0 and Atom 1.0 that yields exactly what feedparser would.
 
-`parse_rss` returns the same `feed` and `entries` mappings (for the keys `parse_feed` reads)
-that `feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)` builds, about
-ten times faster, or None when it cannot promise that. It is a whitelist: a body takes the fast
-path only when everything in it is something whose feedparser semantics are reproduced here
-rule for rule; anything else (ill-formed XML, a DOCTYPE, a charset feedparser would complain
-about, xml:lang or xml:base, Atom, RDF, repeated titles, itunes:summary, HTML as child
-elements, unknown handlers…) returns None and `parse_feed` uses feedparser.
+`parse_fast` (`parse_rss` or `parse_atom`, by root element) returns the same `feed` and
+`entries` mappings (for the keys `parse_feed` reads) that `feedparser.parse(body,
+sanitize_html=False, resolve_relative_uris=False)` builds, several times faster, or None when
+it cannot promise that. It is a whitelist: a body takes the fast path only when everything in
+it is something whose feedparser semantics are reproduced here rule for rule; anything else
+(ill-formed XML, a DOCTYPE, a charset feedparser would complain about, RDF, Atom 0.3, repeated
+titles, itunes:summary in a channel, HTML as child elements, XHTML text constructs, base64
+content, unknown handlers…) returns None and `parse_feed` uses feedparser. RSS also falls back
+on any xml:lang or xml:base; Atom reproduces xml:lang on the feed, its title, its entries and
+their text constructs (the language feedparser records in title_detail and summary_detail),
+and xml:base anywhere (including feedparser's base URI that outlives its element).
 
 Feedparser's own helpers (encoding conversion, DOCTYPE stripping, date parsing, URI fixing,
 the cp1252 map) are called directly, so those parts match it by construction; the rest mirrors
-feedparser 6.0's SAX handlers (`mixin.pop`, `_start_link`, `_end_guid`, `_add_tag`…) and is
-checked body by body against feedparser by tests/test_fastparse.py.
+feedparser 6.0's SAX handlers (`mixin.pop`, `_start_link`, `_end_guid`, `_add_tag`,
+`_start_content`, `unknown_starttag`'s xml:lang and xml:base tracking…) and is checked body
+by body against feedparser by tests/test_fastparse.py.
 
 The XML parser resolves no entities, loads no DTD, never touches the network and keeps
 libxml2's size limits (huge_tree=False); any DOCTYPE sends the body to feedparser.
@@ -32,10 +37,10 @@ from feedparser.encodings import convert_to_utf8
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.sanitizer import replace_doctype
-from feedparser.urls import _urljoin
+from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree  # type: ignore[import-untyped]  # no stubs without lxml-stubs
 
-__all__ = ["FastFeed", "parse_rss"]
+__all__ = ["FastFeed", "parse_atom", "parse_fast", "parse_rss"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,7 @@ _CONTAINER = 17  # a harmless handler whose children are read like the item's ow
 _MEDIA_KEYWORDS = 18
 _IMAGE = 19
 _SUMMARY = 20  # description's sibling handlers (summary, itunes:summary, media:description)
+_ATOM_CONTENT = 21  # Atom's <content> (an RSS item's <content> still falls back)
 
 _ITEM_KINDS: dict[str, int] = {
     "title": _TITLE,
@@ -162,6 +168,11 @@ _ITEM_KINDS: dict[str, int] = {
         _HARMLESS_TEXT,
     ),
 }
+# An Atom entry's elements: RSS's, plus Atom's <content>.
+_ATOM_KINDS: dict[str, int] = {**_ITEM_KINDS, "content": _ATOM_CONTENT}
+# Atom: the entry children whose own xml:lang is reproduced (the text constructs the language
+# of which feedparser records in title_detail and summary_detail).
+_ATOM_LANG_KINDS = frozenset({_TITLE, _DESCRIPTION, _SUMMARY, _ATOM_CONTENT})
 # Kinds that behave the same below an item's direct children (feedparser's depth rules make
 # the others differ there).
 _NESTED_OK = frozenset(
@@ -217,6 +228,10 @@ _CHANNEL_DANGER = frozenset(
         "textinput",
         "source",
         "tags",
+        # a guid or id sets the feed's link when it has none yet (read directly below the
+        # channel or feed only)
+        "guid",
+        "id",
         # these set feedparser's hasContent (or a feed "summary" that leads to it), which
         # leaks into the first item
         "content",
@@ -270,6 +285,8 @@ _IMAGE_CHILDREN = frozenset({"title", "link", "url", "width", "height", "descrip
 _ITEM_IMAGE_CHILDREN = frozenset({"link", "url", "width", "height"})
 _TEXTINPUT_CHILDREN = frozenset({"title", "link", "name", "description"})
 _HTML_TYPES = _FeedParserMixin.html_types
+# The content types _end_content copies to a missing summary (text ones only reach it here).
+_COPIED_TO_SUMMARY = frozenset({"text/plain", *_HTML_TYPES})
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
 
 _XMLNS = re.compile(rb"""xmlns(?::([^\s=/>"']+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
@@ -281,6 +298,14 @@ _LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 _LANG_OR_BASE = etree.XPath(
     "//@*[translate(local-name(), 'LANGBSE', 'langbse') = 'lang'"
     " or translate(local-name(), 'LANGBSE', 'langbse') = 'base']"
+)
+
+_ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+# Declaring one of these makes feedparser report RSS 0.90 or 1.0, whatever the root element.
+_OTHER_VERSION_NS = frozenset(
+    {"http://purl.org/rss/1.0/", "http://my.netscape.com/rdf/simple/0.9/"}
 )
 
 _local = threading.local()
@@ -304,11 +329,28 @@ def _parser() -> etree.XMLParser:
 # --- entry point ------------------------------------------------------------------------------
 
 
+def parse_fast(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
+    """`parse_rss` or `parse_atom`, whichever the document is: None sends it to feedparser."""
+    return _parse(body, headers, rss=True, atom=True)
+
+
 def parse_rss(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
-    """feedparser's view of `body`, or None when the fast path cannot guarantee it.
+    """feedparser's view of an RSS 2.0 `body`, or None when the fast path cannot guarantee it.
 
     `headers` are the lower-cased response headers exactly as given to feedparser.
     """
+    return _parse(body, headers, rss=True, atom=False)
+
+
+def parse_atom(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
+    """feedparser's view of an Atom 1.0 `body`, or None when the fast path cannot guarantee it.
+
+    `headers` are the lower-cased response headers exactly as given to feedparser.
+    """
+    return _parse(body, headers, rss=False, atom=True)
+
+
+def _parse(body: bytes, headers: Mapping[str, str], *, rss: bool, atom: bool) -> FastFeed | None:
     if "content-location" in headers or "content-language" in headers:
         return None  # they change feedparser's base URI and language
     result: dict[str, Any] = {}
@@ -319,17 +361,84 @@ def parse_rss(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
     if doctype_version:
         return None
     try:
-        prefixes = _declared_prefixes(data)
+        prefixes, uris = _declared_namespaces(data)
         root = etree.fromstring(data, _parser())
-        if root.getroottree().docinfo.doctype or root.tag != "rss" or _LANG_OR_BASE(root):
+        if root.getroottree().docinfo.doctype:
             return None
-        return _Reader(prefixes).read(root)
+        if rss and root.tag == "rss":
+            if _LANG_OR_BASE(root):
+                return None
+            return _Reader(prefixes).read(root)
+        if atom and root.tag == _ATOM_FEED:
+            if not uris.isdisjoint(_OTHER_VERSION_NS):
+                return None  # feedparser would take the version from that namespace
+            has_base = _check_atom_lang_and_base(root, prefixes)
+            return _Reader(prefixes, _bases(root) if has_base else None).read_atom(root)
+        return None
     except (etree.XMLSyntaxError, _Reject):
         return None
 
 
-def _declared_prefixes(data: bytes) -> frozenset[str]:
-    """Prefixes bound to a namespace feedparser does not know, after rejecting ambiguities.
+def _check_atom_lang_and_base(root: Any, unknown_prefixes: frozenset[str]) -> bool:
+    """Whether there is an xml:base (anywhere: `_bases` reproduces it); xml:lang is allowed
+    only where its effect is reproduced: the feed, its title, its entries and their text
+    constructs. Other lang or base attributes (feedparser reads `lang`, `base` and any
+    prefix's lang or base as xml:lang and xml:base) are not reproduced.
+    """
+    has_base = False
+    for attribute in _LANG_OR_BASE(root):
+        if attribute.attrname == _XML_BASE:
+            has_base = True
+            continue
+        if attribute.attrname != _XML_LANG:
+            raise _Reject
+        element = attribute.getparent()
+        if element is root:
+            continue
+        parent = element.getparent()
+        key = _key(element, unknown_prefixes)
+        if parent is root and key in ("entry", "title", "dc_title"):
+            continue
+        if (
+            parent is not None
+            and parent.getparent() is root
+            and _key(parent, unknown_prefixes) == "entry"
+            and _ATOM_KINDS.get(key) in _ATOM_LANG_KINDS
+        ):
+            continue
+        raise _Reject
+    return has_base
+
+
+def _bases(root: Any) -> dict[Any, str]:
+    """The base URI feedparser resolves each element's links against (unknown_starttag and
+    unknown_endtag, verbatim): a base set by xml:base outlives its element when the enclosing
+    elements had none.
+    """
+    bases: dict[Any, str] = {}
+    current = ""
+    stack: list[str] = []
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        if not isinstance(element.tag, str):
+            continue
+        if event == "start":
+            declared = element.get(_XML_BASE) or current
+            if current:
+                current = make_safe_absolute_uri(current, declared) or current
+            else:
+                current = _urljoin(current, declared)
+            stack.append(current)
+            bases[element] = current
+        else:
+            stack.pop()
+            if stack and stack[-1]:
+                current = stack[-1]
+    return bases
+
+
+def _declared_namespaces(data: bytes) -> tuple[frozenset[str], frozenset[str]]:
+    """Prefixes bound to a namespace feedparser does not know, after rejecting ambiguities,
+    and every namespace declared (lower-cased).
 
     feedparser names an element of an unknown namespace by the first prefix it saw bound to
     it, and maps prefixes of known namespaces to its own: reproduce only the unambiguous case.
@@ -337,6 +446,7 @@ def _declared_prefixes(data: bytes) -> frozenset[str]:
     by_prefix: dict[str, str] = {}
     by_uri: dict[str, str] = {}
     unknown: set[str] = set()
+    declared: set[str] = set()
     for match in _XMLNS.finditer(data):
         prefix = (match.group(1) or b"").decode("utf-8", "replace")
         uri = (match.group(2) if match.group(2) is not None else match.group(3) or b"").decode(
@@ -345,6 +455,7 @@ def _declared_prefixes(data: bytes) -> frozenset[str]:
         if by_prefix.setdefault(prefix, uri) != uri:
             raise _Reject  # a prefix bound twice
         lowered = _lower_uri(uri)
+        declared.add(lowered)
         canonical = _KNOWN_NS.get(lowered)
         if canonical is None:
             if by_uri.setdefault(lowered, prefix) != prefix:
@@ -354,7 +465,7 @@ def _declared_prefixes(data: bytes) -> frozenset[str]:
             unknown.add(prefix)
         elif prefix and prefix.lower() in _CANONICAL_PREFIXES and prefix.lower() != canonical:
             raise _Reject  # e.g. xmlns:dc bound to dcterms: feedparser renames elements
-    return frozenset(unknown)
+    return frozenset(unknown), frozenset(declared)
 
 
 def _lower_uri(uri: str) -> str:
@@ -425,10 +536,16 @@ def _map_content_type(content_type: str) -> str:
 
 
 class _Reader:
-    __slots__ = ("_unknown",)
+    __slots__ = ("_bases", "_unknown")
 
-    def __init__(self, unknown_prefixes: frozenset[str]) -> None:
+    def __init__(
+        self, unknown_prefixes: frozenset[str], bases: dict[Any, str] | None = None
+    ) -> None:
         self._unknown = unknown_prefixes
+        self._bases = bases  # None: no xml:base, every base URI is ""
+
+    def _base(self, element: Any) -> str:
+        return self._bases[element] if self._bases is not None else ""
 
     def read(self, root: Any) -> FastFeed:
         version = _rss_version(_attributes(root).get("version", ""))
@@ -457,6 +574,8 @@ class _Reader:
                 self._link(child, feed, in_entry=False)
             elif key in ("language", "dc_language"):
                 feed["language"] = _finish(_leaf_text(child))
+            elif key in ("guid", "id"):
+                _feed_id(child, feed, self._base(child))
             elif key == "image":
                 self._only_children(child, _IMAGE_CHILDREN)
             elif key == "textinput":
@@ -464,6 +583,51 @@ class _Reader:
             else:
                 self._check_channel_element(child, key)
         return FastFeed(feed=feed, entries=entries, version=version)
+
+    def read_atom(self, root: Any) -> FastFeed:
+        """An Atom 1.0 <feed> (feedparser's version "atom10": no RSS 1.0 namespace declared)."""
+        language = _lang(root, None)
+        feed: dict[str, Any] = {}
+        if language:
+            feed["language"] = language.replace("_", "-")
+        entries: list[dict[str, Any]] = []
+        titles = 0
+        for child in root:
+            key = _key(child, self._unknown)
+            if key == _COMMENT:
+                continue
+            if key == "entry":
+                entries.append(self._entry(child, language))
+            elif key in ("title", "dc_title"):
+                titles += 1
+                if titles > 1:
+                    raise _Reject
+                _check_text_type(_attributes(child))
+                feed["title"] = _finish(_leaf_text(child))
+                feed["title_detail"] = {"language": _detail_language(_lang(child, language))}
+            elif key == "link":
+                self._link(child, feed, in_entry=False)
+            elif key in ("guid", "id"):
+                _feed_id(child, feed, self._base(child))
+            else:
+                self._check_channel_element(child, key)
+        return FastFeed(feed=feed, entries=entries, version="atom10")
+
+    def _entry(self, element: Any, feed_language: str | None) -> dict[str, Any]:
+        for name in element.attrib:
+            if name not in (_XML_LANG, _XML_BASE):
+                raise _Reject  # rdf:about, lastmod and href all mean something to feedparser
+        state = _ItemState()
+        state.atom = True
+        state.lang = _lang(element, feed_language)
+        for child in element:
+            key = _key(child, self._unknown)
+            if key != _COMMENT:
+                self._item_element(child, key, state, 0)
+        entry = state.entry
+        if state.media_titles and (state.titles != 1 or not entry["title"] or state.resets):
+            raise _Reject  # media:title could become the title
+        return entry
 
     def _only_children(self, element: Any, allowed: frozenset[str]) -> None:
         for child in element:
@@ -500,11 +664,11 @@ class _Reader:
             default_type = "application/atom+xml" if rel == "self" else "text/html"
             content_type = attributes.get("type", default_type)
             if rel == "alternate" and _map_content_type(content_type) in _HTML_TYPES:
-                context["link"] = _urljoin("", attributes["href"])
+                context["link"] = _urljoin(self._base(element), attributes["href"])
             return
         value = _leaf_text(element)
         if value:
-            value = _urljoin("", value)
+            value = _urljoin(self._base(element), value)
         value = _finish(value)
         if in_entry:
             value = value.replace("&amp;", "&")
@@ -525,7 +689,7 @@ class _Reader:
 
     def _item_element(self, element: Any, key: str, state: _ItemState, depth: int) -> None:
         """One element of an item (depth 0: the item's child), as feedparser's handlers."""
-        kind = _ITEM_KINDS.get(key)
+        kind = (_ATOM_KINDS if state.atom else _ITEM_KINDS).get(key)
         if kind is None:
             if key in _HANDLED or key in _READ_KEYS:
                 raise _Reject
@@ -536,9 +700,16 @@ class _Reader:
         if kind == _TITLE:
             state.titles += 1
             attributes = _attributes(element)
-            if state.titles > 1 or "type" in attributes or "mode" in attributes:
+            if state.titles > 1:
+                raise _Reject
+            if state.atom:
+                _check_text_type(attributes)
+            elif "type" in attributes or "mode" in attributes:
                 raise _Reject
             entry["title"] = _finish(_leaf_text(element))
+            if state.atom:
+                language = _detail_language(_lang(element, state.lang))
+                entry["title_detail"] = {"language": language}
         elif kind == _DESCRIPTION:
             self._summary(element, state, depth, "text/html")
         elif kind == _SUMMARY:
@@ -551,6 +722,15 @@ class _Reader:
             state.has_content = True
             entry.setdefault("content", []).append({"value": value})
             entry.setdefault("summary", value)
+        elif kind == _ATOM_CONTENT:
+            # _start_content + _end_content: a content value, copied to a missing summary
+            attributes = _attributes(element)
+            content_type = _check_text_type(attributes, "text/plain")
+            value = _finish(_leaf_text(element))
+            state.has_content = True
+            entry.setdefault("content", []).append({"value": value})
+            if content_type in _COPIED_TO_SUMMARY:
+                entry.setdefault("summary", value)
         elif kind == _LINK:
             self._link(element, entry, in_entry=True)
         elif kind == _GUID:
@@ -560,7 +740,7 @@ class _Reader:
             is_link = _attributes(element).get("ispermalink", "true") == "true"
             value = _leaf_text(element)
             if value and is_link:
-                value = _urljoin("", value)
+                value = _urljoin(self._base(element), value)
             value = _finish(value)
             entry["id"] = value
             if is_link:
@@ -622,9 +802,13 @@ class _Reader:
             # its stack, which changes nothing it stores)
             state.has_content = True
             entry.setdefault("content", []).append({"value": value})
-        elif state.summary_depth is None or depth <= state.summary_depth:
+            return
+        if state.summary_depth is None or depth <= state.summary_depth:
             entry["summary"] = value
             state.summary_depth = depth
+        if state.atom:
+            # mixin.pop stores the detail even when the depth rule keeps the summary
+            entry["summary_detail"] = {"language": _detail_language(_lang(element, state.lang))}
 
     def _category(self, element: Any, entry: dict[str, Any], *, media: bool) -> None:
         """mixin._start_category, _end_category and _add_tag, verbatim."""
@@ -649,9 +833,11 @@ class _Reader:
 
 class _ItemState:
     __slots__ = (
+        "atom",
         "entry",
         "guids",
         "has_content",
+        "lang",
         "media_titles",
         "resets",
         "summary_depth",
@@ -666,6 +852,43 @@ class _ItemState:
         self.resets = 0  # <source> and <image> reset feedparser's title tracking
         self.has_content = False  # feedparser's hasContent
         self.summary_depth: int | None = None  # depth the summary was stored from
+        self.atom = False  # an Atom entry: text constructs, <content>, xml:lang
+        self.lang: str | None = None  # the entry's xml:lang (Atom)
+
+
+def _feed_id(element: Any, feed: dict[str, Any], base: str) -> None:
+    """_start_guid + _end_guid at feed level: the id, and the link when there is none yet."""
+    is_link = _attributes(element).get("ispermalink", "true") == "true"
+    value = _leaf_text(element)
+    if value and is_link:
+        value = _urljoin(base, value)
+    value = _finish(value)
+    feed["id"] = value
+    if is_link:
+        feed.setdefault("link", value)
+
+
+def _lang(element: Any, inherited: str | None) -> str | None:
+    """The xml:lang feedparser tracks for `element` (an empty one means none)."""
+    declared = element.get(_XML_LANG)
+    if declared is None:
+        return inherited
+    return declared or None
+
+
+def _detail_language(language: str | None) -> str | None:
+    """The "language" of a feedparser text construct's detail (push_content)."""
+    return language.replace("_", "-") if language else language
+
+
+def _check_text_type(attributes: dict[str, str], default: str = "text/plain") -> str:
+    """An Atom text construct's content type, or _Reject when feedparser would not store its
+    text as is (mode, base64 for a non-text type, escaping for XHTML).
+    """
+    content_type = _map_content_type(attributes.get("type", default))
+    if "mode" in attributes or not content_type.startswith("text/"):
+        raise _Reject
+    return content_type
 
 
 def _add_tag(tags: list[dict[str, Any]], term: Any, scheme: Any, label: Any) -> None:

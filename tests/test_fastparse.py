@@ -1,21 +1,26 @@
 """The lxml fast path gives exactly the Items feedparser gives, body by body.
 
-For every body `parse_rss` accepts — the fixtures, a synthetic corpus and ../shared/realfeeds
-(read by path, skipped when absent) — `parse_feed` (fast path) and
-`parse_feed_with_feedparser` must return equal ParsedFeeds: every Item field, the title, the
-language and the warning. The acceptance counts are asserted as floors so that a change that
-silently sends everything to feedparser fails too.
+For every body `parse_fast` accepts (RSS 2.0 and Atom 1.0) — the fixtures, a synthetic corpus,
+../shared/realfeeds (read by path, skipped when absent) and the constructs below —
+`parse_feed` (fast path) and `parse_feed_with_feedparser` must return equal ParsedFeeds: every
+Item field, the title, the language and the warning. For Atom the fast path's own mappings are
+also compared with feedparser's, key by key, for every key parse.py reads. The acceptance
+counts are asserted as floors so that a change that silently sends everything to feedparser
+fails too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import feedparser
 import pytest
 
 from bench.corpus import feed_body, feed_spec
-from policywire.fastparse import parse_rss
+from policywire.fastparse import FastFeed, parse_atom, parse_fast, parse_rss
 from policywire.models import ParsedFeed
 from policywire.parse import ParseError, parse_feed, parse_feed_with_feedparser
 
@@ -35,13 +40,65 @@ def _outcome(body: bytes, url: str, *, fast: bool) -> Outcome:
         return f"ParseError: {error}"
 
 
+# What parse.py reads of feedparser's mappings (_feed_from_entries, _entry_to_item and the
+# helpers they call): compared key by key for Atom, where the fast path builds the details.
+_FEED_KEYS = ("title", "link", "language")
+_ENTRY_KEYS = (
+    *("title", "link", "id", "summary", "language"),
+    *("published", "published_parsed", "updated", "updated_parsed"),
+    *("created", "created_parsed"),
+)
+_ABSENT = "<absent>"
+
+
+def _get(mapping: Mapping[str, Any], key: str) -> Any:
+    # dict.get: FeedParserDict.get maps some missing keys to others (updated -> published).
+    return dict.get(mapping, key, _ABSENT) if isinstance(mapping, dict) else _ABSENT
+
+
+def _detail(mapping: Mapping[str, Any], key: str) -> Any:
+    detail = _get(mapping, key)
+    return detail if detail is _ABSENT else _get(detail, "language")
+
+
+def _view(feed: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> object:
+    def entry_view(entry: Mapping[str, Any]) -> object:
+        tags = _get(entry, "tags")
+        content = _get(entry, "content")
+        return (
+            [(key, _get(entry, key)) for key in _ENTRY_KEYS],
+            _detail(entry, "title_detail"),
+            _detail(entry, "summary_detail"),
+            tags if tags is _ABSENT else [(t["term"], t["scheme"], t["label"]) for t in tags],
+            content if content is _ABSENT else [c["value"] for c in content],
+        )
+
+    return (
+        [(key, _get(feed, key)) for key in _FEED_KEYS],
+        _detail(feed, "title_detail"),
+        [entry_view(entry) for entry in entries],
+    )
+
+
+def _same_mappings_as_feedparser(name: str, body: bytes, fast: FastFeed) -> None:
+    result = feedparser.parse(
+        body, response_headers=HEADERS, sanitize_html=False, resolve_relative_uris=False
+    )
+    assert not result.get("bozo"), name
+    assert fast.version == result["version"], name
+    assert _view(fast.feed, fast.entries) == _view(result["feed"], result["entries"]), name
+
+
 def _check(bodies: dict[str, bytes]) -> list[str]:
     """Names of the bodies the fast path accepted; fails on any difference."""
     accepted = []
     for name, body in bodies.items():
-        if parse_rss(body, HEADERS) is None:
+        quick = parse_fast(body, HEADERS)
+        if quick is None:
             continue
         accepted.append(name)
+        if quick.version.startswith("atom"):
+            _same_mappings_as_feedparser(name, body, quick)
         url = f"https://feeds.example/{name}"
         fast, slow = _outcome(body, url, fast=True), _outcome(body, url, fast=False)
         assert isinstance(slow, ParsedFeed), (name, slow)
@@ -60,25 +117,33 @@ def _check(bodies: dict[str, bytes]) -> list[str]:
 def test_fixtures() -> None:
     bodies = {path.name: path.read_bytes() for path in sorted(FEEDS.iterdir())}
     accepted = _check(bodies)
-    # rss2.xml carries most of the quirks the fast path reproduces; the others must fall back.
+    # rss2.xml and atom.xml carry most of the quirks the fast path reproduces; the others
+    # must fall back.
     assert "rss2.xml" in accepted
-    for name in ("atom.xml", "rdf.rdf", "illformed.xml", "latin1-undeclared.xml", "page.html"):
+    assert "atom.xml" in accepted
+    for name in ("rdf.rdf", "illformed.xml", "latin1-undeclared.xml", "page.html"):
         assert name not in accepted
 
 
 def test_synthetic_corpus() -> None:
     bodies = {str(index): feed_body(index, 30) for index in range(60)}
     accepted = _check(bodies)
-    rss = [str(index) for index in range(60) if feed_spec(index).format == "rss"]
-    assert accepted == rss  # every synthetic RSS feed, and only those
+    fast = [str(index) for index in range(60) if feed_spec(index).format in ("rss", "atom")]
+    assert accepted == fast  # every synthetic RSS and Atom feed, and only those
+    atom = [name for name in accepted if feed_spec(int(name)).format == "atom"]
+    assert len(atom) == 24
+    assert all(parse_atom(bodies[name], HEADERS) for name in atom)
 
 
 def test_real_feeds() -> None:
     if not REALFEEDS.is_dir():
         pytest.skip(f"{REALFEEDS} is not there")
     paths = sorted(p for p in REALFEEDS.iterdir() if p.suffix in {".xml", ".atom", ".rdf"})
-    accepted = _check({path.name: path.read_bytes() for path in paths})
-    assert len(accepted) >= 35, accepted  # 37 of 60 at the time of writing
+    bodies = {path.name: path.read_bytes() for path in paths}
+    accepted = _check(bodies)
+    assert len(accepted) >= 40, accepted  # 42 of 60 at the time of writing: 37 RSS, 5 Atom
+    atom = [name for name in accepted if parse_atom(bodies[name], HEADERS) is not None]
+    assert len(atom) >= 5, atom  # every Atom feed there
 
 
 def _rss(items: str, channel: str = "", root: str = "") -> bytes:
@@ -128,6 +193,12 @@ CASES = {
         "<item><link>https://a.example/n</link><description>Só. Two.</description></item>"
     ),
     "empty": _rss(""),
+    # feedparser takes a channel guid for the channel's link when none came before it
+    "channel guid as link": (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<guid>https://g.example/site/</guid><item><title>A</title><link>rel/1</link></item>"
+        b"</channel></rss>"
+    ),
 }
 
 
@@ -139,7 +210,8 @@ def test_constructs(name: str) -> None:
 
 
 FALLBACKS = {
-    "atom": b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title></feed>',
+    "rdf": b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+    b' xmlns="http://purl.org/rss/1.0/"><channel><title>T</title></channel></rdf:RDF>',
     "doctype": b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "y">]><rss version="2.0">'
     b"<channel><item><title>&x;</title></item></channel></rss>",
     "billion laughs": b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -164,7 +236,216 @@ FALLBACKS = {
 
 @pytest.mark.parametrize("name", sorted(FALLBACKS))
 def test_fallbacks(name: str) -> None:
-    assert parse_rss(FALLBACKS[name], HEADERS) is None
+    assert parse_fast(FALLBACKS[name], HEADERS) is None
+
+
+def test_each_reader_takes_only_its_format() -> None:
+    assert parse_rss(ATOM_CASES["plain"], HEADERS) is None
+    assert parse_atom(CASES["plain"], HEADERS) is None
+
+
+ATOM_NS = 'xmlns="http://www.w3.org/2005/Atom"'
+
+
+def _atom(entries: str, feed: str = "", root: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n<feed {ATOM_NS}{root}>'
+        f'<title>T</title><id>urn:t</id><link href="https://site.example/"/>{feed}{entries}'
+        "</feed>"
+    ).encode()
+
+
+def _entry(inner: str, attributes: str = "") -> str:
+    return f"<entry{attributes}>{inner}</entry>"
+
+
+_PLAIN = '<title>A</title><link href="https://a.example/1"/><id>urn:a:1</id>'
+ATOM_CASES = {
+    "plain": _atom(_entry(_PLAIN)),
+    "empty": _atom(""),
+    "no namespace prefix declared first": (
+        b'<?xml version="1.0"?><feed xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        + ATOM_NS.encode()
+        + b"><title>T</title><entry><dc:title>A</dc:title><dc:date>2024-01-02</dc:date>"
+        b"</entry></feed>"
+    ),
+    "text constructs": _atom(
+        _entry(
+            '<title type="html">A &lt;b&gt;bold&lt;/b&gt; &amp;amp; co</title>'
+            '<summary type="text">1 &lt; 2 &amp; so</summary><id>urn:a:2</id>'
+        ),
+        feed="",
+    ).replace(b"<title>T</title>", b'<title type="html">T &lt;i&gt;x&lt;/i&gt;</title>'),
+    "summary and content": _atom(
+        _entry(
+            _PLAIN + "<summary>Short.</summary>"
+            '<content type="html">&lt;p&gt;Full, see &lt;a href="https://b.example/x/1"&gt;'
+            "x&lt;/a&gt;.&lt;/p&gt;</content>"
+        )
+    ),
+    "content only": _atom(_entry(_PLAIN + '<content type="html">&lt;p&gt;Only.</content>')),
+    "content then summary": _atom(
+        _entry(_PLAIN + "<content>Body text.</content><summary>Later summary.</summary>")
+    ),
+    "two summaries": _atom(_entry(_PLAIN + "<summary>One.</summary><summary>Two.</summary>")),
+    "content not copied": _atom(_entry(_PLAIN + '<content type="text/csv">a,b</content>')),
+    "content by reference": _atom(
+        _entry(_PLAIN + '<content type="text/html" src="https://a.example/full"/>')
+    ),
+    "xml:lang": _atom(
+        _entry(_PLAIN + "<summary>S.</summary>")
+        + _entry(_PLAIN.replace("1", "2") + "<summary>S.</summary>", ' xml:lang="fr_CA"')
+        + _entry('<title xml:lang="de">B</title><summary xml:lang="">S.</summary>')
+        + _entry('<title xml:lang="">C</title><content xml:lang="es">S.</content>'),
+        root=' xml:lang="it"',
+    ),
+    "xml:lang on the feed title only": _atom(_entry(_PLAIN)).replace(
+        b"<title>T</title>", b'<title xml:lang="pt_BR">T</title>'
+    ),
+    "empty xml:lang on the feed": _atom(_entry(_PLAIN), root=' xml:lang=""'),
+    "links": _atom(
+        _entry(
+            '<title>A</title><link rel="self" href="https://a.example/self"/>'
+            '<link rel="enclosure" type="audio/mpeg" href="https://a.example/a.mp3"/>'
+            '<link rel="alternate" type="application/pdf" href="https://a.example/a.pdf"/>'
+            '<link rel="alternate" type="text/html" href="/relative?a=1&amp;b=2"/>'
+        )
+        + _entry('<title>B</title><link rel="ALTERNATE" href="https://a.example/b"/>')
+        + _entry(
+            '<title>C</title><link href="https://a.example/c1"/><link href="https://a.example/c2"/>'
+        )
+    ),
+    "id as link": _atom(
+        _entry("<id>https://a.example/from-id</id><title>A</title>")
+        + _entry('<id>https://a.example/id</id><link href="https://a.example/link"/>')
+        + _entry('<link href="https://a.example/l2"/><id>tag:a.example,2024:2</id>')
+        + _entry("<id>tag:a.example,2024:3</id><title>D</title>")
+    ),
+    "categories": _atom(
+        _entry(
+            _PLAIN + '<category term="one" label="One"/><category term="two" scheme="s"/>'
+            '<category term="one" label="One"/><category label="only label"/><category/>'
+        )
+    ),
+    "dates": _atom(
+        _entry(
+            _PLAIN + "<published>nonsense</published><updated>2024-02-03T04:05:06+01:00</updated>"
+        )
+        + _entry("<title>B</title><updated>2024-02-03</updated>")
+    ),
+    "authors and extensions": _atom(
+        _entry(
+            _PLAIN + "<author><name>N</name><email>n@example.org</email>"
+            "<uri>https://n.example/</uri></author><contributor><name>C</name></contributor>"
+            '<rights>R</rights><x:rank xmlns:x="urn:x">3</x:rank><!-- c --><?pi x?>'
+        ),
+        feed="<subtitle>S</subtitle><updated>2024-01-01T00:00:00Z</updated><rights>R</rights>"
+        "<author><name>F</name></author><icon>/i.png</icon><logo>/l.png</logo>"
+        '<generator uri="https://g.example/" version="1">G</generator><category term="f"/>',
+    ),
+    "media group": _atom(
+        _entry(
+            _PLAIN + '<media:group xmlns:media="http://search.yahoo.com/mrss/">'
+            "<media:title>M</media:title><media:description>Caption</media:description>"
+            "</media:group>"
+        )
+    ),
+    "entry language element": _atom(
+        _entry(_PLAIN + '<dc:language xmlns:dc="http://purl.org/dc/elements/1.1/">el</dc:language>')
+    ),
+    "no title": _atom(_entry('<link href="https://a.example/n"/><summary>Só. Two.</summary>')),
+    "mojibake and cp1252": _atom(_entry("<title>CafÃ© \u0093quoted\u0094</title>")),
+    "xml:base on the feed": _atom(
+        _entry('<title>A</title><link href="a/1"/><id>b/1</id>')
+        + _entry('<title>B</title><link href="//other.example/x"/><id>urn:b:2</id>'),
+        root=' xml:base="https://B.example/dir/"',
+    ),
+    # feedparser's base outlives the element that sets it when its parents had none
+    "sticky xml:base": _atom(
+        _entry('<title>A</title><link href="a/1"/><id>a/1</id>')
+        + _entry(_PLAIN + '<summary xml:base="https://b.example/s/">S</summary>')
+        + _entry('<title>C</title><link href="c/3"/><id>c/3</id>')
+        + _entry('<title>D</title><link xml:base="https://d.example/" href="d/4"/>')
+        + _entry('<title>E</title><link href="e/5"/>')
+    ),
+    "nested and relative xml:base": _atom(
+        _entry('<title>A</title><link href="a/1"/>', ' xml:base="sub/"')
+        + _entry('<title>B</title><link href="../b/2"/>', ' xml:base="https://e.example/x/y/"')
+        + _entry('<title>C</title><link href="c"/>', ' xml:base=""')
+        + _entry('<title>D</title><link href=""/><id>d</id>'),
+        root=' xml:base="https://root.example/feeds/"',
+    ),
+    "unsafe xml:base": _atom(
+        _entry('<title>A</title><link href="a/1"/>', ' xml:base="javascript:alert(1)"')
+        + _entry('<title>B</title><link href="b/2"/>', ' xml:base="https://ok.example/"')
+        + _entry('<title>C</title><link href="c/3"/>', ' xml:base="data:text/html,x"')
+    ),
+    "xml:base with text links": _atom(
+        _entry("<title>A</title><link>rel/path?a=1&amp;amp;b=2</link>")
+        + _entry("<title>B</title><id>https://x.example/abs</id>"),
+        root=' xml:base="https://t.example/"',
+    ),
+    "feed id before link": (
+        f"<feed {ATOM_NS}><id>https://site.example/id</id><title>T</title>"
+        '<link rel="alternate" href="https://site.example/"/>'
+        f"{_entry(_PLAIN)}</feed>"
+    ).encode(),
+    "feed without alternate link": (
+        f"<feed {ATOM_NS}><id>tag:site.example,2024:feed</id><title>T</title>"
+        f'<link rel="self" href="https://site.example/feed"/>{_entry(_PLAIN)}</feed>'
+    ).encode(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATOM_CASES))
+def test_atom_constructs(name: str) -> None:
+    body = ATOM_CASES[name]
+    assert parse_atom(body, HEADERS) is not None, name
+    assert _check({name: body}) == [name]
+
+
+ATOM_FALLBACKS = {
+    "base attribute": _atom(_entry(_PLAIN + '<link base="https://b.example/" href="x"/>')),
+    "lang attribute": _atom(_entry(_PLAIN + '<summary lang="fr">S</summary>')),
+    "foreign lang attribute": _atom(
+        _entry(_PLAIN + '<summary xmlns:x="urn:x" x:lang="fr">S</summary>')
+    ),
+    "xml:lang on a link": _atom(
+        _entry('<title>A</title><link xml:lang="fr" href="https://a.example/"/>')
+    ),
+    "xml:lang deeper": _atom(_entry(_PLAIN + '<author xml:lang="fr"><name>N</name></author>')),
+    "xhtml title": _atom(
+        _entry('<title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">A</div></title>')
+    ),
+    "xhtml text only": _atom(_entry('<title type="xhtml">A &amp; B</title>')),
+    "xhtml content": _atom(
+        _entry(
+            _PLAIN + '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+            "<p>x</p></div></content>"
+        )
+    ),
+    "base64 content": _atom(_entry(_PLAIN + '<content type="image/png">aGVsbG8=</content>')),
+    "mode": _atom(_entry(_PLAIN + '<summary mode="escaped">S</summary>')),
+    "html as elements": _atom(_entry(_PLAIN + '<summary type="html"><p>x</p></summary>')),
+    "two titles": _atom(_entry("<title>A</title><title>B</title>")),
+    "two feed titles": _atom("", feed="<title>U</title>"),
+    "entry attribute": _atom(_entry(_PLAIN, ' xmlns:x="urn:x" x:foo="1"')),
+    "source": _atom(_entry(_PLAIN + "<source><title>S</title></source>")),
+    "content in feed": _atom("", feed="<content>C</content>"),
+    "nested id in feed": _atom("", feed="<author><id>x</id></author>"),
+    "rss 1.0 namespace declared": _atom(_entry(_PLAIN), root=' xmlns:r="http://purl.org/rss/1.0/"'),
+    "atom 0.3": b'<feed xmlns="http://purl.org/atom/ns#" version="0.3"><title>T</title></feed>',
+    "doctype": (
+        f'<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY x "y">]><feed {ATOM_NS}>'
+        "<title>&x;</title></feed>"
+    ).encode(),
+    "ill-formed": _atom("<entry><title>A</entry>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATOM_FALLBACKS))
+def test_atom_fallbacks(name: str) -> None:
+    assert parse_fast(ATOM_FALLBACKS[name], HEADERS) is None
 
 
 def test_headers_that_change_feedparser_fall_back() -> None:

@@ -37,7 +37,7 @@ def _bodies(params: dict[str, Any]) -> dict[str, list[bytes]]:
 def _parsers() -> dict[str, Callable[[bytes], int]]:
     import feedparser
 
-    from policywire.fastparse import parse_rss
+    from policywire.fastparse import parse_fast
     from policywire.parse import ParseError, parse_feed, parse_feed_with_feedparser
 
     now = datetime.now(UTC)
@@ -57,7 +57,7 @@ def _parsers() -> dict[str, Callable[[bytes], int]]:
 
     def fast_path_only(body: bytes) -> int:
         # The lxml reader alone (no normalization); 0 items for a body it sends to feedparser.
-        fast = parse_rss(body, {"content-type": "application/xml"})
+        fast = parse_fast(body, {"content-type": "application/xml"})
         return 0 if fast is None else len(fast.entries)
 
     parsers: dict[str, Callable[[bytes], int]] = {
@@ -215,14 +215,14 @@ def compare_items(params: dict[str, Any]) -> dict[str, Any]:
 
 def fast_path_acceptance(params: dict[str, Any]) -> dict[str, Any]:
     """Per corpus: how many bodies (and their items) the lxml fast path accepts."""
-    from policywire.fastparse import parse_rss
+    from policywire.fastparse import parse_fast
 
     report: dict[str, Any] = {}
     for set_name, bodies in _bodies(params).items():
         accepted = [
             fast
             for body in bodies
-            if (fast := parse_rss(body, {"content-type": "application/xml"})) is not None
+            if (fast := parse_fast(body, {"content-type": "application/xml"})) is not None
         ]
         report[set_name] = {
             "feeds": len(bodies),
