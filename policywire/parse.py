@@ -24,25 +24,25 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import urlsplit
 from xml.sax import SAXParseException
 
 import feedparser
 
-from policywire.fastparse import parse_rss
+from policywire.fastparse import parse_fast
 from policywire.match import Matcher
 from policywire.models import Item, ParsedFeed, TopicHit, TopicRule
 from policywire.text import (
     canonical_link,
     detect_language_hint,
     extract_links,
+    html_to_clean_text,
     html_to_text,
-    strip_boilerplate,
     summarize,
     truncate,
+    url_path,
 )
 
 __all__ = [
@@ -204,9 +204,10 @@ def _parse_xml_feed(
     # Without a Content-Type feedparser flags the document; application/xml (no charset)
     # makes it do what it would do with no headers: trust the XML declaration.
     response_headers = {"content-type": "application/xml", **headers}
-    # Plain RSS 2.0 is read with lxml, giving what feedparser would (tests/test_fastparse.py
-    # checks it feed by feed); everything else, and anything unusual in it, with feedparser.
-    quick = parse_rss(body, response_headers) if fast else None
+    # Plain RSS 2.0 and Atom 1.0 are read with lxml, giving what feedparser would
+    # (tests/test_fastparse.py checks it feed by feed); everything else, and anything unusual
+    # in them, with feedparser.
+    quick = parse_fast(body, response_headers) if fast else None
     if quick is not None:
         return _feed_from_entries(quick.feed, quick.entries, quick.version, None, body, context)
     result = feedparser.parse(
@@ -360,7 +361,7 @@ def _detail_language(mapping: Mapping[str, Any], key: str) -> str | None:
     """The xml:lang feedparser recorded on a text construct (Atom puts it there)."""
     detail = _raw(mapping, key)
     if isinstance(detail, dict):
-        return detect_language_hint(_as_str(detail.get("language")))
+        return detect_language_hint(_as_str(dict.get(detail, "language")))
     return None
 
 
@@ -384,8 +385,9 @@ def _tags(raw_tags: object) -> tuple[str, ...]:
     if not isinstance(raw_tags, list):
         return ()
     names = (
-        # Atom's label is the display name; its term may be a slug or a URI.
-        _as_str(tag.get("label")) or _as_str(tag.get("term"))
+        # Atom's label is the display name; its term may be a slug or a URI. dict.get, not
+        # FeedParserDict.get (which maps a few other keys, and is slow): same value for these.
+        _as_str(dict.get(tag, "label")) or _as_str(dict.get(tag, "term"))
         for tag in raw_tags
         if isinstance(tag, dict)
     )
@@ -495,7 +497,7 @@ def _parse_rfc3339(value: str) -> datetime | None:
 
 
 def _clean(markup: str, max_chars: int) -> str:
-    return truncate(strip_boilerplate(html_to_text(markup)), max_chars)
+    return truncate(html_to_clean_text(markup), max_chars)
 
 
 def _title(raw_title: str, summary: str, language: str | None) -> str:
@@ -529,7 +531,7 @@ def _content_links(markup: Sequence[str], own_link: str) -> tuple[str, ...]:
         for link in extract_links(body, own_link or None, limit=MAX_LINKS * 2):
             # The page itself (footers link back to it) and home pages say nothing.
             page = _page_of(link)
-            if page != own_page and urlsplit(link).path not in ("", "/"):
+            if page != own_page and url_path(link) not in ("", "/"):
                 found[link] = None
     return tuple(found)[:MAX_LINKS]
 
@@ -542,12 +544,19 @@ def _page_of(link: str) -> str:
 def _dedupe_tags(names: Iterable[str]) -> tuple[str, ...]:
     tags: dict[str, str] = {}
     for name in names:
-        tag = html_to_text(name)
-        if tag and tag.casefold() not in tags:
-            tags[tag.casefold()] = tag
+        tag, key = _tag_text(name)
+        if tag and key not in tags:
+            tags[key] = tag
             if len(tags) == MAX_TAGS:
                 break
     return tuple(tags.values())
+
+
+@lru_cache(maxsize=4096)
+def _tag_text(name: str) -> tuple[str, str]:
+    """A tag name as text, and its case-folded key. Cached: a feed repeats its few categories."""
+    tag = html_to_text(name)
+    return tag, tag.casefold()
 
 
 def _unique_by_id(items: Iterable[Item]) -> Iterator[Item]:

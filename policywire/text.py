@@ -9,18 +9,21 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from urllib.parse import urljoin, urlparse, urlsplit, urlunsplit
 
 __all__ = [
     "canonical_link",
     "detect_language_hint",
     "extract_links",
     "fold",
+    "html_to_clean_text",
     "html_to_text",
     "strip_boilerplate",
     "summarize",
     "truncate",
+    "url_path",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -53,8 +56,22 @@ _DOUBLE_ESCAPED = re.compile(
     r"&amp;(#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[a-zA-Z][a-zA-Z0-9]{1,31};)"
 )
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n")
-_INVISIBLE_CHARS = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff\xad")
-_HAS_INVISIBLE_CHAR = re.compile("[\u200b\u200c\u200d\u2060\ufeff\xad]")
+_INVISIBLE_CHAR_LIST = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\xad")
+_INVISIBLE_CHARS = str.maketrans("", "", "".join(_INVISIBLE_CHAR_LIST))
+_BR_START = re.compile("<br", re.I)
+# What str.split() splits on besides " " and _BREAK (str.isspace; none is above U+3000),
+# and a double space. Most frequent first: `any` stops at the first one found.
+_UNEVEN_SPACING = (
+    "  ",
+    "\n",
+    *(char for char in map(chr, range(0x3001)) if char.isspace() and char not in " \n" + _BREAK),
+)
+_SPACING_CHECK_FROM = 200
+# html.unescape's own pattern (CPython 3.11 Lib/html/__init__.py). What it makes of a reference
+# depends on the matched text alone, so each distinct one is decoded once, by html.unescape.
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+_DECODED_CHARREFS: dict[str, str] = {}
+_MAX_DECODED_CHARREFS = 4096
 _SENTENCE_END_CHARS = frozenset(".!?…:;。！？")
 _CLOSING_QUOTES = "\"'”’»"
 
@@ -73,17 +90,20 @@ def html_to_text(markup: str) -> str:
         # Plain text: a blank line is the only paragraph marker it can carry.
         text = _BLANK_LINES.sub(_BREAK, markup) if "\n" in markup else markup
         return _finish(text)
-    text = _COMMENT.sub(" ", markup)
+    # Each guard is a necessary condition for the pattern after it to match (a literal it
+    # starts with), checked far faster than the pattern itself scans a text it does not match.
+    text = _COMMENT.sub(" ", markup) if "<!--" in markup else markup
     if "<![" in text:
         text = _CDATA.sub(r"\1", text)
     text = _INVISIBLE.sub(" ", text)
-    text = _DOUBLE_BR.sub(_BREAK, text)
+    if _BR_START.search(text):  # _DOUBLE_BR gets no prefix scan of its own: it is slow
+        text = _DOUBLE_BR.sub(_BREAK, text)
     text = _BLOCK_TAG.sub(_BREAK, text)
     text = _SOFT_BREAK_TAG.sub(" ", text)
     text = _ANY_TAG.sub("", text)
     if "<" in text:
         text = _LOOSE_TAG.sub("", text)
-    text = _TRAILING_PARTIAL_TAG.sub("", text)
+        text = _TRAILING_PARTIAL_TAG.sub("", text)
     return _finish(text)
 
 
@@ -92,13 +112,32 @@ def _finish(text: str) -> str:
     if "&" in text:
         if "&amp;" in text:
             text = _DOUBLE_ESCAPED.sub(r"&\1", text)
-        text = html.unescape(text)
-    if _HAS_INVISIBLE_CHAR.search(text):  # translate() is slow: one dict lookup a character
+        text = _CHARREF.sub(_decoded_charref, text)
+    # translate() is slow (one dict lookup a character) and so is a character-class search;
+    # an ASCII text has none of these characters, and one `in` each is a memchr.
+    if not text.isascii() and any(map(text.__contains__, _INVISIBLE_CHAR_LIST)):
         text = text.translate(_INVISIBLE_CHARS)
+    # Where every space is a single " " already, strip() does what split() and join() would;
+    # finding that out costs more than it saves on a short text.
+    spaced = len(text) > _SPACING_CHECK_FROM and not any(map(text.__contains__, _UNEVEN_SPACING))
     if _BREAK not in text:
-        return " ".join(text.split())
-    paragraphs = (" ".join(part.split()) for part in text.split(_BREAK))
-    return _join_paragraphs(part for part in paragraphs if part)
+        return text.strip() if spaced else " ".join(text.split())
+    if spaced:
+        return _join_paragraphs([part for chunk in text.split(_BREAK) if (part := chunk.strip())])
+    return _join_paragraphs(
+        [" ".join(words) for part in text.split(_BREAK) if (words := part.split())]
+    )
+
+
+def _decoded_charref(match: re.Match[str]) -> str:
+    reference = match.group()
+    decoded = _DECODED_CHARREFS.get(reference)
+    if decoded is None:
+        decoded = html.unescape(reference)
+        if len(_DECODED_CHARREFS) >= _MAX_DECODED_CHARREFS:
+            _DECODED_CHARREFS.clear()
+        _DECODED_CHARREFS[reference] = decoded
+    return decoded
 
 
 def _join_paragraphs(paragraphs: Iterable[str]) -> str:
@@ -222,6 +261,49 @@ _TRAILERS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (_ELLIPSIS_TRAILER, ("…]", "...]", "…)", "...)", "&hellip;")),
     (_CREDIT_AT_END, ("credit", "crédit", "photo", "foto", "image", "picture", "bild")),
 )
+
+
+def _ends_in_bracket(tail: str) -> bool:
+    return tail.rstrip()[-1:] in ("]", ")")
+
+
+def _has_colon(tail: str) -> bool:
+    return ":" in tail
+
+
+# A cheaper necessary condition tried before the hints, where a pattern has one: the ellipsis
+# trailer ends in a bracket, the share block and the credit need a colon.
+_TRAILER_NEEDS: dict[re.Pattern[str], Callable[[str], bool]] = {
+    _ELLIPSIS_TRAILER: _ends_in_bracket,
+    _SHARE_THIS: _has_colon,
+    _CREDIT_AT_END: _has_colon,
+}
+_IGNORECASE_ONLY = ("\u0130", "\u0131", "\u017f")  # İ ı ſ
+# Where a trailer's key phrase (so its hint) must start, counted from the end of a collapsed
+# text. _APPEARED_FIRST: the phrase (25 characters at most, "est apparu en premier sur"),
+# " ", up to 200 characters, ".", then only whitespace. _READ_MORE: the phrase (28 at most,
+# "read the rest of the article"), an optional " at The Outlet" (" " + 4 + " " + 40), then
+# only characters of its closing class.
+_READ_MORE_CLOSERS = " .…»›→>:])"
+
+
+def _appeared_first_reach(tail: str) -> int:
+    return 25 + 1 + 200 + 1 + (len(tail) - len(tail.rstrip())) + 8
+
+
+def _read_more_reach(tail: str) -> int:
+    return 28 + 46 + (len(tail) - len(tail.rstrip(_READ_MORE_CLOSERS))) + 8
+
+
+_TRAILER_REACH: dict[re.Pattern[str], Callable[[str], int]] = {
+    _APPEARED_FIRST: _appeared_first_reach,
+    _READ_MORE: _read_more_reach,
+}
+_SHORTEST_REACH = 28 + 46 + 8
+_TRAILER_CHECKS = tuple(
+    (pattern, hints, _TRAILER_NEEDS.get(pattern), _TRAILER_REACH.get(pattern))
+    for pattern, hints in _TRAILERS
+)
 _LEADER_HINTS = ("credit", "crédit", "foto", "bildquelle", "image source")
 
 
@@ -233,23 +315,52 @@ def strip_boilerplate(text: str) -> str:
     Every pattern is anchored to the start or end of the text or to a sentence boundary,
     except parenthesized credits, which name themselves.
     """
+    return _strip_boilerplate(text, collapsed=False)
+
+
+def html_to_clean_text(markup: str) -> str:
+    """`strip_boilerplate(html_to_text(markup))`, the same text, found faster."""
+    return _strip_boilerplate(html_to_text(markup), collapsed=True)
+
+
+def _strip_boilerplate(text: str, *, collapsed: bool) -> str:
     if not text:
         return ""
     if "(" in text:
         text = _CREDIT_IN_PARENS.sub("", text)
-    text = _strip_trailers(text.strip())
+    text = _strip_trailers(text.strip(), collapsed)
     text = _strip_leaders(text)
     return text.strip()
 
 
-def _strip_trailers(text: str) -> str:
+def _strip_trailers(text: str, collapsed: bool) -> str:
+    """Peel the trailers off `text`.
+
+    `collapsed`: every whitespace in `text` is a single " " (html_to_text's output; removing
+    a trailer or a parenthesized credit keeps it so). Then a match of _APPEARED_FIRST or
+    _READ_MORE ends a bounded distance after its key phrase (_TRAILER_REACH), and the hints
+    need only be looked for in that last stretch of the text, not in the whole tail.
+    """
     # Trailers stack ("… […] Continue reading → The post … appeared first on …"), so peel
     # them one by one until none is left.
     for _ in range(6):
         head, tail = _split_tail(text)
-        lowered = tail.lower()
-        for pattern, hints in _TRAILERS:
-            if not any(hint in lowered for hint in hints):
+        lowered = ""
+        # lower() agrees with re.IGNORECASE on every letter of the hints but for these three,
+        # which the patterns match as "i" or "s" and lower() keeps apart.
+        reaching = (
+            collapsed
+            and len(tail) > _SHORTEST_REACH
+            and (tail.isascii() or not any(map(tail.__contains__, _IGNORECASE_ONLY)))
+        )
+        for pattern, hints, needs, reach in _TRAILER_CHECKS:
+            if needs is not None and not needs(tail):
+                continue
+            if reaching and reach is not None and (start := len(tail) - reach(tail)) > 0:
+                searched = tail[start:].lower()
+            else:
+                searched = lowered = lowered or tail.lower()
+            if not any(map(searched.__contains__, hints)):  # no Python frame per hint
                 continue
             stripped = pattern.sub("", tail, count=1)
             if stripped != tail:
@@ -270,7 +381,7 @@ def _split_tail(text: str) -> tuple[str, str]:
 
 def _strip_leaders(text: str) -> str:
     lowered_head = text[:12].lower()
-    if any(hint in lowered_head for hint in _LEADER_HINTS):
+    if any(map(lowered_head.__contains__, _LEADER_HINTS)):
         text = _CREDIT_AT_START.sub("", text, count=1)
     match = _BYLINE.match(text) if text[:4].lower().startswith(_BYLINE_WORDS) else None
     if match and _looks_like_name(match.group("name")):
@@ -423,6 +534,9 @@ def canonical_link(url: str, base: str | None = None) -> str:
     A URL that cannot be parsed comes back stripped, unchanged otherwise.
     """
     stripped = url.strip()
+    simple = _SIMPLE_URL.match(stripped)
+    if simple is not None and (not base or _base_is_safe(base)):
+        return _canonical_simple(simple)
     try:
         absolute = urljoin(base, stripped) if base else stripped
         parts = urlsplit(absolute)
@@ -433,6 +547,50 @@ def canonical_link(url: str, base: str | None = None) -> str:
     netloc = _canonical_netloc(parts.netloc, parts.hostname, port, scheme)
     query = _drop_tracking(parts.query)
     return urlunsplit((scheme, netloc, parts.path, query, ""))
+
+
+# An absolute http(s) URL whose host is a plain name (no user, no port, no IPv6 brackets, no
+# percent sign), with no ";" in its path (urljoin would rebuild path parameters) and none of
+# the tab and newline characters urlsplit deletes. For these, urljoin (whatever the base),
+# urlsplit and urlunsplit give back scheme://host/path?query as written, with scheme and
+# host lower-cased, so the canonical form is built without them (tests/test_text.py checks
+# this against the urllib route on every link of the corpora).
+_SIMPLE_URL = re.compile(
+    r"(https?://[a-z0-9.-]+)(/[^?#;\t\r\n]*)?(?:\?([^#\t\r\n]*))?(?:#[^\t\r\n]*)?\Z", re.A | re.I
+)
+
+
+def _base_is_safe(base: str) -> bool:
+    # urlsplit raises only on brackets in the host or on a non-ASCII host.
+    return (base.isascii() and "[" not in base and "]" not in base) or _base_parses(base)
+
+
+@lru_cache(maxsize=256)
+def _base_parses(base: str) -> bool:
+    """False when urljoin raises on `base` itself (canonical_link then returns the URL as is)."""
+    try:
+        urlparse(base)
+    except ValueError:
+        return False
+    return True
+
+
+def _canonical_simple(simple: re.Match[str]) -> str:
+    origin, path, query = simple.groups()
+    link = origin.lower() + path if path is not None else origin.lower()
+    if query:
+        query = _drop_tracking(query)
+        if query:
+            return f"{link}?{query}"
+    return link
+
+
+def url_path(link: str) -> str:
+    """`urlsplit(link).path`, without urlsplit for a simple http(s) URL (the usual link)."""
+    simple = _SIMPLE_URL.match(link)
+    if simple is not None:
+        return simple.group(2) or ""
+    return urlsplit(link).path
 
 
 def _canonical_netloc(netloc: str, hostname: str | None, port: int | None, scheme: str) -> str:
@@ -475,9 +633,9 @@ def extract_links(markup: str, base: str | None = None, *, limit: int = 20) -> l
         return []
     found: dict[str, None] = {}
     for match in _ANCHOR_HREF.finditer(markup):
-        href = html.unescape(match.group(1) or match.group(2) or match.group(3) or "")
-        link = canonical_link(href, base)
-        if link.startswith(("http://", "https://")) and not _NOT_A_PAGE.search(urlsplit(link).path):
+        href = match.group(1) or match.group(2) or match.group(3) or ""
+        link = canonical_link(html.unescape(href) if "&" in href else href, base)
+        if link.startswith(("http://", "https://")) and not _NOT_A_PAGE.search(url_path(link)):
             found[link] = None
             if len(found) == limit:
                 break
