@@ -391,7 +391,10 @@ def corpus_calls() -> _Calls:
         for name, body in _corpus():
             for fast in (True, False):
                 _parse(body, f"https://feeds.example/{name}", fast=fast)
-    assert len(calls.markup) > 10_000 and len(calls.links) > 3_000 and len(calls.bodies) > 3_000
+    # The real feeds add about a third; without them (a checkout alone) the corpus is smaller.
+    scale = 1.0 if REALFEEDS.is_dir() else 0.5
+    assert len(calls.markup) > 10_000 * scale
+    assert len(calls.links) > 3_000 * scale and len(calls.bodies) > 3_000 * scale
     return calls
 
 
