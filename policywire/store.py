@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -245,6 +245,7 @@ class Store:
         # "database is locked" at once when it then writes (busy_timeout cannot help there).
         # Writers of this process take turns here instead; readers never wait.
         self._write_lock = asyncio.Lock()
+        self._feed_cache: dict[str, FeedState] = {}  # see feed_states
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -279,13 +280,21 @@ class Store:
         return (await self.feed_states([url]))[url]
 
     async def feed_states(self, urls: Sequence[str]) -> dict[str, FeedState]:
-        """Every named feed's state in one query (a new feed gets an empty state)."""
+        """Every named feed's state (a new feed gets an empty one), reading only what this
+        store does not already know: this process is the feeds' only writer, so a state it
+        wrote itself is current, and an unchanged feed's poll costs no read."""
+        missing = [url for url in urls if url not in self._feed_cache]
         rows: dict[str, Any] = {}
-        async with self._tx() as conn:
-            for chunk in _chunks(urls, 500):
-                found = await conn.execute(select(feeds_table).where(feeds_table.c.url.in_(chunk)))
-                rows.update((row.url, row) for row in found)
-        return {url: _feed_state(url, rows.get(url)) for url in urls}
+        if missing:
+            async with self._tx() as conn:
+                for chunk in _chunks(missing, 500):
+                    found = await conn.execute(
+                        select(feeds_table).where(feeds_table.c.url.in_(chunk))
+                    )
+                    rows.update((row.url, row) for row in found)
+            for url in missing:
+                self._feed_cache[url] = _feed_state(url, rows.get(url))
+        return {url: self._feed_cache[url] for url in urls}
 
     async def record_success(
         self,
@@ -313,10 +322,19 @@ class Store:
             values["title"] = title
         async with self._tx(write=True) as conn:
             await self._update_feed(conn, url, now, values)
-            return await self._add_items(conn, items, hits or {}, now)
+            new = await self._add_items(conn, items, hits or {}, now)
+        known = self._feed_cache.get(url)
+        if known is not None and not items:  # what was just written, without a read
+            self._feed_cache[url] = replace(
+                known, validators=validators, failures=0, last_success=now, last_error=None
+            )
+        else:
+            self._feed_cache.pop(url, None)  # counts changed: read it again when needed
+        return new
 
     async def record_failure(self, url: str, error: str, now: datetime) -> int:
         """Remember a failed poll; returns the feed's consecutive failure count."""
+        self._feed_cache.pop(url, None)
         async with self._tx(write=True) as conn:
             await self._ensure_feed(conn, url, now)
             await conn.execute(
