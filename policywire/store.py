@@ -322,14 +322,17 @@ class Store:
             values["title"] = title
         async with self._tx(write=True) as conn:
             await self._update_feed(conn, url, now, values)
-            new = await self._add_items(conn, items, hits or {}, now)
+            new, stored = await self._add_items(conn, items, hits or {}, now)
         known = self._feed_cache.get(url)
-        if known is not None and not items:  # what was just written, without a read
+        if known is not None:  # remember what was just written, so the next poll reads nothing
             self._feed_cache[url] = replace(
-                known, validators=validators, failures=0, last_success=now, last_error=None
+                known,
+                validators=validators,
+                failures=0,
+                first_polled=known.first_polled or now,
+                last_success=now,
+                items_total=known.items_total + stored.get(url, 0),
             )
-        else:
-            self._feed_cache.pop(url, None)  # counts changed: read it again when needed
         return new
 
     async def record_failure(self, url: str, error: str, now: datetime) -> int:
@@ -395,7 +398,10 @@ class Store:
         an item is never reported twice, across restarts too.
         """
         async with self._tx(write=True) as conn:
-            return await self._add_items(conn, items, hits, now)
+            new, stored = await self._add_items(conn, items, hits, now)
+        for url in stored:
+            self._feed_cache.pop(url, None)  # its item count changed
+        return new
 
     async def _add_items(
         self,
@@ -403,10 +409,11 @@ class Store:
         items: Sequence[Item],
         hits: Mapping[tuple[str, str], Sequence[TopicHit]],
         now: datetime,
-    ) -> list[MatchedItem]:
+    ) -> tuple[list[MatchedItem], dict[str, int]]:
+        """The new matching items, and how many items each feed got stored."""
         # A handful of statements however many items: rows go in as executemany batches.
         if not items:
-            return []
+            return [], {}
         feed_urls = {item.feed for item in items}
         known = await self._known_ids(conn, feed_urls, [item.id for item in items])
         fresh = [item for item in _unique(items) if (item.feed, item.id) not in known]
@@ -415,16 +422,18 @@ class Store:
         if plain:
             await conn.execute(insert(items_table), [_item_row(i, now) for i in plain])
         new_matched = await self._insert_matched(conn, matched, hits, now)
+        stored: dict[str, int] = {}
         for url in feed_urls:
             count = sum(1 for item in fresh if item.feed == url)
             if count:
+                stored[url] = count
                 await self._ensure_feed(conn, url, now)
                 await conn.execute(
                     update(feeds_table)
                     .where(feeds_table.c.url == url)
                     .values(items_total=feeds_table.c.items_total + count)
                 )
-        return new_matched
+        return new_matched, stored
 
     async def _insert_matched(
         self,

@@ -160,3 +160,21 @@ async def test_many_concurrent_writers_never_hit_database_is_locked(db_url: str)
     await asyncio.gather(*(one_feed(n) for n in range(200)))
     assert await store.count_items() == 1000
     await store.close()
+
+
+async def test_remembered_feed_state_equals_what_a_fresh_read_gives(db_url: str) -> None:
+    store = await Store.open(db_url)
+    assert (await store.feed_state(FEED)).items_total == 0  # read once, then remembered
+    batch = [make_item(1), make_item(2)]
+    await store.record_success(FEED, Validators('"a"', None, "h1"), NOW, "News", items=batch)
+    await store.record_failure(FEED, "HTTP 500 Internal Server Error", NOW)
+    later = NOW + timedelta(minutes=15)
+    await store.feed_state(FEED)
+    await store.record_success(FEED, Validators('"b"', None, "h2"), later, items=[make_item(3)])
+    await store.record_success(FEED, Validators('"b"', None, "h2"), later)  # a 304
+    remembered = await store.feed_state(FEED)
+    fresh = await Store.open(db_url)
+    assert remembered == await fresh.feed_state(FEED)
+    assert remembered.items_total == 3 and remembered.failures == 0
+    await fresh.close()
+    await store.close()
