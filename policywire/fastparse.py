@@ -620,14 +620,7 @@ class _Reader:
         state = _ItemState()
         state.atom = True
         state.lang = _lang(element, feed_language)
-        for child in element:
-            key = _key(child, self._unknown)
-            if key != _COMMENT:
-                self._item_element(child, key, state, 0)
-        entry = state.entry
-        if state.media_titles and (state.titles != 1 or not entry["title"] or state.resets):
-            raise _Reject  # media:title could become the title
-        return entry
+        return self._read_item(element, state)
 
     def _only_children(self, element: Any, allowed: frozenset[str]) -> None:
         for child in element:
@@ -677,8 +670,11 @@ class _Reader:
     def _item(self, item: Any) -> dict[str, Any]:
         if len(item.attrib):
             raise _Reject  # rdf:about, lastmod and href all mean something to feedparser
-        state = _ItemState()
-        for child in item:
+        return self._read_item(item, _ItemState())
+
+    def _read_item(self, element: Any, state: _ItemState) -> dict[str, Any]:
+        """An RSS <item> or Atom <entry>, child by child, as feedparser's handlers read it."""
+        for child in element:
             key = _key(child, self._unknown)
             if key != _COMMENT:
                 self._item_element(child, key, state, 0)
