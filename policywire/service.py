@@ -362,7 +362,9 @@ class Service:
             (d.max_stories for d in self.config.destinations if d.key == row.key),
             settings.max_stories,
         )
-        digest = build_digest(
+        # Grouping thousands of candidates is CPU work: off the event loop, like parsing.
+        digest = await asyncio.to_thread(
+            build_digest,
             candidates,
             destination=row.key,
             language=row.language,

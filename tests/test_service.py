@@ -77,14 +77,19 @@ async def stop_service(running: Running) -> None:
 async def test_a_hanging_feed_does_not_delay_the_others(tmp_path: Path, feeds: FeedServer) -> None:
     feeds.hang("/slow.xml")
     feeds.add("/fast.xml", rss(["The AI Act applies"]))
-    running = await start_service(
-        tmp_path, config_text(tmp_path, feeds, ["/slow.xml", "/fast.xml"])
-    )
+    text = config_text(tmp_path, feeds, ["/slow.xml", "/fast.xml"])
+    running = await start_service(tmp_path, text.replace("timeout: 2s", "timeout: 8s"))
     try:
+        await running.wait_for_output("The AI Act applies", seconds=5)
+        async with asyncio.timeout(5):
+            await feeds.wait_for_hits("/slow.xml", 1)  # its poll has started and hangs (8 s)
+        feeds.add("/fast.xml", rss(["AI Act: second item", "The AI Act applies"]))
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await running.wait_for_output("The AI Act applies", seconds=5)
-        assert loop.time() - started < 1.9  # well before the hanging feed's 2s timeout
+        await running.service.poll_job(feeds.url("/fast.xml"))
+        await running.wait_for_output("AI Act: second item", seconds=3)
+        assert loop.time() - started < 3  # the hanging poll did not hold the other one back
+        assert feeds.hits("/slow.xml") == 1  # and it is still hanging
     finally:
         await stop_service(running)
 
