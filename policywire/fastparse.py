@@ -1,22 +1,27 @@
-"""A direct lxml reading of plain RSS 2.0 and Atom 1.0 that yields exactly what feedparser would.
+"""A direct lxml reading of plain RSS 2.0, RSS 1.0 and Atom 1.0 that yields exactly what
+feedparser would.
 
-`parse_fast` (`parse_rss` or `parse_atom`, by root element) returns the same `feed` and
-`entries` mappings (for the keys `parse_feed` reads) that `feedparser.parse(body,
+`parse_fast` (`parse_rss`, `parse_rdf` or `parse_atom`, by root element) returns the same
+`feed` and `entries` mappings (for the keys `parse_feed` reads) that `feedparser.parse(body,
 sanitize_html=False, resolve_relative_uris=False)` builds, several times faster, or None when
 it cannot promise that. It is a whitelist: a body takes the fast path only when everything in
 it is something whose feedparser semantics are reproduced here rule for rule; anything else
-(ill-formed XML, a DOCTYPE, a charset feedparser would complain about, RDF, Atom 0.3, repeated
-titles, itunes:summary in a channel, HTML as child elements, XHTML text constructs, base64
-content, unknown handlers…) returns None and `parse_feed` uses feedparser. RSS also falls back
-on any xml:lang or xml:base; Atom reproduces xml:lang on the feed, its title, its entries and
-their text constructs (the language feedparser records in title_detail and summary_detail),
-and xml:base anywhere (including feedparser's base URI that outlives its element).
+(ill-formed XML, a DOCTYPE, a charset feedparser would complain about, RSS 0.90, Atom 0.3,
+repeated titles, itunes:summary in a channel, HTML as child elements, XHTML text constructs,
+base64 content, unknown handlers…) returns None and `parse_feed` uses feedparser. RSS (2.0 and
+1.0) also falls back on any xml:lang or xml:base; Atom reproduces xml:lang on the feed, its
+title, its entries and their text constructs (the language feedparser records in title_detail
+and summary_detail), and xml:base anywhere (including feedparser's base URI that outlives its
+element).
 
 Feedparser's own helpers (encoding conversion, DOCTYPE stripping, date parsing, URI fixing,
-the cp1252 map) are called directly, so those parts match it by construction; the rest mirrors
-feedparser 6.0's SAX handlers (`mixin.pop`, `_start_link`, `_end_guid`, `_add_tag`,
-`_start_content`, `unknown_starttag`'s xml:lang and xml:base tracking…) and is checked body
-by body against feedparser by tests/test_fastparse.py.
+the cp1252 map) are called directly, so those parts match it by construction, but for three
+shortcuts that skip them where they would change nothing or compute a known result (the two
+common date forms, the Latin-1 repair of a text that cannot be mojibake, joining a URI to no
+base), each tested against what it replaces; the rest mirrors feedparser 6.0's SAX handlers
+(`mixin.pop`, `_start_link`, `_end_guid`, `_add_tag`, `_start_content`, `unknown_starttag`'s
+xml:lang and xml:base tracking…) and is checked body by body against feedparser by
+tests/test_fastparse.py.
 
 The XML parser resolves no entities, loads no DTD, never touches the network and keeps
 libxml2's size limits (huge_tree=False); any DOCTYPE sends the body to feedparser.
@@ -27,8 +32,10 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from feedparser.api import StrictFeedParser
@@ -37,10 +44,10 @@ from feedparser.encodings import convert_to_utf8
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.sanitizer import replace_doctype
-from feedparser.urls import _urljoin, make_safe_absolute_uri
+from feedparser.urls import _urifixer, _urljoin, make_safe_absolute_uri
 from lxml import etree  # type: ignore[import-untyped]  # no stubs without lxml-stubs
 
-__all__ = ["FastFeed", "parse_atom", "parse_fast", "parse_rss"]
+__all__ = ["FastFeed", "parse_atom", "parse_fast", "parse_rdf", "parse_rss"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +299,8 @@ _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": 
 _XMLNS = re.compile(rb"""xmlns(?::([^\s=/>"']+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 # feedparser's _cp1252 maps code points 0x80-0x9f (C1 controls) to Windows-1252 characters.
 _C1_CONTROL = re.compile("[\x80-\x9f]")
+# What a UTF-8 continuation byte (0x80-0xBF) becomes when read as Latin-1.
+_LATIN1_CONTINUATION = re.compile("[\x80-\xbf]")
 if not all(0x80 <= key <= 0x9F for key in _cp1252):
     raise ImportError("feedparser's cp1252 map is not what policywire.fastparse expects")
 _LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
@@ -301,6 +310,12 @@ _LANG_OR_BASE = etree.XPath(
 )
 
 _ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
+_RDF_ROOT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF"
+_RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
+# An <rdf:RDF> is RSS 1.0 to feedparser when this namespace is the first of the three that
+# set its version to be declared; the fast path takes it only when the others are absent.
+_RSS10_NS = "http://purl.org/rss/1.0/"
+_NOT_RSS10_NS = frozenset({"http://my.netscape.com/rdf/simple/0.9/", "http://www.w3.org/2005/atom"})
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 # Declaring one of these makes feedparser report RSS 0.90 or 1.0, whatever the root element.
@@ -330,8 +345,9 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_fast(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
-    """`parse_rss` or `parse_atom`, whichever the document is: None sends it to feedparser."""
-    return _parse(body, headers, rss=True, atom=True)
+    """`parse_rss`, `parse_rdf` or `parse_atom`, whichever the document is: None sends it to
+    feedparser."""
+    return _parse(body, headers, rss=True, rdf=True, atom=True)
 
 
 def parse_rss(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
@@ -339,7 +355,16 @@ def parse_rss(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
 
     `headers` are the lower-cased response headers exactly as given to feedparser.
     """
-    return _parse(body, headers, rss=True, atom=False)
+    return _parse(body, headers, rss=True, rdf=False, atom=False)
+
+
+def parse_rdf(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
+    """feedparser's view of an RSS 1.0 (RDF) `body`, or None when the fast path cannot
+    guarantee it.
+
+    `headers` are the lower-cased response headers exactly as given to feedparser.
+    """
+    return _parse(body, headers, rss=False, rdf=True, atom=False)
 
 
 def parse_atom(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
@@ -347,10 +372,12 @@ def parse_atom(body: bytes, headers: Mapping[str, str]) -> FastFeed | None:
 
     `headers` are the lower-cased response headers exactly as given to feedparser.
     """
-    return _parse(body, headers, rss=False, atom=True)
+    return _parse(body, headers, rss=False, rdf=False, atom=True)
 
 
-def _parse(body: bytes, headers: Mapping[str, str], *, rss: bool, atom: bool) -> FastFeed | None:
+def _parse(
+    body: bytes, headers: Mapping[str, str], *, rss: bool, rdf: bool, atom: bool
+) -> FastFeed | None:
     if "content-location" in headers or "content-language" in headers:
         return None  # they change feedparser's base URI and language
     result: dict[str, Any] = {}
@@ -366,25 +393,70 @@ def _parse(body: bytes, headers: Mapping[str, str], *, rss: bool, atom: bool) ->
         if root.getroottree().docinfo.doctype:
             return None
         if rss and root.tag == "rss":
-            if _LANG_OR_BASE(root):
+            if _lang_or_base_candidates(data) and _LANG_OR_BASE(root):
                 return None
             return _Reader(prefixes).read(root)
+        if rdf and root.tag == _RDF_ROOT:
+            declared_here = {uri.lower() for uri in root.nsmap.values()}
+            if _RSS10_NS not in declared_here or not uris.isdisjoint(_NOT_RSS10_NS):
+                return None  # feedparser takes the version from the first of these declared
+            if _lang_or_base_candidates(data) and _LANG_OR_BASE(root):
+                return None
+            return _Reader(prefixes).read_rdf(root)
         if atom and root.tag == _ATOM_FEED:
             if not uris.isdisjoint(_OTHER_VERSION_NS):
                 return None  # feedparser would take the version from that namespace
-            has_base = _check_atom_lang_and_base(root, prefixes)
+            has_base = _check_atom_lang_and_base(root, prefixes, _lang_or_base_candidates(data))
             return _Reader(prefixes, _bases(root) if has_base else None).read_atom(root)
         return None
     except (etree.XMLSyntaxError, _Reject):
         return None
 
 
-def _check_atom_lang_and_base(root: Any, unknown_prefixes: frozenset[str]) -> bool:
+def _lang_or_base_candidates(data: bytes) -> int:
+    """How often "lang" or "base" (any ASCII case) is followed by "=" (whitespace allowed).
+
+    An attribute is written `Name S? = S? value`, so this is at least the number of
+    attributes `_LANG_OR_BASE` finds; counting with bytes.find is many times cheaper than
+    that XPath's walk over every attribute of the document.
+    """
+    lowered = data.lower()
+    count = 0
+    for word in (b"lang", b"base"):
+        start = lowered.find(word)
+        while start >= 0:
+            following = lowered[start + 4 : start + 68].lstrip(b" \t\r\n")
+            if not following or following.startswith(b"="):
+                count += 1  # (a longer run of whitespace counts too: it may end in "=")
+            start = lowered.find(word, start + 4)
+    return count
+
+
+def _is_lang_or_base(name: str) -> bool:
+    """Is this attribute name one `_LANG_OR_BASE` selects (local name lang or base)?"""
+    return name.rpartition("}")[2].translate(_ASCII_LOWER) in ("lang", "base")
+
+
+# What XPath's translate(…, 'LANGBSE', 'langbse') does, for the letters that matter: a local
+# name equal to "lang" or "base" after it uses no other letters.
+_ASCII_LOWER = str.maketrans("LANGBSE", "langbse")
+
+
+def _check_atom_lang_and_base(root: Any, unknown_prefixes: frozenset[str], candidates: int) -> bool:
     """Whether there is an xml:base (anywhere: `_bases` reproduces it); xml:lang is allowed
     only where its effect is reproduced: the feed, its title, its entries and their text
     constructs. Other lang or base attributes (feedparser reads `lang`, `base` and any
     prefix's lang or base as xml:lang and xml:base) are not reproduced.
+
+    `candidates`: `_lang_or_base_candidates` of the document. When the root's own lang and
+    base attributes account for all of them, no other element has one.
     """
+    on_root = [name for name in root.attrib if _is_lang_or_base(name)]
+    if len(on_root) == candidates:
+        for name in on_root:
+            if name not in (_XML_BASE, _XML_LANG):
+                raise _Reject
+        return _XML_BASE in on_root
     has_base = False
     for attribute in _LANG_OR_BASE(root):
         if attribute.attrname == _XML_BASE:
@@ -503,7 +575,7 @@ def _key(element: Any, unknown_prefixes: frozenset[str]) -> str:
 def _attributes(element: Any) -> dict[str, str]:
     """The element's attributes as feedparser's strict parser names and normalizes them."""
     found: dict[str, str] = {}
-    for name, value in element.attrib.items():
+    for name, value in element.items():  # no _Attrib proxy: cheaper than .attrib
         if name[0] == "{":
             uri, _, local = name[1:].partition("}")
             prefix = _KNOWN_NS.get(uri.lower(), "")
@@ -515,7 +587,11 @@ def _attributes(element: Any) -> dict[str, str]:
 
 def _finish(text: str) -> str:
     """What mixin.pop does to text after stripping and URI resolution."""
-    if text.isascii():
+    if text.isascii() or not _LATIN1_CONTINUATION.search(text):
+        # Without a character in U+0080-U+00BF the repair below fails (a UTF-8 sequence
+        # needs a continuation byte) and there is no C1 control: nothing changes. Finding
+        # that out is cheaper than the failing encode/decode on a text in any accented
+        # language.
         return text
     # feedparser's repair of UTF-8 read as Latin-1 (it runs on every value).
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
@@ -529,6 +605,19 @@ def _leaf_text(element: Any) -> str:
         raise _Reject  # child elements, comments or PIs inside a text element
     text = element.text
     return text.strip() if text else ""
+
+
+def _join(base: str, uri: str) -> str:
+    """feedparser's `_urljoin`, without its work where it would return `uri` unchanged.
+
+    It removes the slashes after a scheme's "://" (`_urifixer`), then joins to `base`, which
+    returns the URI as it is when `base` is empty (no xml:base: the usual case).
+    """
+    if not base:
+        fixable = _urifixer.match(uri)
+        if fixable is None or not fixable.group(2):
+            return uri
+    return str(_urljoin(base, uri))
 
 
 def _map_content_type(content_type: str) -> str:
@@ -552,12 +641,40 @@ class _Reader:
         channels = [child for child in root if isinstance(child.tag, str)]
         if len(channels) != 1 or _key(channels[0], self._unknown) != "channel":
             raise _Reject
-        channel = channels[0]
-        attributes = _attributes(channel)
-        if "href" in attributes or "lastmod" in attributes:
+        feed: dict[str, Any] = {}
+        entries: list[dict[str, Any]] = []
+        self._channel(channels[0], feed, entries)
+        return FastFeed(feed=feed, entries=entries, version=version)
+
+    def read_rdf(self, root: Any) -> FastFeed:
+        """An RSS 1.0 <rdf:RDF>: its <channel> first, then items, an image and a text input.
+
+        feedparser reads it with the handlers it reads RSS 2.0 with; what differs is only
+        where the items are (after the channel, not in it) and an item's rdf:about, its id.
+        """
+        children = [child for child in root if isinstance(child.tag, str)]
+        if not children or _key(children[0], self._unknown) != "channel":
             raise _Reject
         feed: dict[str, Any] = {}
         entries: list[dict[str, Any]] = []
+        self._channel(children[0], feed, entries)
+        for child in children[1:]:
+            key = _key(child, self._unknown)
+            if key == "item":
+                entries.append(self._rdf_item(child))
+            elif key == "image":
+                self._only_children(child, _IMAGE_CHILDREN)
+            elif key == "textinput":
+                self._only_children(child, _TEXTINPUT_CHILDREN)
+            else:
+                raise _Reject
+        return FastFeed(feed=feed, entries=entries, version="rss10")
+
+    def _channel(self, channel: Any, feed: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+        """An RSS <channel>'s children into `feed`, its items (RSS 2.0) into `entries`."""
+        attributes = _attributes(channel)
+        if "href" in attributes or "lastmod" in attributes:
+            raise _Reject
         titles = 0
         for child in channel:
             key = _key(child, self._unknown)
@@ -582,7 +699,6 @@ class _Reader:
                 self._only_children(child, _TEXTINPUT_CHILDREN)
             else:
                 self._check_channel_element(child, key)
-        return FastFeed(feed=feed, entries=entries, version=version)
 
     def read_atom(self, root: Any) -> FastFeed:
         """An Atom 1.0 <feed> (feedparser's version "atom10": no RSS 1.0 namespace declared)."""
@@ -657,25 +773,42 @@ class _Reader:
             default_type = "application/atom+xml" if rel == "self" else "text/html"
             content_type = attributes.get("type", default_type)
             if rel == "alternate" and _map_content_type(content_type) in _HTML_TYPES:
-                context["link"] = _urljoin(self._base(element), attributes["href"])
+                context["link"] = _join(self._base(element), attributes["href"])
             return
         value = _leaf_text(element)
         if value:
-            value = _urljoin(self._base(element), value)
+            value = _join(self._base(element), value)
         value = _finish(value)
-        if in_entry:
-            value = value.replace("&amp;", "&")
-        context["link"] = _LINK_ENTITY.sub(r"&\g<1>", value)
+        if "&" in value:  # the replacements below find nothing without one
+            if in_entry:
+                value = value.replace("&amp;", "&")
+            value = _LINK_ENTITY.sub(r"&\g<1>", value)
+        context["link"] = value
 
     def _item(self, item: Any) -> dict[str, Any]:
         if len(item.attrib):
             raise _Reject  # rdf:about, lastmod and href all mean something to feedparser
         return self._read_item(item, _ItemState())
 
+    def _rdf_item(self, item: Any) -> dict[str, Any]:
+        """An RSS 1.0 item: mixin._start_item takes a non-empty rdf:about as its id."""
+        names = item.keys()
+        if names and names != [_RDF_ABOUT]:
+            raise _Reject  # lastmod and href mean something to feedparser
+        state = _ItemState()
+        # The value as the XML parser gives it: the strict parser's _normalize_attributes
+        # keeps it, and nothing strips or repairs it.
+        about = item.get(_RDF_ABOUT, "")
+        if about:
+            state.entry["id"] = about
+        return self._read_item(item, state)
+
     def _read_item(self, element: Any, state: _ItemState) -> dict[str, Any]:
         """An RSS <item> or Atom <entry>, child by child, as feedparser's handlers read it."""
+        keys, unknown = _KEYS, self._unknown
         for child in element:
-            key = _key(child, self._unknown)
+            # The cache lookup inlined (a comment's tag is a function: never a key there).
+            key = keys.get(child.tag) or _key(child, unknown)
             if key != _COMMENT:
                 self._item_element(child, key, state, 0)
         entry = state.entry
@@ -736,7 +869,7 @@ class _Reader:
             is_link = _attributes(element).get("ispermalink", "true") == "true"
             value = _leaf_text(element)
             if value and is_link:
-                value = _urljoin(self._base(element), value)
+                value = _join(self._base(element), value)
             value = _finish(value)
             entry["id"] = value
             if is_link:
@@ -747,7 +880,7 @@ class _Reader:
             )
             value = _finish(_leaf_text(element))
             entry[name] = value
-            entry[f"{name}_parsed"] = _parse_date(value)
+            entry[f"{name}_parsed"] = _date(value)
         elif kind in (_CATEGORY, _MEDIA_CATEGORY):
             self._category(element, entry, media=kind == _MEDIA_CATEGORY)
         elif kind == _MEDIA_KEYWORDS:
@@ -857,7 +990,7 @@ def _feed_id(element: Any, feed: dict[str, Any], base: str) -> None:
     is_link = _attributes(element).get("ispermalink", "true") == "true"
     value = _leaf_text(element)
     if value and is_link:
-        value = _urljoin(base, value)
+        value = _join(base, value)
     value = _finish(value)
     feed["id"] = value
     if is_link:
@@ -893,6 +1026,65 @@ def _add_tag(tags: list[dict[str, Any]], term: Any, scheme: Any, label: Any) -> 
     value = {"term": term, "scheme": scheme, "label": label}
     if value not in tags:
         tags.append(value)
+
+
+# The two date forms nearly every feed writes: W3C-DTF with seconds and an offset ("Z" or
+# "+hh:mm") and RFC 822 with a day name and GMT or a numeric offset. feedparser's first
+# handler (W3C-DTF) reads the first; it finds nothing in the second (a day name followed by
+# a comma is never its four-digit year), so its second handler (RFC 822) reads that one. Both
+# handlers compute `(datetime(fields) - offset).utctimetuple()`, which is what utctimetuple
+# does with an aware datetime, and return None (feedparser then tries its other handlers)
+# when that raises. Hours, minutes and seconds are limited to their ranges here, so what is
+# left to fail is the calendar (or an offset of a day or more), and that falls back too.
+_W3DTF = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})\Z"
+)
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_RFC822 = re.compile(
+    r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ([0-9]{1,2}) (" + "|".join(_MONTHS) + r") ([0-9]{4}) "
+    r"([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9]) (?:GMT|([+-])([0-9]{2})([0-9]{2}))\Z"
+)
+# An Atom entry's <published> and <updated> are often the same text: read it once.
+_DATES: dict[str, time.struct_time | None] = {}
+_MAX_DATES = 1024
+
+
+def _date(value: str) -> time.struct_time | None:
+    """feedparser's `_parse_date(value)`; the common forms without its chain of handlers."""
+    parsed = _DATES.get(value)
+    if parsed is None:
+        parsed = _common_date(value) or _parse_date(value)
+        if len(_DATES) >= _MAX_DATES:
+            _DATES.clear()
+        _DATES[value] = parsed
+    return parsed
+
+
+def _common_date(value: str) -> time.struct_time | None:
+    """`value` read as feedparser reads the two common forms, or None for anything else
+    (including a date those handlers would reject: feedparser then tries the others)."""
+    try:
+        if _W3DTF.match(value):
+            # Exactly the fields and offset the W3C-DTF handler reads, parsed in C.
+            return datetime.fromisoformat(value).utctimetuple()
+        if match := _RFC822.match(value):
+            return datetime.fromisoformat(_rfc822_as_w3dtf(match)).utctimetuple()
+    except (ValueError, OverflowError):
+        pass
+    return None
+
+
+def _rfc822_as_w3dtf(match: re.Match[str]) -> str:
+    """The fields and offset the RFC 822 handler reads, written for `fromisoformat`."""
+    day, month, year, hour, minute, second, sign, tz_hours, tz_minutes = match.groups()
+    zone = f"{sign}{tz_hours}:{tz_minutes}" if sign else "+00:00"
+    return f"{year}-{_MONTHS[month]:02}-{day:0>2}T{hour}:{minute}:{second}{zone}"
 
 
 def _rss_version(declared: str) -> str:

@@ -579,7 +579,16 @@ def _text(mapping: Mapping[str, Any], key: str) -> str:
 
 
 def _as_str(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # JSON's "\ud800" escapes decode to lone surrogates, which no database can store.
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def _as_list(value: object) -> list[object]:

@@ -21,7 +21,7 @@ from policywire.fetch import DEFAULT_USER_AGENT, Fetcher
 from policywire.match import Matcher
 from policywire.models import FetchStatus, Item, MatchedItem, Validators
 from policywire.parse import Hits, ParseError, ParsePool, match_items
-from policywire.store import FeedState, Store
+from policywire.store import FeedState, Store, StoreError
 
 __all__ = [
     "Hits",
@@ -153,14 +153,19 @@ async def poll_into_store(
         return outcome
     if outcome.warning:
         log.info("feed %s: %s", feed.name, outcome.warning)
-    new = await store.record_success(
-        feed.url,
-        outcome.validators,
-        now,
-        outcome.title or None,
-        items=outcome.items,
-        hits=outcome.hits,
-    )
+    try:
+        new = await store.record_success(
+            feed.url,
+            outcome.validators,
+            now,
+            outcome.title or None,
+            items=outcome.items,
+            hits=outcome.hits,
+        )
+    except StoreError as exc:
+        # This poll's result is lost (the next poll fetches it again); other feeds go on.
+        log.error("feed %s: could not store this poll: %s", feed.name, exc)
+        return PollOutcome(feed, PollStatus.ERROR, error=str(exc))
     if outcome.status is PollStatus.NEW:
         log.info("feed %s: %d entries, %d new matching", feed.name, len(outcome.items), len(new))
     return outcome

@@ -22,10 +22,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from policywire.config import Config, ConfigError, DestinationConfig, FeedConfig, parse_schedule
 from policywire.delivery import Sender, Transport
-from policywire.digest import build_digest
 from policywire.fetch import next_delay
 from policywire.match import Matcher
-from policywire.models import Digest
+from policywire.models import Digest, MatchedItem
 from policywire.parse import ParsePool
 from policywire.payloads import RENDERERS, Renderer
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, poll_into_store
@@ -119,6 +118,8 @@ class Service:
         """Open the fetcher and register the jobs without running them (tests drive time)."""
         await self.fetcher.__aenter__()
         await self._sync_config_destinations()
+        # One query for every feed's state now, instead of one per feed at its first poll.
+        await self.store.feed_states([feed.url for feed in self.config.feeds])
         for feed in self.config.feeds:
             self._schedule_poll(feed)
         for row in await self.store.destinations():
@@ -340,7 +341,10 @@ class Service:
             return 0
         lock = self._digest_locks.setdefault(row.key, asyncio.Lock())
         async with lock:  # two polls finishing together must not queue the same items twice
-            digest, settled = await self._digest_for(row)
+            candidates = await self.store.undelivered(row, self.config.settings.backfill)
+            if not candidates and not even_if_empty:
+                return 0  # the usual case between stories: nothing to group or render
+            digest, settled = await self._digest_for(row, candidates)
             now = self.clock()
             if not digest.stories and not even_if_empty:
                 if settled:  # copies of articles it already has: never offer them again
@@ -352,10 +356,15 @@ class Service:
         log.info("digest for %s: %d stories queued", row.key, len(digest.stories))
         return len(digest.stories)
 
-    async def _digest_for(self, row: DestinationRow) -> tuple[Digest, list[int]]:
+    async def _digest_for(
+        self, row: DestinationRow, candidates: list[MatchedItem]
+    ) -> tuple[Digest, list[int]]:
         """The digest, and the candidates it settles without showing (copies already sent)."""
+        # Imported here: story grouping is the heaviest import, and a cron run with nothing
+        # new never needs it.
+        from policywire.digest import build_digest
+
         settings = self.config.settings
-        candidates = await self.store.undelivered(row, settings.backfill)
         delivered = await self.store.delivered_items(row, self.clock() - settings.story_window)
         topics = self.config.topics
         max_stories = next(

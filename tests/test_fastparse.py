@@ -11,6 +11,9 @@ fails too.
 
 from __future__ import annotations
 
+import contextlib
+import random
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +21,13 @@ from typing import Any
 
 import feedparser
 import pytest
+from feedparser.datetimes import _parse_date
+from feedparser.html import _cp1252
+from lxml import etree  # type: ignore[import-untyped]
 
 from bench.corpus import feed_body, feed_spec
-from policywire.fastparse import FastFeed, parse_atom, parse_fast, parse_rss
+from policywire import fastparse
+from policywire.fastparse import FastFeed, parse_atom, parse_fast, parse_rdf, parse_rss
 from policywire.models import ParsedFeed
 from policywire.parse import ParseError, parse_feed, parse_feed_with_feedparser
 
@@ -89,6 +96,25 @@ def _same_mappings_as_feedparser(name: str, body: bytes, fast: FastFeed) -> None
     assert _view(fast.feed, fast.entries) == _view(result["feed"], result["entries"]), name
 
 
+def _same_rdf_mappings_as_feedparser(name: str, body: bytes, fast: FastFeed) -> None:
+    """RSS 1.0: the mappings compared as for Atom, less the text constructs' details (the
+    fast path leaves them out for RSS: parse.py then takes the feed's language, which is the
+    one feedparser records there)."""
+    result = feedparser.parse(
+        body, response_headers=HEADERS, sanitize_html=False, resolve_relative_uris=False
+    )
+    assert not result.get("bozo"), name
+    assert fast.version == result["version"] == "rss10", name
+
+    def without_details(view: Any) -> object:
+        feed_keys, _feed_detail, entries = view
+        return feed_keys, [(keys, tags, content) for keys, _t, _s, tags, content in entries]
+
+    mine = without_details(_view(fast.feed, fast.entries))
+    theirs = without_details(_view(result["feed"], result["entries"]))
+    assert mine == theirs, name
+
+
 def _check(bodies: dict[str, bytes]) -> list[str]:
     """Names of the bodies the fast path accepted; fails on any difference."""
     accepted = []
@@ -99,6 +125,8 @@ def _check(bodies: dict[str, bytes]) -> list[str]:
         accepted.append(name)
         if quick.version.startswith("atom"):
             _same_mappings_as_feedparser(name, body, quick)
+        if quick.version == "rss10":
+            _same_rdf_mappings_as_feedparser(name, body, quick)
         url = f"https://feeds.example/{name}"
         fast, slow = _outcome(body, url, fast=True), _outcome(body, url, fast=False)
         assert isinstance(slow, ParsedFeed), (name, slow)
@@ -121,18 +149,21 @@ def test_fixtures() -> None:
     # must fall back.
     assert "rss2.xml" in accepted
     assert "atom.xml" in accepted
-    for name in ("rdf.rdf", "illformed.xml", "latin1-undeclared.xml", "page.html"):
+    assert "rdf.rdf" in accepted
+    for name in ("illformed.xml", "latin1-undeclared.xml", "page.html"):
         assert name not in accepted
 
 
 def test_synthetic_corpus() -> None:
     bodies = {str(index): feed_body(index, 30) for index in range(60)}
     accepted = _check(bodies)
-    fast = [str(index) for index in range(60) if feed_spec(index).format in ("rss", "atom")]
-    assert accepted == fast  # every synthetic RSS and Atom feed, and only those
+    assert accepted == list(bodies)  # every synthetic feed: RSS 2.0, Atom and RSS 1.0
     atom = [name for name in accepted if feed_spec(int(name)).format == "atom"]
     assert len(atom) == 24
     assert all(parse_atom(bodies[name], HEADERS) for name in atom)
+    rdf = [name for name in accepted if feed_spec(int(name)).format == "rdf"]
+    assert len(rdf) >= 3
+    assert all(parse_rdf(bodies[name], HEADERS) for name in rdf)
 
 
 def test_real_feeds() -> None:
@@ -209,9 +240,98 @@ def test_constructs(name: str) -> None:
     assert _check({name: body}) == [name]
 
 
+_RDF_ROOT = (
+    '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+    ' xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/"'
+)
+
+
+def _rdf(items: str, channel: str = "", root: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?>\n{_RDF_ROOT}{root}>'
+        f'<channel rdf:about="https://site.example/"><title>T</title>'
+        f"<link>https://site.example/</link><description>D</description>{channel}</channel>"
+        f"{items}</rdf:RDF>"
+    ).encode()
+
+
+_RDF_ITEM = (
+    '<item rdf:about="https://a.example/1"><title>A</title><link>https://a.example/1</link>'
+    "<description>&lt;p&gt;S&lt;/p&gt;</description><dc:date>2025-03-03T14:00:00+01:00</dc:date>"
+    "</item>"
+)
+
+RDF_CASES = {
+    "plain": _rdf(_RDF_ITEM),
+    "empty": _rdf(""),
+    "channel only, no description": (
+        f"{_RDF_ROOT}><channel><title>T</title></channel></rdf:RDF>".encode()
+    ),
+    "channel seq, image and textinput": _rdf(
+        f"{_RDF_ITEM}<image rdf:about='https://i.example/l.png'><title>I</title>"
+        "<url>https://i.example/l.png</url><link>https://site.example/</link></image>"
+        "<textinput rdf:about='https://s.example/'><title>S</title><name>q</name>"
+        "<link>https://s.example/</link><description>Search</description></textinput>",
+        channel="<dc:language>de-DE</dc:language><items><rdf:Seq>"
+        '<rdf:li rdf:resource="https://a.example/1"/></rdf:Seq></items>'
+        '<image rdf:resource="https://i.example/l.png"/>',
+    ),
+    "about with an escaped ampersand": _rdf(
+        '<item rdf:about="https://a.example/?a=1&amp;amp;b=2"><title>A</title></item>'
+    ),
+    "about but no link": _rdf('<item rdf:about="urn:x:1"><title>A</title></item>'),
+    "empty about": _rdf('<item rdf:about=""><title>A</title><link>/rel/1</link></item>'),
+    "no about": _rdf("<item><title>A</title><link>https://a.example/2</link></item>"),
+    "about and guid": _rdf(
+        '<item rdf:about="urn:x:1"><title>A</title><guid isPermaLink="false">g</guid></item>'
+    ),
+    "subjects and dates": _rdf(
+        '<item rdf:about="urn:x:1"><title>A</title><dc:subject>One</dc:subject>'
+        "<dc:subject>one</dc:subject><dc:date>Sun, 01 Jun 2025 11:59:00 GMT</dc:date></item>"
+    ),
+    "content module": _rdf(
+        '<item rdf:about="urn:x:1" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        "<title>A</title><content:encoded>&lt;p&gt;Full &lt;a href='https://b.example/x'&gt;"
+        "x&lt;/a&gt;&lt;/p&gt;</content:encoded><description>Short.</description></item>"
+    ),
+    "mojibake": _rdf('<item rdf:about="urn:Ã©"><title>CafÃ© \u0093q\u0094</title></item>'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RDF_CASES))
+def test_rdf_constructs(name: str) -> None:
+    body = RDF_CASES[name]
+    assert parse_rdf(body, HEADERS) is not None, name
+    assert _check({name: body}) == [name]
+
+
+RDF_FALLBACKS = {
+    "rss 0.90": (
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        b' xmlns="http://my.netscape.com/rdf/simple/0.9/"><channel><title>T</title></channel>'
+        b"<item><title>A</title></item></rdf:RDF>"
+    ),
+    "atom namespace declared": _rdf(_RDF_ITEM, root=' xmlns:atom="http://www.w3.org/2005/Atom"'),
+    "rss 1.0 namespace only in text": (
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><channel>'
+        b"<title>xmlns=&quot;http://purl.org/rss/1.0/&quot;</title></channel></rdf:RDF>"
+    ),
+    "item before channel": _rdf("").replace(b"<channel", _RDF_ITEM.encode() + b"<channel", 1),
+    "unknown element at the root": _rdf("<foo>x</foo>"),
+    "item attribute": _rdf(
+        '<item rdf:about="urn:x" href="https://h.example/"><title>A</title></item>'
+    ),
+    "xml:lang": _rdf('<item xml:lang="fr"><title>A</title></item>'),
+    "xml:base": _rdf(_RDF_ITEM, root=' xml:base="https://b.example/"'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RDF_FALLBACKS))
+def test_rdf_fallbacks(name: str) -> None:
+    assert parse_fast(RDF_FALLBACKS[name], HEADERS) is None
+
+
 FALLBACKS = {
-    "rdf": b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
-    b' xmlns="http://purl.org/rss/1.0/"><channel><title>T</title></channel></rdf:RDF>',
     "doctype": b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "y">]><rss version="2.0">'
     b"<channel><item><title>&x;</title></item></channel></rss>",
     "billion laughs": b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -242,6 +362,10 @@ def test_fallbacks(name: str) -> None:
 def test_each_reader_takes_only_its_format() -> None:
     assert parse_rss(ATOM_CASES["plain"], HEADERS) is None
     assert parse_atom(CASES["plain"], HEADERS) is None
+    assert parse_rss(RDF_CASES["plain"], HEADERS) is None
+    assert parse_atom(RDF_CASES["plain"], HEADERS) is None
+    assert parse_rdf(CASES["plain"], HEADERS) is None
+    assert parse_rdf(ATOM_CASES["plain"], HEADERS) is None
 
 
 ATOM_NS = 'xmlns="http://www.w3.org/2005/Atom"'
@@ -453,3 +577,142 @@ def test_headers_that_change_feedparser_fall_back() -> None:
     assert parse_rss(body, {**HEADERS, "content-location": "https://x.example/"}) is None
     assert parse_rss(body, {**HEADERS, "content-language": "it"}) is None
     assert parse_rss(body, {"content-type": "text/html"}) is None  # feedparser flags it
+
+
+# --- the shortcuts the fast path takes, each against what it replaces ------------------------
+
+
+def _date_samples() -> list[str]:
+    rng = random.Random(20250601)
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    samples = [
+        # fields a datetime refuses, offsets that cross a day, a year or the calendar's ends
+        "2025-02-30T10:00:00Z",
+        "2025-06-01T24:00:00Z",
+        "2025-06-01T23:59:60Z",
+        "0001-01-01T00:30:00+01:00",
+        "9999-12-31T23:30:00-01:00",
+        "2024-02-29T23:59:59-12:59",
+        "Sun, 30 Feb 2025 10:00:00 GMT",
+        "Sat, 1 Jan 0001 00:00:00 +0100",
+        "Fri, 31 Dec 9999 23:59:59 -0100",
+        "Tue, 01 Oct 2024 11:59:00 +0530",
+        "Thu, 7 Aug 2025 00:00:00 -0000",
+        # near misses the shortcut must leave to feedparser's chain
+        "2025-06-01t11:58:00z",
+        "2025-06-01T11:58:00.5+02:00",
+        "2025-06-01T11:58Z",
+        "2025-06-01 11:58:00Z",
+        "sun, 01 jun 2025 11:59:00 gmt",
+        "Sun, 01 Jun 2025 11:59:00 EST",
+        "Sun, 01 Jun 25 11:59:00 GMT",
+        "01 Jun 2025 11:59:00 GMT",
+        "Sun, 01 Jun 2025 11:59 GMT",
+        "Sun, 01 Jun 2025 11:59:00 +05:30",
+    ]
+    for _ in range(400):
+        year = rng.choice((1, 1969, 1970, 2000, 2024, 2025, 9999))
+        month, day = rng.randint(1, 13), rng.randint(0, 32)
+        hour, minute, second = rng.randint(0, 24), rng.randint(0, 60), rng.randint(0, 60)
+        sign = rng.choice("+-")
+        tz_hours, tz_minutes = rng.randint(0, 14), rng.choice((0, 30, 45, 59))
+        zone = rng.choice(("Z", f"{sign}{tz_hours:02}:{tz_minutes:02}"))
+        samples.append(f"{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{zone}")
+        name = months[(month - 1) % 12]
+        zone = rng.choice(("GMT", f"{sign}{tz_hours:02}{tz_minutes:02}"))
+        samples.append(
+            f"{rng.choice(days)}, {day:0{rng.choice((1, 2))}} {name} {year:04} "
+            f"{hour:02}:{minute:02}:{second:02} {zone}"
+        )
+    return samples
+
+
+def test_common_dates_read_as_feedparser_reads_them() -> None:
+    samples = _date_samples()
+    taken = 0
+    for value in samples:
+        assert fastparse._date(value) == _parse_date(value), value
+        assert fastparse._date(value) == _parse_date(value), value  # the cached answer
+        common = fastparse._common_date(value)
+        if common is not None:
+            taken += 1
+            assert common == _parse_date(value), value
+    assert taken > len(samples) // 3  # the shortcut is really taken
+
+
+def _repair_as_before(text: str) -> str:
+    """fastparse._finish as it was written first: the repair tried on every non-ASCII text."""
+    if text.isascii():
+        return text
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        text = text.encode("iso-8859-1").decode("utf-8")
+    return text.translate(_cp1252) if re.search("[\x80-\x9f]", text) else text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "plain",
+        "Café déjà",
+        "CafÃ© dÃ©jÃ\xa0",  # UTF-8 read as Latin-1: repaired
+        "Ã",  # a lead byte alone
+        "\x93quoted\x94",  # C1 controls: cp1252
+        "Ã© \x93q\x94",
+        "¿Qué? ¡Sí! £5 ±1 ·",  # U+00A0-U+00BF without a lead byte before them
+        "Â\xa0nbsp",
+        "â€™ curly",  # UTF-8 of U+2019 read as cp1252: not Latin-1, stays
+        "Zölle für Märkte – “quoted” …",
+        "日本語",
+        "\u00bf" * 3000 + "Ã©",
+    ],
+)
+def test_finish_matches_the_repair_it_skips(text: str) -> None:
+    assert fastparse._finish(text) == _repair_as_before(text)
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        "",
+        ' xml:lang="en"',
+        ' xml:lang = "en"',
+        ' xml:lang\n\t=\n"en"',
+        ' xml:LANG="en"',
+        ' LaNg="en"',
+        ' xml:base="https://b.example/"',
+        ' x:Base  =  "https://b.example/"',
+        ' xml:lang="en" xml:base="https://b.example/"',
+        ' data-lang="en"',
+        " xml:lang" + " " * 100 + '="en"',
+    ],
+)
+def test_lang_or_base_candidates_cover_the_xpath(attributes: str) -> None:
+    # The attributes on the root, on an entry and on a nested element; "lang=" also in text.
+    for where in ("root", "entry", "nested"):
+        on = {name: attributes if name == where else "" for name in ("root", "entry", "nested")}
+        body = (
+            f'<feed xmlns="http://www.w3.org/2005/Atom" xmlns:x="urn:x"{on["root"]}>'
+            f"<entry{on['entry']}><title>lang= base =</title>"
+            f"<x:n{on['nested']}/></entry></feed>"
+        ).encode()
+        root = etree.fromstring(body)
+        found = len(fastparse._LANG_OR_BASE(root))
+        assert fastparse._lang_or_base_candidates(body) >= found, (where, attributes)
+        # Without the "lang=" text the count is exact for these documents, but for
+        # data-lang (a name ending in "lang": counted, though XPath does not select it).
+        bare = body.replace(b"lang= base =", b"t")
+        extra = 1 if "data-lang" in attributes else 0
+        assert fastparse._lang_or_base_candidates(bare) == found + extra, (where, attributes)
+
+
+def test_atom_root_lang_with_lang_in_the_text_still_checks_everything() -> None:
+    body = _atom(
+        _entry(_PLAIN + '<summary type="html">&lt;p lang="fr"&gt;x&lt;/p&gt;</summary>'),
+        root=' xml:lang="en"',
+    )
+    assert parse_atom(body, HEADERS) is not None
+    assert _check({"lang in text": body}) == ["lang in text"]
+    nested = _atom(_entry(_PLAIN + '<author xml:lang="fr"><name>N</name></author>'))
+    assert parse_atom(nested.replace(b"<feed ", b'<feed xml:lang="en" '), HEADERS) is None

@@ -176,6 +176,20 @@ def test_json_feed_detected_by_content_type_and_bom() -> None:
     assert len(feed.items) == 3
 
 
+def test_json_feed_lone_surrogate_escapes_become_replacement_marks() -> None:
+    # "\ud800" is valid JSON but no database (nor UTF-8) can hold the string it decodes to.
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "T\\udfff", "items": ['
+        b'{"id": "1", "url": "https://x.example/1", "title": "AI Act \\ud800 fines",'
+        b' "content_text": "Body \\udc00."}]}'
+    )
+    feed = parse_feed(body, feed_url="https://feeds.example/f.json", now=NOW)
+    (item,) = feed.items
+    assert item.title == "AI Act ? fines" and item.summary == "Body ?."
+    for text in (feed.title, item.id, item.title, item.summary):
+        text.encode("utf-8")  # would raise on a lone surrogate
+
+
 def test_declared_latin1_encoding() -> None:
     feed = parse("latin1.xml")
     assert feed.title == "Cronache dell'Età Digitale"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -178,3 +180,74 @@ async def test_remembered_feed_state_equals_what_a_fresh_read_gives(db_url: str)
     assert remembered.items_total == 3 and remembered.failures == 0
     await fresh.close()
     await store.close()
+
+
+async def test_concurrent_polls_are_committed_together_and_each_gets_its_items(
+    db_url: str,
+) -> None:
+    store = await Store.open(db_url)
+    feeds = [f"https://feed{n}.example/rss" for n in range(300)]
+    await store.feed_states(feeds)
+
+    async def poll(n: int, feed: str) -> int:
+        batch = [make_item(k, feed=feed) for k in range(n % 3)]  # some polls are 304s
+        new = await store.record_success(
+            feed, Validators(f'"e{n}"', None, "h"), NOW, items=batch, hits=hits_for(*batch)
+        )
+        await store.set_next_poll(feed, NOW + timedelta(minutes=n))
+        assert all(m.item.feed == feed for m in new)
+        return len(new)
+
+    counts = await asyncio.gather(*(poll(n, feed) for n, feed in enumerate(feeds)))
+    assert counts == [n % 3 for n in range(300)]
+    rows = {row["url"]: row for row in await store.feed_rows()}
+    await store.close()
+    reopened = await Store.open(db_url)
+    for n, feed in enumerate(feeds):
+        state = await reopened.feed_state(feed)
+        assert state.validators.etag == f'"e{n}"' and state.items_total == n % 3
+        assert rows[feed]["next_poll"] == NOW + timedelta(minutes=n)
+    await reopened.close()
+
+
+async def test_one_unstorable_poll_fails_alone_and_the_others_are_kept(db_url: str) -> None:
+    store = await Store.open(db_url)
+    bad_feed = "https://bad.example/feed.json"
+    bad = replace(make_item(1, feed=bad_feed), title="lone \ud800 surrogate")
+
+    async def good(n: int) -> int:
+        item = make_item(1, feed=f"https://good{n}.example/rss")
+        new = await store.record_success(item.feed, Validators(), NOW, items=[item])
+        return len(new)
+
+    outcomes = await asyncio.gather(
+        good(0),
+        store.record_success(bad_feed, Validators(), NOW, items=[bad], hits=hits_for(bad)),
+        *(good(n) for n in range(1, 5)),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], StoreError)
+    assert "cannot store" in str(outcomes[1])
+    assert await store.count_items() == 5
+    await store.close()
+
+
+async def test_the_fast_sqlite_insert_stores_what_sqlalchemy_would(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Unmatched items skip SQLAlchemy's parameter processing; their rows must not differ."""
+    rome = timezone(timedelta(hours=2))
+    published = datetime(2026, 3, 10, 14, 5, 6, 789, tzinfo=rome)
+    store = await Store.open(db_url)
+    core = replace(make_item(1, published), tags=(), links=("https://a.example/é",))
+    fast = replace(core, feed="https://other.example/rss")
+    await store.add_items([core], hits_for(core), NOW)  # matched: the Core path
+    await store.add_items([fast], {}, NOW)  # unmatched: the driver path
+    assert [m.item for m in await store.undelivered(destination(), timedelta(days=1))] == [core]
+    await store.close()
+    with sqlite3.connect(tmp_path / "test.db") as raw:
+        rows = raw.execute("SELECT * FROM items ORDER BY pk").fetchall()
+    (_, core_feed, *core_rest), (_, fast_feed, *fast_rest) = rows
+    assert (core_feed, fast_feed) == (core.feed, fast.feed)
+    assert core_rest == fast_rest
+    assert "2026-03-10 12:05:06.000789" in core_rest

@@ -71,6 +71,8 @@ async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
                 return counts
 
             with Meter() as meter:
+                # As the service starts: every feed's state in one query, then the polls.
+                await store.feed_states([feed.url for feed in configs])
                 counts = await poll_all(configs)
             stored = await store.count_items()
             results["cold"] = Result(
