@@ -66,7 +66,7 @@ class GroupCommit(Generic[W, R]):
                     done.cancel()  # shutting down: nobody waits forever
                 self._queue.clear()
                 raise
-            except Exception as exc:  # noqa: BLE001 - a caller must never wait forever
+            except Exception as exc:  # a caller must never wait forever
                 await self._one_by_one(batch, exc)
                 continue
             for (_, done), result in zip(batch, results, strict=True):
@@ -93,7 +93,7 @@ class GroupCommit(Generic[W, R]):
         for write, done in batch:
             try:
                 (result,) = await self._write_batch([write])
-            except Exception as single:  # noqa: BLE001 - it is this write's result
+            except Exception as single:  # it is this write's result
                 _settle(done, single)
             else:
                 _settle(done, result)
