@@ -97,6 +97,20 @@ async def test_backfill_drops_a_new_feeds_archive(db_url: str) -> None:
     await store.close()
 
 
+async def test_a_feeds_archive_never_crowds_out_real_candidates(db_url: str) -> None:
+    # The archive item sorts first (newer publication) but is filtered in SQL, so the limit
+    # is spent on real candidates; filtered after the query, it left the result empty.
+    store = await Store.open(db_url)
+    real = make_item(1, NOW - timedelta(days=3, hours=1))
+    await store.add_items([real], hits_for(real), NOW - timedelta(days=3))
+    archive = make_item(2, NOW - timedelta(days=2))  # first seen now, published 2 days ago
+    await store.add_items([archive], hits_for(archive), NOW)
+    dest = await store.upsert_destination(destination(created=NOW - timedelta(days=3)))
+    pending = await store.undelivered(dest, timedelta(hours=24), limit=1)
+    assert [m.item.id for m in pending] == ["id-1"]
+    await store.close()
+
+
 async def test_new_destination_gets_only_the_backfill_window(db_url: str) -> None:
     store = await Store.open(db_url)
     old_seen = make_item(1, NOW - timedelta(days=3))
