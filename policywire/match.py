@@ -593,3 +593,17 @@ def _normalize_gap(gap: str) -> str:
     if len(gap) <= _CACHED_LENGTH:
         return _normalize_gap_cached(gap)
     return _normalize_any_gap(gap)
+
+
+# The topics each matching item hit, keyed by (item.feed, item.id).
+Hits = dict[tuple[str, str], tuple[TopicHit, ...]]
+
+
+def match_items(matcher: Matcher, items: Sequence[Item]) -> Hits:
+    """Topic hits of every item that matched at least one topic."""
+    hits: Hits = {}
+    for item in items:
+        found = matcher.match_item(item)
+        if found:
+            hits[(item.feed, item.id)] = found
+    return hits

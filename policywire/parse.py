@@ -9,31 +9,20 @@ where it parsed them (`parse_and_match`), so the event loop only receives the re
 
 from __future__ import annotations
 
-import asyncio
-import ctypes
 import hashlib
 import json
 import logging
-import multiprocessing
-import os
-import signal
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from functools import lru_cache
+from typing import Any
 from xml.sax import SAXParseException
 
 import feedparser
 
 from policywire.fastparse import parse_fast
-from policywire.match import Matcher
-from policywire.models import Item, ParsedFeed, TopicHit, TopicRule
+from policywire.models import Item, ParsedFeed, ParseError
 from policywire.text import (
     canonical_link,
     detect_language_hint,
@@ -45,15 +34,7 @@ from policywire.text import (
     url_path,
 )
 
-__all__ = [
-    "Hits",
-    "ParseError",
-    "ParsePool",
-    "ParsedAndMatched",
-    "match_items",
-    "parse_feed",
-    "parse_feed_with_feedparser",
-]
+__all__ = ["ParseError", "parse_feed", "parse_feed_with_feedparser"]
 
 log = logging.getLogger(__name__)
 
@@ -67,34 +48,6 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 _FALLBACK_TITLE_CHARS = 120
 
 _BOM = b"\xef\xbb\xbf"
-
-
-class ParseError(Exception):
-    """A body with nothing usable in it, said in one line."""
-
-
-_T = TypeVar("_T")
-
-# The topics each matching item hit, keyed by (item.feed, item.id).
-Hits = dict[tuple[str, str], tuple[TopicHit, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedAndMatched:
-    """A parsed body and the topic hits of its Items (only the items that hit something)."""
-
-    feed: ParsedFeed
-    hits: Hits
-
-
-def match_items(matcher: Matcher, items: Sequence[Item]) -> Hits:
-    """Topic hits of every item that matched at least one topic."""
-    hits: Hits = {}
-    for item in items:
-        found = matcher.match_item(item)
-        if found:
-            hits[(item.feed, item.id)] = found
-    return hits
 
 
 def parse_feed(
@@ -597,216 +550,3 @@ def _as_list(value: object) -> list[object]:
 
 def _count(number: int, singular: str, plural: str) -> str:
     return f"{number} {singular if number == 1 else plural}"
-
-
-# ---------------------------------------------------------------------------------------------
-# running it off the event loop
-# ---------------------------------------------------------------------------------------------
-
-
-class ParsePool:
-    """Runs `parse_feed` (and topic matching) in worker processes, or with `workers=0` a thread.
-
-    Parsing a 1 MB feed takes a few hundred milliseconds of pure Python: in a process it
-    neither blocks the event loop nor competes for its GIL. The processes start with the first
-    parse, so a pass where every feed answers 304 starts none. With `rules`, each worker
-    compiles the Matcher once and `parse_and_match` returns the hits along with the feed;
-    `set_rules` (hot reload) replaces the workers, lazily, when the rules really change.
-    A worker that dies (out of memory, a crash in a C extension) fails only the feed it was
-    parsing: that feed gets a ParseError and the pool is rebuilt for the next one.
-    """
-
-    def __init__(
-        self, workers: int | None = None, rules: Iterable[TopicRule] | None = None
-    ) -> None:
-        self._workers = (os.cpu_count() or 1) if workers is None else workers
-        if self._workers < 0:
-            raise ValueError("workers must be >= 0")
-        self._executor: ProcessPoolExecutor | None = None
-        self._retired: list[ProcessPoolExecutor] = []
-        self._rules: tuple[TopicRule, ...] | None = None
-        self._matcher: Matcher | None = None
-        self._closed = False
-        self.set_rules(rules)
-
-    @property
-    def workers(self) -> int:
-        return self._workers
-
-    @property
-    def matches(self) -> bool:
-        """True when the pool has topic rules, so `parse_and_match` can be used."""
-        return self._rules is not None
-
-    def set_rules(self, rules: Iterable[TopicRule] | None) -> None:
-        """Match the next parses against these rules (None: the pool only parses).
-
-        Raises ValueError for a rule that does not compile (before anything changes). Parses
-        already running finish with the rules they started with.
-        """
-        new = None if rules is None else tuple(rules)
-        if new == self._rules:
-            return
-        # Compiled here too: a bad keyword fails now, not in every worker's initializer.
-        matcher = None if new is None else Matcher.compile(new)
-        self._rules, self._matcher = new, matcher
-        if self._executor is not None:
-            # The workers compiled the old rules at start-up; the next parse starts new ones.
-            self._retired.append(self._executor)
-            self._executor.shutdown(wait=False, cancel_futures=False)
-            self._executor = None
-
-    async def parse(
-        self,
-        body: bytes,
-        *,
-        feed_url: str,
-        source: str = "",
-        language: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        now: datetime,
-    ) -> ParsedFeed:
-        """`parse_feed` off the event loop; every failure comes back as a ParseError."""
-        job = partial(
-            parse_feed,
-            body,
-            feed_url=feed_url,
-            source=source,
-            language=language,
-            headers=dict(headers or {}),  # plain dict: header classes may not pickle
-            now=now,
-        )
-        return await self._run(job, feed_url)
-
-    async def parse_and_match(
-        self,
-        body: bytes,
-        *,
-        feed_url: str,
-        source: str = "",
-        language: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        now: datetime,
-    ) -> ParsedAndMatched:
-        """`parse_feed`, then the pool's topic rules on every Item, both off the event loop."""
-        matcher = self._matcher
-        if matcher is None:
-            raise RuntimeError("ParsePool has no topic rules to match with")
-        arguments: dict[str, Any] = {
-            "feed_url": feed_url,
-            "source": source,
-            "language": language,
-            "headers": dict(headers or {}),
-            "now": now,
-        }
-        if self._workers == 0:
-            job = partial(_parse_and_match_with, matcher, body, **arguments)
-        else:
-            job = partial(_parse_and_match_in_worker, body, **arguments)
-        return await self._run(job, feed_url)
-
-    async def _run(self, job: Callable[[], _T], feed_url: str) -> _T:
-        if self._closed:
-            raise RuntimeError("ParsePool is closed")
-        executor = None
-        try:
-            if self._workers == 0:
-                return await asyncio.to_thread(job)
-            executor = self._executor or self._start_executor()
-            return await asyncio.get_running_loop().run_in_executor(executor, job)
-        except ParseError:
-            raise
-        except BrokenProcessPool:
-            self._replace_broken(executor)
-            raise ParseError("parser process crashed while parsing this feed") from None
-        except Exception as error:
-            # A bug in the parser must not stop the poll of every other feed; log it fully.
-            log.exception("%s: parser failed", feed_url)
-            raise ParseError(f"parser failed: {type(error).__name__}: {error}") from error
-
-    def close(self) -> None:
-        """Stop the workers; parses still queued are cancelled."""
-        self._closed = True
-        executors, self._retired = [*self._retired, self._executor], []
-        self._executor = None
-        for executor in executors:
-            if executor is not None:
-                executor.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        # shutdown(wait=True) joins processes: do that off the loop.
-        await asyncio.to_thread(self.close)
-
-    def _start_executor(self) -> ProcessPoolExecutor:
-        self._executor = ProcessPoolExecutor(
-            max_workers=self._workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(os.getpid(), self._rules),
-        )
-        return self._executor
-
-    def _replace_broken(self, broken: ProcessPoolExecutor | None) -> None:
-        # Several parses fail together when a pool breaks; only the first one drops it. The
-        # next parse starts a new one.
-        if self._closed or broken is None or broken is not self._executor:
-            return
-        log.warning("parser pool broke; starting a new one")
-        self._executor = None
-        broken.shutdown(wait=False, cancel_futures=True)
-
-
-# In a worker process: the Matcher compiled from the rules the pool started it with.
-_worker_matcher: Matcher | None = None
-
-
-def _start_worker(parent_pid: int, rules: tuple[TopicRule, ...] | None) -> None:
-    """Worker initializer: tie the worker's life to the service's, compile the rules once."""
-    global _worker_matcher  # one per worker process, set once when it starts
-    _die_with_parent(parent_pid)
-    _worker_matcher = None if rules is None else Matcher.compile(rules)
-
-
-def _parse_and_match_in_worker(body: bytes, **arguments: Any) -> ParsedAndMatched:
-    if _worker_matcher is None:
-        raise RuntimeError("this parse worker was started without topic rules")
-    return _parse_and_match_with(_worker_matcher, body, **arguments)
-
-
-def _parse_and_match_with(matcher: Matcher, body: bytes, **arguments: Any) -> ParsedAndMatched:
-    feed = parse_feed(body, **arguments)
-    return ParsedAndMatched(feed, match_items(matcher, feed.items))
-
-
-# Workers are spawned, not forked: the service runs threads (asyncio.to_thread, aiosqlite) and a
-# forked child can inherit a lock some thread was holding. Not "forkserver" either: after a
-# kill -9 of the service its server process and workers outlive it, holding its stdout open.
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Worker initializer: end this worker when the service dies, even by SIGKILL (Linux)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)

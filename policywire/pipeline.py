@@ -18,9 +18,9 @@ from enum import Enum
 
 from policywire.config import FeedConfig, Settings
 from policywire.fetch import DEFAULT_USER_AGENT, Fetcher
-from policywire.match import Matcher
-from policywire.models import FetchStatus, Item, MatchedItem, Validators
-from policywire.parse import Hits, ParseError, ParsePool, match_items
+from policywire.match import Hits, Matcher, match_items
+from policywire.models import FetchStatus, Item, MatchedItem, ParseError, Validators
+from policywire.parsepool import ParsePool
 from policywire.store import FeedState, Store, StoreError
 
 __all__ = [

@@ -18,7 +18,7 @@ from policywire.config import Config, DestinationConfig, FeedConfig
 from policywire.digest import build_digest
 from policywire.match import Matcher
 from policywire.models import Digest, MatchedItem, Story
-from policywire.parse import ParsePool
+from policywire.parsepool import ParsePool
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for
 
 

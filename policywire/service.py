@@ -25,7 +25,7 @@ from policywire.delivery import Sender, Transport
 from policywire.fetch import next_delay
 from policywire.match import Matcher
 from policywire.models import Digest, MatchedItem
-from policywire.parse import ParsePool
+from policywire.parsepool import ParsePool
 from policywire.payloads import RENDERERS, Renderer
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, poll_into_store
 from policywire.store import DestinationRow, FeedState, Store

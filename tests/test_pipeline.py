@@ -12,7 +12,7 @@ from policywire.config import FeedConfig
 from policywire.fetch import Fetcher
 from policywire.match import Matcher
 from policywire.models import TopicRule
-from policywire.parse import ParsePool
+from policywire.parsepool import ParsePool
 from policywire.pipeline import Poller, PollStatus, poll_into_store
 from policywire.store import Store
 from tests.fakes.feed_server import FeedServer

@@ -17,7 +17,7 @@ from policywire.digest import build_digest
 from policywire.entities import extract_entities
 from policywire.match import Matcher
 from policywire.models import MatchedItem
-from policywire.parse import ParsePool
+from policywire.parsepool import ParsePool
 from policywire.render import render_console, view_digest
 from policywire.stories import (
     GroupingParams,

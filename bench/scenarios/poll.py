@@ -34,7 +34,7 @@ def run_policywire(params: dict[str, Any]) -> dict[str, Result]:
 async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
     from policywire.config import FeedConfig, Settings
     from policywire.match import Matcher
-    from policywire.parse import ParsePool
+    from policywire.parsepool import ParsePool
     from policywire.pipeline import Poller, PollStatus, fetcher_for, poll_into_store
     from policywire.store import Store
 
