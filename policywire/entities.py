@@ -503,7 +503,16 @@ def fold_name(text: str) -> str:
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    # Only non-ASCII characters can be combining marks: test those, not every letter.
+    return _NON_ASCII.sub(_drop_combining, decomposed).casefold()
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _drop_combining(match: re.Match[str]) -> str:
+    run = match.group()
+    return "".join(c for c in run if not unicodedata.combining(c))
 
 
 _Trie = dict[str, "_Trie"]
