@@ -35,7 +35,7 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
-# libyaml composes a 1,000-feed file ~15x faster than the pure-Python loader (it is most of a
+# libyaml composes a 1,000-feed file ~3x faster than the pure-Python loader (0.09 → 0.03 s of a
 # cron run's start-up); the pure loader stays the reference for what an error says.
 _FAST_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -130,3 +131,44 @@ def test_the_shipped_feeds_yaml_is_valid(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["check", "--config", str(ROOT / "feeds.yaml")]) == 0
     out = capsys.readouterr().out
     assert "20 feeds" in out and "1 destination" in out and "1 destinations" not in out
+
+
+def test_a_cron_run_with_nothing_to_parse_imports_no_parser_nor_chat_library(
+    tmp_path: Path,
+) -> None:
+    # One feed that cannot be reached (port 9, discard: refused on loopback): the run polls,
+    # records the failure and sends nothing, so it never needs a parser, grouping or a bot.
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        "settings:\n  database: sqlite+aiosqlite:///pw.db\n"
+        "feeds:\n  - url: http://127.0.0.1:9/feed.xml\n    name: Nowhere\n"
+        "topics:\n  ai-act:\n    name: AI Act\n    any: [AI Act]\n"
+        "destinations:\n  - console: stdout\n"
+    )
+    unwanted = (
+        "feedparser",
+        "lxml",
+        "policywire.parse",
+        "policywire.stories",
+        "sqlalchemy.dialects.postgresql",
+        "telegram",
+        "discord",
+    )
+    probe = (
+        "import sys, scheduler\n"
+        f"code = scheduler.main(['run', '--once', '--config', {str(config)!r}])\n"
+        f"print(sorted(m for m in {unwanted!r} if m in sys.modules))\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout
+    assert "Nowhere" in result.stderr  # the failed poll was reported

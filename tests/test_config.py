@@ -737,3 +737,49 @@ def test_keywords_the_matcher_cannot_use_are_config_errors(tmp_path: Path) -> No
         load_config(config, env={})
     [line] = caught.value.errors
     assert line.startswith(f"{config}:3: topics.lang.any[1]: '++' at the edge")
+
+
+def _node_tree(node: object) -> object:
+    """What the config reader looks at in a node: kind, tag, value and line, recursively."""
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    line = node.start_mark.line  # type: ignore[attr-defined]
+    if isinstance(node, ScalarNode):
+        return ("scalar", node.tag, node.value, node.style or None, line)  # libyaml: "" for plain
+    if isinstance(node, SequenceNode):
+        return ("list", node.tag, line, [_node_tree(child) for child in node.value])
+    assert isinstance(node, MappingNode)
+    pairs = [(_node_tree(key), _node_tree(value)) for key, value in node.value]
+    return ("map", node.tag, line, pairs)
+
+
+def test_libyaml_composes_the_same_nodes_as_the_pure_loader() -> None:
+    import yaml
+
+    from policywire import yamlpos
+
+    assert yamlpos._FAST_LOADER is not None  # PyYAML's wheels ship libyaml: the fast path runs
+    root = Path(__file__).resolve().parents[1]
+    tricky = textwrap.dedent(
+        """\
+        settings: {timezone: Europe/Rome, language: it}
+        feeds:
+          - url: "https://a.example/feed?x=1&y=2"   # comment
+            name: 'Città — “quoted”'
+            interval: 8:00
+            enabled: no
+          - {url: https://b.example/rss, name: B, tags: [a, "b c", ~]}
+        topics:
+          ai-act:
+            any: &words ["AI Act", 'KI-Verordnung', règlement IA]
+            none: *words
+        note: |
+          two
+          lines
+        """
+    )
+    texts = [(root / "feeds.yaml").read_text(), (root / "examples/offline.yaml").read_text()]
+    for text in [*texts, tricky]:
+        fast = yaml.compose(text, Loader=yamlpos._FAST_LOADER)
+        pure = yaml.compose(text, Loader=yaml.SafeLoader)
+        assert _node_tree(fast) == _node_tree(pure)
