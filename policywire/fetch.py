@@ -12,6 +12,7 @@ the same code path.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -148,9 +149,8 @@ class Fetcher:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _fetch_any(self, url: str, validators: Validators) -> FetchResult:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
+        parts = _split(url)
+        if parts is None:
             return _error(url, "invalid URL")
         path = _local_path(url, parts)
         if path is not None:
@@ -322,6 +322,15 @@ def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+@functools.lru_cache(maxsize=16384)  # the same feeds' URLs, every poll
+def _split(url: str) -> SplitResult | None:
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=16384)
 def redact_url(url: str) -> str:
     """`url` without user:password and with secret-looking query values masked, for logs."""
     try:
@@ -516,6 +525,8 @@ def _seconds(value: float) -> str:
 
 
 def _log_result(result: FetchResult, elapsed: float) -> None:
+    if result.status is not FetchStatus.ERROR and not logger.isEnabledFor(logging.DEBUG):
+        return  # the usual case: nothing to say, so nothing to format
     where = redact_url(result.url)
     if result.status is FetchStatus.ERROR:
         logger.warning("fetch failed: %s: %s", where, result.error)

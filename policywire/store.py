@@ -381,21 +381,11 @@ class Store:
             # The item count is added once per feed, however often it appears in the batch.
             count = 0 if write.url in counted else stored.get(write.url, 0)
             counted.add(write.url)
-            rows.append(
-                {
-                    "url": write.url,
-                    "title": write.title or "",
-                    "etag": write.validators.etag,
-                    "last_modified": write.validators.last_modified,
-                    "body_hash": write.validators.body_hash,
-                    "first_polled": write.now,
-                    "last_polled": write.now,
-                    "last_success": write.now,
-                    "failures": 0,
-                    "items_total": count,
-                }
-            )
-        await conn.execute(self._polled_upsert, rows)
+            rows.append((write, count))
+        if conn.dialect.name == "sqlite":  # the driver's executemany, as for items
+            await conn.exec_driver_sql(_SQLITE_UPSERT_FEED, [_sqlite_feed(*row) for row in rows])
+        else:
+            await conn.execute(self._polled_upsert, [_feed_row(*row) for row in rows])
 
     def _remember_polls(self, batch: Sequence[_PollWrite], stored: Mapping[str, int]) -> None:
         """Keep the written state, so the next poll of these feeds reads nothing."""
@@ -932,6 +922,56 @@ class _NextPoll:
 
 
 _FeedWrite = _PollWrite | _NextPoll
+
+
+def _feed_row(write: _PollWrite, items_added: int) -> dict[str, Any]:
+    return {
+        "url": write.url,
+        "title": write.title or "",
+        "etag": write.validators.etag,
+        "last_modified": write.validators.last_modified,
+        "body_hash": write.validators.body_hash,
+        "first_polled": write.now,
+        "last_polled": write.now,
+        "last_success": write.now,
+        "failures": 0,
+        "items_total": items_added,
+    }
+
+
+# _polled_feed_upsert below, written out for SQLite's driver (tests/test_store.py reads back
+# what it wrote through SQLAlchemy).
+_SQLITE_UPSERT_FEED = """
+INSERT INTO feeds (url, title, etag, last_modified, body_hash, first_polled, last_polled,
+                   last_success, failures, items_total)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+ON CONFLICT (url) DO UPDATE SET
+    etag = excluded.etag,
+    last_modified = excluded.last_modified,
+    body_hash = excluded.body_hash,
+    last_polled = excluded.last_polled,
+    last_success = excluded.last_success,
+    failures = 0,
+    title = CASE WHEN excluded.title != '' THEN excluded.title ELSE feeds.title END,
+    first_polled = coalesce(feeds.first_polled, excluded.first_polled),
+    items_total = feeds.items_total + excluded.items_total
+"""
+
+
+def _sqlite_feed(write: _PollWrite, items_added: int) -> tuple[Any, ...]:
+    now = _sqlite_datetime(write.now)
+    validators = write.validators
+    return (
+        write.url,
+        write.title or "",
+        validators.etag,
+        validators.last_modified,
+        validators.body_hash,
+        now,
+        now,
+        now,
+        items_added,
+    )
 
 
 def _polled_feed_upsert(dialect: str) -> Any:

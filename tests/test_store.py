@@ -221,6 +221,7 @@ async def test_concurrent_polls_are_committed_together_and_each_gets_its_items(
         state = await reopened.feed_state(feed)
         assert state.validators.etag == f'"e{n}"' and state.items_total == n % 3
         assert rows[feed]["next_poll"] == NOW + timedelta(minutes=n)
+        assert rows[feed]["last_polled"] == rows[feed]["last_success"] == NOW
     await reopened.close()
 
 
@@ -265,3 +266,19 @@ async def test_the_fast_sqlite_insert_stores_what_sqlalchemy_would(
     assert (core_feed, fast_feed) == (core.feed, fast.feed)
     assert core_rest == fast_rest
     assert "2026-03-10 12:05:06.000789" in core_rest
+
+
+async def test_a_later_poll_keeps_the_title_and_the_first_poll_time(db_url: str) -> None:
+    store = await Store.open(db_url)
+    await store.record_success(FEED, Validators('"a"', None, "h1"), NOW, "News", items=[])
+    later = NOW + timedelta(hours=1, microseconds=7)
+    await store.record_success(FEED, Validators(None, "Tue, 10 Mar 2026", "h2"), later)
+    (row,) = await store.feed_rows()
+    assert row["title"] == "News" and row["first_polled"] == NOW
+    assert row["last_polled"] == row["last_success"] == later
+    assert (row["etag"], row["last_modified"], row["body_hash"]) == (
+        None,
+        "Tue, 10 Mar 2026",
+        "h2",
+    )
+    await store.close()

@@ -36,6 +36,7 @@ async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
     from policywire.match import Matcher
     from policywire.parsepool import ParsePool
     from policywire.pipeline import Poller, PollStatus, fetcher_for, poll_into_store
+    from policywire.service import freeze_startup_heap
     from policywire.store import Store
 
     port, feeds = params["port"], params["feeds"]
@@ -70,6 +71,7 @@ async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
                 await asyncio.gather(*(bounded(feed) for feed in selected))
                 return counts
 
+            freeze_startup_heap()  # as Service.start does before its first polls
             with Meter() as meter:
                 # As the service starts: every feed's state in one query, then the polls.
                 await store.feed_states([feed.url for feed in configs])
