@@ -261,7 +261,6 @@ class Store:
             weight=lambda write: len(write.items) if isinstance(write, _PollWrite) else 0,
             max_weight=MAX_BATCH_ITEMS,
         )
-        self._polled_upsert = _polled_feed_upsert(engine.dialect.name)
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -385,7 +384,7 @@ class Store:
         if conn.dialect.name == "sqlite":  # the driver's executemany, as for items
             await conn.exec_driver_sql(_SQLITE_UPSERT_FEED, [_sqlite_feed(*row) for row in rows])
         else:
-            await conn.execute(self._polled_upsert, [_feed_row(*row) for row in rows])
+            await conn.execute(_postgresql_feed_upsert(), [_feed_row(*row) for row in rows])
 
     def _remember_polls(self, batch: Sequence[_PollWrite], stored: Mapping[str, int]) -> None:
         """Keep the written state, so the next poll of these feeds reads nothing."""
@@ -939,7 +938,7 @@ def _feed_row(write: _PollWrite, items_added: int) -> dict[str, Any]:
     }
 
 
-# _polled_feed_upsert below, written out for SQLite's driver (tests/test_store.py reads back
+# _postgresql_feed_upsert below, written out for SQLite's driver (tests/test_store.py reads back
 # what it wrote through SQLAlchemy).
 _SQLITE_UPSERT_FEED = """
 INSERT INTO feeds (url, title, etag, last_modified, body_hash, first_polled, last_polled,
@@ -974,18 +973,13 @@ def _sqlite_feed(write: _PollWrite, items_added: int) -> tuple[Any, ...]:
     )
 
 
-def _polled_feed_upsert(dialect: str) -> Any:
-    """INSERT … ON CONFLICT DO UPDATE for a good poll's feed row (SQLite and PostgreSQL
-    spell it the same way in SQLAlchemy)."""
-    # Imported by dialect: loading the PostgreSQL dialect costs a cron run ~20 ms for nothing.
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+@functools.cache
+def _postgresql_feed_upsert() -> Any:
+    """A good poll's feed row as INSERT … ON CONFLICT DO UPDATE (SQLite has its own, above)."""
+    # Imported here: loading the PostgreSQL dialect costs a cron run ~20 ms for nothing.
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
-        stmt: Any = postgresql_insert(feeds_table)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(feeds_table)
+    stmt: Any = postgresql_insert(feeds_table)
     new, old = stmt.excluded, feeds_table.c
     return stmt.on_conflict_do_update(
         index_elements=[old.url],

@@ -282,3 +282,19 @@ async def test_a_later_poll_keeps_the_title_and_the_first_poll_time(db_url: str)
         "h2",
     )
     await store.close()
+
+
+def test_the_postgresql_feed_upsert_renders_what_the_sqlite_one_does() -> None:
+    # No PostgreSQL server here: render the statement and compare its parts with SQLite's.
+    from sqlalchemy.dialects import postgresql
+
+    from policywire import store as store_module
+
+    sql = str(store_module._postgresql_feed_upsert().compile(dialect=postgresql.dialect()))
+    assert "ON CONFLICT (url) DO UPDATE SET" in sql
+    for column in ("etag", "last_modified", "body_hash", "last_polled", "last_success"):
+        assert f"{column} = excluded.{column}" in sql
+    assert "items_total = (feeds.items_total + excluded.items_total)" in sql
+    assert "coalesce(feeds.first_polled, excluded.first_polled)" in sql
+    assert "CASE WHEN (excluded.title != %(title_1)s" in sql
+    assert "THEN excluded.title ELSE feeds.title END" in sql
