@@ -568,7 +568,10 @@ _ALIAS_LABELS: dict[str, str] = {
 # letters, digits, apostrophes and hyphens; or a figure of two digits or more. Lower-case
 # words never reach Python code, which keeps extraction fast.
 _UPPER = "".join(chr(c) for c in range(0x41, 0x530) if chr(c).isupper() and chr(c).isalpha())
-_WORD = re.compile(rf"(?<![\w'’-])[{_UPPER}][\w'’-]*|(?<![\w.,])\d[\d.,]*\d")
+# A capitalized word or a number, not inside another word. Each branch starts with its first
+# character and only then looks behind it (two characters back): the regex engine can then
+# skip ahead to candidate characters instead of testing a lookbehind at every position.
+_WORD = re.compile(rf"[{_UPPER}](?<![\w'’-].)[\w'’-]*|\d(?<![\w.,].)[\d.,]*\d")
 _SENTENCE_BREAK = re.compile(r"[.!?:;—–|«»\"“”(]\s*\Z")
 _YEAR = re.compile(r"\A(?:19|20)\d\d\Z")
 _MONTH_NAMES = (

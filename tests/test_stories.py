@@ -330,3 +330,19 @@ def test_fold_name_strips_every_combining_mark_like_the_plain_definition() -> No
     samples += ["".join(rng.choices(alphabet, k=rng.randint(0, 24))) for _ in range(3000)]
     for text in samples:
         assert fold_name(text) == plain(text), repr(text)
+
+
+def test_the_word_pattern_finds_what_the_lookbehind_first_one_did() -> None:
+    import re
+
+    from policywire import entities
+
+    upper = entities._UPPER
+    before = re.compile(rf"(?<![\w'’-])[{upper}][\w'’-]*|(?<![\w.,])\d[\d.,]*\d")
+    rng = random.Random(11)
+    alphabet = list("aZ9.,'’- _xÉé1Ω\n")
+    samples = ["Mistral AI's CEO, 3.5 bn", "’Meta' l'UE-Kommission 2,000.5", "9Ab", ""]
+    samples += ["".join(rng.choices(alphabet, k=rng.randint(0, 14))) for _ in range(20000)]
+    for text in samples:
+        found = [m.span() for m in entities._WORD.finditer(text)]
+        assert found == [m.span() for m in before.finditer(text)], repr(text)
