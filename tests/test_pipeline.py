@@ -11,10 +11,10 @@ import pytest
 from policywire.config import FeedConfig
 from policywire.fetch import Fetcher
 from policywire.match import Matcher
-from policywire.models import TopicRule
+from policywire.models import MatchedItem, TopicRule
 from policywire.parsepool import ParsePool
 from policywire.pipeline import Poller, PollStatus, poll_into_store
-from policywire.store import Store
+from policywire.store import Store, StoreError
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import NOW
 
@@ -139,3 +139,24 @@ async def test_a_poller_needs_rules_somewhere() -> None:
     async with Fetcher() as fetcher:
         with ParsePool(workers=0) as parser, pytest.raises(ValueError, match="Matcher"):
             Poller(fetcher, parser, None, lambda: NOW)
+
+
+class FailingDisk(Store):
+    """A real store whose writes fail as a full or broken disk makes them fail."""
+
+    async def record_success(self, *args: object, **kwargs: object) -> list[MatchedItem]:
+        raise StoreError("database error: disk I/O error")
+
+
+async def test_a_store_failure_is_that_polls_error_not_a_crash(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    server.add("/feed.xml", rss("The AI Act applies"))
+    store = await FailingDisk.open(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
+    async with Fetcher() as fetcher:
+        with ParsePool(workers=0) as parser:
+            poller = Poller(fetcher, parser, Matcher.compile(RULES), lambda: NOW)
+            outcome = await poll_into_store(poller, store, feed(server, "/feed.xml"))
+    assert outcome.status is PollStatus.ERROR
+    assert outcome.error == "database error: disk I/O error"
+    await store.close()
