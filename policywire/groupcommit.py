@@ -57,20 +57,25 @@ class GroupCommit(Generic[W, R]):
             await asyncio.wait([self._committer])
 
     async def _commit_queued(self) -> None:
-        while self._queue:
-            batch = self._take_batch()
-            try:
-                results = await self._write_batch([write for write, _ in batch])
-            except asyncio.CancelledError:
-                for _, done in (*batch, *self._queue):
-                    done.cancel()  # shutting down: nobody waits forever
-                self._queue.clear()
-                raise
-            except Exception as exc:  # a caller must never wait forever
-                await self._one_by_one(batch, exc)
-                continue
-            for (_, done), result in zip(batch, results, strict=True):
-                _settle(done, result)
+        batch: list[tuple[W, asyncio.Future[R]]] = []
+        try:
+            while self._queue:
+                batch = self._take_batch()
+                await self._commit(batch)
+        except asyncio.CancelledError:
+            for _, done in (*batch, *self._queue):
+                done.cancel()  # shutting down: nobody waits forever (a no-op once settled)
+            self._queue.clear()
+            raise
+
+    async def _commit(self, batch: list[tuple[W, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._write_batch([write for write, _ in batch])
+        except Exception as exc:  # a caller must never wait forever
+            await self._one_by_one(batch, exc)
+            return
+        for (_, done), result in zip(batch, results, strict=True):
+            _settle(done, result)
 
     def _take_batch(self) -> list[tuple[W, asyncio.Future[R]]]:
         """The oldest queued writes, up to `max_weight` (at least one)."""

@@ -77,3 +77,22 @@ async def test_drain_waits_for_every_queued_write() -> None:
     await commit.drain()
     assert sum(len(batch) for batch in ledger.batches) == 5
     await asyncio.gather(*tasks)
+
+
+async def test_a_cancelled_committer_leaves_no_caller_waiting() -> None:
+    # Shutdown cancels the commit in flight: its callers and those queued behind it are told,
+    # even when the cancel lands while a failed batch is being retried one write at a time.
+    never = asyncio.Event()
+
+    async def stuck(batch: Sequence[str]) -> list[str]:
+        if len(batch) > 1:
+            raise ValueError("bad row")  # so the writes are retried one by one…
+        await never.wait()  # …and the first retry hangs
+        return list(batch)
+
+    commit: GroupCommit[str, str] = GroupCommit(stuck)
+    callers = [asyncio.create_task(commit.submit(w)) for w in ("a", "b", "c")]
+    await asyncio.sleep(0.01)
+    commit._committer.cancel()  # type: ignore[union-attr]  # what loop shutdown does
+    outcomes = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 1)
+    assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes)
