@@ -151,6 +151,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         await bot.start()
         await webhooks.start()
         await service.start()
+        service.scheduler.pause()  # the tests poll themselves; no jittered poll may race them
         try:
             async with asyncio.timeout(5):
                 await bot.ready.wait()
