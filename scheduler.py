@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from policywire.config import Config, ConfigError, default_config_path, load_config
-from policywire.i18n import SUPPORTED_LANGUAGES
+from policywire.config.load import Config, ConfigError, default_config_path, load_config
+from policywire.deliver.i18n import SUPPORTED_LANGUAGES
 from policywire.logsafe import redact_secrets
 
 if TYPE_CHECKING:
@@ -145,9 +145,9 @@ def _count(number: int, noun: str) -> str:
 
 
 def _preview(config: Config, args: argparse.Namespace) -> int:
+    from policywire.curate.stories import format_explanations
+    from policywire.deliver.render import render_console, view_digest
     from policywire.preview import preview_json, run_preview
-    from policywire.render import render_console, view_digest
-    from policywire.stories import format_explanations
 
     if args.topic and args.topic not in config.topics:
         known = ", ".join(sorted(config.topics)) or "none"
@@ -170,7 +170,7 @@ async def _status(config: Config) -> int:
     from datetime import UTC, datetime
 
     from policywire.status import collect_status, format_status
-    from policywire.store import Store, StoreError
+    from policywire.storage.store import Store, StoreError
 
     try:
         store = await Store.open(config.settings.database)
@@ -189,7 +189,7 @@ async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -
     """Run the service until SIGTERM/SIGINT (or one round with `once`); returns the exit code."""
     from bots.console import ConsoleTransport
     from policywire.service import Service
-    from policywire.store import Store, StoreError
+    from policywire.storage.store import Store, StoreError
 
     try:
         store = await Store.open(config.settings.database)

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from policywire.curate.stories import Article, GroupingParams, explain_pair, group_articles
 from policywire.models import Item, MatchedItem, TopicHit
-from policywire.stories import Article, GroupingParams, explain_pair, group_articles
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "grouping"
 

@@ -23,7 +23,7 @@ import re
 import sys
 import time
 
-from policywire.match import Matcher
+from policywire.ingest.match import Matcher
 from policywire.models import Item, TopicRule
 
 SEED = 20240601

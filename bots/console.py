@@ -6,7 +6,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from policywire.delivery import Pacing, Rejected
+from policywire.deliver.sender import Pacing, Rejected
 
 
 class ConsoleTransport:

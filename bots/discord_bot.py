@@ -31,8 +31,10 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from policywire.config import DiscordSettings
-from policywire.delivery import (
+from policywire.chat.subscriptions import CommandError, Subscriptions
+from policywire.config.load import DiscordSettings
+from policywire.deliver.i18n import SUPPORTED_LANGUAGES
+from policywire.deliver.sender import (
     DeliveryError,
     Pacing,
     Rejected,
@@ -40,9 +42,7 @@ from policywire.delivery import (
     TargetFailing,
     TargetGone,
 )
-from policywire.i18n import SUPPORTED_LANGUAGES
-from policywire.store import DestinationRow
-from policywire.subscriptions import CommandError, Subscriptions
+from policywire.storage.store import DestinationRow
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import aiohttp
 import discord
 
 from bots.discord_bot import configure_endpoints, message_arguments, translate
-from policywire.config import DiscordSettings
-from policywire.delivery import Pacing, RetryLater, TargetGone
+from policywire.config.load import DiscordSettings
+from policywire.deliver.sender import Pacing, RetryLater, TargetGone
 
 log = logging.getLogger(__name__)
 

@@ -136,7 +136,7 @@ class Story:
 
 
 class ParseError(Exception):
-    """A body with nothing usable in it, said in one line (see policywire.parse)."""
+    """A body with nothing usable in it, said in one line (see policywire.ingest.parse)."""
 
 
 @dataclass(frozen=True, slots=True)

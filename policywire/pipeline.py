@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from policywire.config import FeedConfig, Settings
-from policywire.fetch import DEFAULT_USER_AGENT, Fetcher
-from policywire.match import Hits, Matcher, match_items
+from policywire.config.load import FeedConfig, Settings
+from policywire.ingest.fetch import DEFAULT_USER_AGENT, Fetcher
+from policywire.ingest.match import Hits, Matcher, match_items
+from policywire.ingest.parsepool import ParsePool
 from policywire.models import FetchStatus, Item, MatchedItem, ParseError, Validators
-from policywire.parsepool import ParsePool
-from policywire.store import FeedState, Store, StoreError
+from policywire.storage.store import FeedState, Store, StoreError
 
 __all__ = [
     "Hits",

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from policywire.config import Config, DestinationConfig, FeedConfig
-from policywire.digest import build_digest
-from policywire.match import Matcher
+from policywire.config.load import Config, DestinationConfig, FeedConfig
+from policywire.curate.digest import build_digest
+from policywire.ingest.match import Matcher
+from policywire.ingest.parsepool import ParsePool
 from policywire.models import Digest, MatchedItem, Story
-from policywire.parsepool import ParsePool
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for
 
 

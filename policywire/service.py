@@ -21,16 +21,22 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from policywire.config import Config, ConfigError, DestinationConfig, FeedConfig, parse_schedule
-from policywire.delivery import Sender, Transport
-from policywire.fetch import next_delay
-from policywire.match import Matcher
+from policywire.chat.subscriptions import Defaults, Subscriptions
+from policywire.config.load import (
+    Config,
+    ConfigError,
+    DestinationConfig,
+    FeedConfig,
+    parse_schedule,
+)
+from policywire.deliver.payloads import RENDERERS, Renderer
+from policywire.deliver.sender import Sender, Transport
+from policywire.ingest.fetch import next_delay
+from policywire.ingest.match import Matcher
+from policywire.ingest.parsepool import ParsePool
 from policywire.models import Digest, MatchedItem
-from policywire.parsepool import ParsePool
-from policywire.payloads import RENDERERS, Renderer
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, poll_into_store
-from policywire.store import DestinationRow, FeedState, Store
-from policywire.subscriptions import Defaults, Subscriptions
+from policywire.storage.store import DestinationRow, FeedState, Store
 
 log = logging.getLogger(__name__)
 
@@ -372,7 +378,7 @@ class Service:
         """The digest, and the candidates it settles without showing (copies already sent)."""
         # Imported here: story grouping is the heaviest import, and a cron run with nothing
         # new never needs it.
-        from policywire.digest import build_digest
+        from policywire.curate.digest import build_digest
 
         settings = self.config.settings
         delivered = await self.store.delivered_items(row, self.clock() - settings.story_window)

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from policywire.config import Config, parse_schedule
-from policywire.store import DestinationRow, Store
+from policywire.config.load import Config, parse_schedule
+from policywire.storage.store import DestinationRow, Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,8 +148,8 @@ def test_a_cron_run_with_nothing_to_parse_imports_no_parser_nor_chat_library(
     unwanted = (
         "feedparser",
         "lxml",
-        "policywire.parse",
-        "policywire.stories",
+        "policywire.ingest.parse",
+        "policywire.curate.stories",
         "sqlalchemy.dialects.postgresql",
         "telegram",
         "discord",

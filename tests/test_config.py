@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from policywire.config import (
+from policywire.config.load import (
     SUPPORTED_LANGUAGES,
     Config,
     ConfigError,
@@ -756,7 +756,7 @@ def _node_tree(node: object) -> object:
 def test_libyaml_composes_the_same_nodes_as_the_pure_loader() -> None:
     import yaml
 
-    from policywire import yamlpos
+    from policywire.config import yamlpos
 
     assert yamlpos._FAST_LOADER is not None  # PyYAML's wheels ship libyaml: the fast path runs
     root = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ import asyncio
 import signal
 from pathlib import Path
 
-from policywire.config import load_config
-from policywire.store import Store
+from policywire.config.load import load_config
+from policywire.storage.store import Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import rss

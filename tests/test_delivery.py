@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from policywire.delivery import (
+from policywire.deliver.sender import (
     Pacing,
     RateLimiter,
     Rejected,
@@ -20,7 +20,7 @@ from policywire.delivery import (
     TargetMoved,
     backoff,
 )
-from policywire.store import DestinationRow, Store
+from policywire.storage.store import DestinationRow, Store
 from tests.helpers import NOW
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from policywire.digest import build_digest
-from policywire.render import render_console, view_digest
+from policywire.curate.digest import build_digest
+from policywire.deliver.render import render_console, view_digest
 from tests.helpers import NOW, item, matched
 
 

@@ -23,10 +23,10 @@ from discord.http import Route
 
 from bots.discord_bot import COMMANDS, DiscordBot
 from bots.discord_webhook import DiscordWebhookTransport
-from policywire.config import load_config
-from policywire.delivery import Pacing
+from policywire.config.load import load_config
+from policywire.deliver.sender import Pacing
 from policywire.service import Service
-from policywire.store import DestinationRow, Store
+from policywire.storage.store import DestinationRow, Store
 from tests.fakes.discord_api import (
     EPHEMERAL,
     MANAGE_CHANNELS,

@@ -26,10 +26,10 @@ from feedparser.html import _cp1252
 from lxml import etree  # type: ignore[import-untyped]
 
 from bench.corpus import feed_body, feed_spec
-from policywire import fastparse
-from policywire.fastparse import FastFeed, parse_atom, parse_fast, parse_rdf, parse_rss
+from policywire.ingest import fastparse
+from policywire.ingest.fastparse import FastFeed, parse_atom, parse_fast, parse_rdf, parse_rss
+from policywire.ingest.parse import ParseError, parse_feed, parse_feed_with_feedparser
 from policywire.models import ParsedFeed
-from policywire.parse import ParseError, parse_feed, parse_feed_with_feedparser
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 REALFEEDS = Path(__file__).parents[1].parent / "shared" / "realfeeds"

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from policywire.fetch import Fetcher, jittered, next_delay, parse_retry_after, redact_url
+from policywire.ingest.fetch import Fetcher, jittered, next_delay, parse_retry_after, redact_url
 from policywire.models import FetchStatus, Validators
 from tests.fakes.feed_server import FeedServer, unused_port
 
@@ -285,7 +285,7 @@ async def test_urls_we_cannot_fetch(fetcher: Fetcher, url: str, message: str) ->
 async def test_credentials_never_reach_errors_or_logs(
     server: FeedServer, fetcher: Fetcher, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="policywire.fetch")
+    caplog.set_level(logging.DEBUG, logger="policywire.ingest.fetch")
     urls = [
         server.url("/private.xml").replace("http://", "http://alice:s3cret@"),
         f"http://alice:s3cret@127.0.0.1:{unused_port()}/feed.xml",

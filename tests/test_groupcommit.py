@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from policywire.groupcommit import GroupCommit
+from policywire.storage.groupcommit import GroupCommit
 
 
 class Ledger:

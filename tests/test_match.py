@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from policywire import match as match_module
-from policywire.match import Matcher, validate_keyword
+from policywire.ingest import match as match_module
+from policywire.ingest.match import Matcher, validate_keyword
 from policywire.models import Item, TopicHit, TopicRule
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from policywire.match import Matcher, match_items
+from policywire.ingest.match import Matcher, match_items
+from policywire.ingest.parse import ParseError, parse_feed
+from policywire.ingest.parsepool import ParsedAndMatched, ParsePool
 from policywire.models import Item, ParsedFeed, TopicHit, TopicRule
-from policywire.parse import ParseError, parse_feed
-from policywire.parsepool import ParsedAndMatched, ParsePool
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from policywire.config import FeedConfig
-from policywire.fetch import Fetcher
-from policywire.match import Matcher
+from policywire.config.load import FeedConfig
+from policywire.ingest.fetch import Fetcher
+from policywire.ingest.match import Matcher
+from policywire.ingest.parsepool import ParsePool
 from policywire.models import MatchedItem, TopicRule
-from policywire.parsepool import ParsePool
 from policywire.pipeline import Poller, PollStatus, poll_into_store
-from policywire.store import Store, StoreError
+from policywire.storage.store import Store, StoreError
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import NOW
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from policywire.ingest.parse import ParseError
+from policywire.ingest.parsepool import ParsePool
 from policywire.models import ParsedFeed
-from policywire.parse import ParseError
-from policywire.parsepool import ParsePool
 
 REALFEEDS = Path(__file__).parents[1].parent / "shared" / "realfeeds"
 NOW = datetime(2030, 1, 1, tzinfo=UTC)  # after every capture, so real dates stay real

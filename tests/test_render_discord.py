@@ -7,9 +7,7 @@ from typing import Any
 
 import pytest
 
-from policywire.models import Digest, Story
-from policywire.render import view_digest
-from policywire.render_discord import (
+from policywire.deliver.discord_embeds import (
     MAX_TOTAL,
     ZWSP,
     colour,
@@ -19,6 +17,8 @@ from policywire.render_discord import (
     render_discord,
     utf16_len,
 )
+from policywire.deliver.render import view_digest
+from policywire.models import Digest, Story
 from tests.fakes.discord_api import validate_message
 from tests.helpers import NOW, item, matched
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from policywire.digest import build_digest
+from policywire.curate.digest import build_digest
+from policywire.deliver.render import view_digest
+from policywire.deliver.telegram_html import TELEGRAM_LIMIT, render_telegram, utf16_len
 from policywire.models import MatchedItem
-from policywire.render import view_digest
-from policywire.render_telegram import TELEGRAM_LIMIT, render_telegram, utf16_len
 from tests.helpers import NOW, item, matched
 
 HOSTILE = '<b>bold</b> </a> & "quotes" <script>alert(1)</script> 😀 @everyone'

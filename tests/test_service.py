@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bots.console import ConsoleTransport
-from policywire.config import load_config
+from policywire.config.load import load_config
 from policywire.service import Service
-from policywire.store import Store
+from policywire.storage.store import Store
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import rss
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from bots.telegram import TelegramBot
-from policywire.config import load_config
-from policywire.delivery import Pacing
+from policywire.config.load import load_config
+from policywire.deliver.sender import Pacing
 from policywire.service import Service
 from policywire.status import collect_status, format_status
-from policywire.store import Store
+from policywire.storage.store import Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.sim import Event, VirtualClock, VirtualDay

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from policywire.models import Item, TopicHit, Validators
-from policywire.store import DestinationRow, Store, StoreError
+from policywire.storage.store import DestinationRow, Store, StoreError
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 FEED = "https://news.example/feed.xml"
@@ -288,7 +288,7 @@ def test_the_postgresql_feed_upsert_renders_what_the_sqlite_one_does() -> None:
     # No PostgreSQL server here: render the statement and compare its parts with SQLite's.
     from sqlalchemy.dialects import postgresql
 
-    from policywire import store as store_module
+    from policywire.storage import store as store_module
 
     sql = str(store_module._postgresql_feed_upsert().compile(dialect=postgresql.dialect()))
     assert "ON CONFLICT (url) DO UPDATE SET" in sql

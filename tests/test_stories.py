@@ -13,14 +13,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from policywire.config import load_config
-from policywire.digest import build_digest
-from policywire.entities import extract_entities, fold_name
-from policywire.match import Matcher
-from policywire.models import MatchedItem
-from policywire.parsepool import ParsePool
-from policywire.render import render_console, view_digest
-from policywire.stories import (
+from policywire.config.load import load_config
+from policywire.curate.digest import build_digest
+from policywire.curate.entities import extract_entities, fold_name
+from policywire.curate.stories import (
     GroupingParams,
     explain_pair,
     format_explanations,
@@ -28,11 +24,15 @@ from policywire.stories import (
     group_stories,
     merge_same_link,
 )
-from policywire.summarizer import (
+from policywire.curate.summarizer import (
     ExtractiveSummarizer,
     OpenAICompatibleSummarizer,
     extractive_summary,
 )
+from policywire.deliver.render import render_console, view_digest
+from policywire.ingest.match import Matcher
+from policywire.ingest.parsepool import ParsePool
+from policywire.models import MatchedItem
 from tests.helpers import NOW, item, matched
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -335,7 +335,7 @@ def test_fold_name_strips_every_combining_mark_like_the_plain_definition() -> No
 def test_the_word_pattern_finds_what_the_lookbehind_first_one_did() -> None:
     import re
 
-    from policywire import entities
+    from policywire.curate import entities
 
     upper = entities._UPPER
     before = re.compile(rf"(?<![\w'’-])[{upper}][\w'’-]*|(?<![\w.,])\d[\d.,]*\d")

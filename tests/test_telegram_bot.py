@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from bots.telegram import COMMANDS, TelegramBot
-from policywire.config import load_config
-from policywire.delivery import Pacing
+from policywire.config.load import load_config
+from policywire.deliver.sender import Pacing
 from policywire.service import Service
-from policywire.store import DestinationRow, Store
+from policywire.storage.store import DestinationRow, Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import rss

@@ -12,11 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-import policywire.parse
+import policywire.ingest.parse
 from bench.corpus import feed_body
-from policywire.models import ParsedFeed
-from policywire.parse import ParseError, parse_feed, parse_feed_with_feedparser
-from policywire.text import (
+from policywire.ingest.parse import ParseError, parse_feed, parse_feed_with_feedparser
+from policywire.ingest.text import (
     canonical_link,
     detect_language_hint,
     extract_links,
@@ -28,6 +27,7 @@ from policywire.text import (
     truncate,
     url_path,
 )
+from policywire.models import ParsedFeed
 from tests import text_reference as reference
 
 
@@ -362,7 +362,7 @@ def corpus_calls() -> _Calls:
     calls = _Calls()
 
     def recording(name: str, record: Callable[..., None]) -> Callable[..., Any]:
-        helper = getattr(policywire.parse, name)
+        helper = getattr(policywire.ingest.parse, name)
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             record(*args, **kwargs)
@@ -370,24 +370,26 @@ def corpus_calls() -> _Calls:
 
         return wrapper
 
-    policywire.parse._tag_text.cache_clear()  # so that every tag name reaches html_to_text
+    policywire.ingest.parse._tag_text.cache_clear()  # so that every tag name reaches html_to_text
     with pytest.MonkeyPatch.context() as patch:
         for name in ("html_to_text", "html_to_clean_text"):
-            patch.setattr(policywire.parse, name, recording(name, calls.markup.append))
+            patch.setattr(policywire.ingest.parse, name, recording(name, calls.markup.append))
         patch.setattr(
-            policywire.parse,
+            policywire.ingest.parse,
             "canonical_link",
             recording("canonical_link", lambda url, base=None: calls.links.append((url, base))),
         )
         patch.setattr(
-            policywire.parse,
+            policywire.ingest.parse,
             "extract_links",
             recording(
                 "extract_links",
                 lambda markup, base=None, *, limit=20: calls.bodies.append((markup, base, limit)),
             ),
         )
-        patch.setattr(policywire.parse, "url_path", recording("url_path", calls.paths.append))
+        patch.setattr(
+            policywire.ingest.parse, "url_path", recording("url_path", calls.paths.append)
+        )
         for name, body in _corpus():
             for fast in (True, False):
                 _parse(body, f"https://feeds.example/{name}", fast=fast)
@@ -435,16 +437,16 @@ def _reference_url_path(link: str) -> str:
 def test_parsed_feeds_equal_reference_on_corpora(fast: bool) -> None:
     bodies = _corpus()
     optimized = [_parse(body, f"https://feeds.example/{name}", fast=fast) for name, body in bodies]
-    policywire.parse._tag_text.cache_clear()  # its entries came from the optimized helpers
+    policywire.ingest.parse._tag_text.cache_clear()  # its entries came from the optimized helpers
     with pytest.MonkeyPatch.context() as patch:
         # What parse.py called before: the plain helpers, and urlsplit for a link's path.
-        patch.setattr(policywire.parse, "html_to_text", reference.html_to_text)
-        patch.setattr(policywire.parse, "html_to_clean_text", _reference_clean_text)
-        patch.setattr(policywire.parse, "canonical_link", reference.canonical_link)
-        patch.setattr(policywire.parse, "extract_links", reference.extract_links)
-        patch.setattr(policywire.parse, "url_path", _reference_url_path)
+        patch.setattr(policywire.ingest.parse, "html_to_text", reference.html_to_text)
+        patch.setattr(policywire.ingest.parse, "html_to_clean_text", _reference_clean_text)
+        patch.setattr(policywire.ingest.parse, "canonical_link", reference.canonical_link)
+        patch.setattr(policywire.ingest.parse, "extract_links", reference.extract_links)
+        patch.setattr(policywire.ingest.parse, "url_path", _reference_url_path)
         plain = [_parse(body, f"https://feeds.example/{name}", fast=fast) for name, body in bodies]
-        policywire.parse._tag_text.cache_clear()
+        policywire.ingest.parse._tag_text.cache_clear()
     for (name, _), mine, theirs in zip(bodies, optimized, plain, strict=True):
         assert mine == theirs, name
     assert sum(len(feed.items) for feed in optimized if isinstance(feed, ParsedFeed)) > 1_500

@@ -1,4 +1,4 @@
-"""policywire/text.py as it was before its fast paths: the reference they are checked against.
+"""The plain text helpers of policywire/ingest/text.py, kept as the reference for its fast paths.
 
 A verbatim copy of the plain implementation (html_to_text, strip_boilerplate, canonical_link,
 extract_links and the rest), used only by tests/test_text.py, which asserts that the

@@ -64,8 +64,8 @@ def run_policywire(params: dict[str, Any]) -> dict[str, Result]:
 
 async def _policywire(count: int) -> Result:
     from bots.telegram import TelegramBot
-    from policywire.delivery import Sender
-    from policywire.store import DestinationRow, Store
+    from policywire.deliver.sender import Sender
+    from policywire.storage.store import DestinationRow, Store
 
     texts = _messages(count)
     now = datetime.now(UTC)

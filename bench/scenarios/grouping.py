@@ -1,6 +1,6 @@
 """Scenario 4: story grouping over N matched items inside the grouping window.
 
-policywire: `policywire.stories.group_stories` when that function exists (the stories issue's
+policywire: `policywire.curate.stories.group_stories` when that function exists (the stories issue's
 grouping), otherwise today's pipeline `merge_same_link` + `single_article_stories`. The result
 says which one ran. Baseline: the grouping a user would write — each item joins the first
 earlier story whose lead title shares ≥ 50 % of its words (Jaccard), else starts a story —
@@ -24,7 +24,7 @@ _WORD = re.compile(r"\w+")
 
 
 def matched_items(count: int) -> list[MatchedItem]:
-    from policywire.match import Matcher
+    from policywire.ingest.match import Matcher
 
     matcher = Matcher.compile(TARGET_RULES)
     found = []
@@ -35,7 +35,7 @@ def matched_items(count: int) -> list[MatchedItem]:
 
 
 def grouping_function() -> tuple[str, Callable[[list[MatchedItem]], list[Any]]]:
-    from policywire import stories
+    from policywire.curate import stories
 
     group = getattr(stories, "group_stories", None)
     if group is None:

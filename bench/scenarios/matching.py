@@ -18,7 +18,7 @@ from bench.measure import Meter, Result
 
 
 def run_policywire(params: dict[str, Any]) -> dict[str, Result]:
-    from policywire.match import Matcher
+    from policywire.ingest.match import Matcher
 
     items = corpus_items(params["items"])
     rules = filler_rules(params["rules"])

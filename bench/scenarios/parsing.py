@@ -37,8 +37,8 @@ def _bodies(params: dict[str, Any]) -> dict[str, list[bytes]]:
 def _parsers() -> dict[str, Callable[[bytes], int]]:
     import feedparser
 
-    from policywire.fastparse import parse_fast
-    from policywire.parse import ParseError, parse_feed, parse_feed_with_feedparser
+    from policywire.ingest.fastparse import parse_fast
+    from policywire.ingest.parse import ParseError, parse_feed, parse_feed_with_feedparser
 
     now = datetime.now(UTC)
 
@@ -137,9 +137,9 @@ def fast_parse_feed(body: bytes, *, feed_url: str, now: datetime) -> Any:
     """
     import fastfeedparser
 
-    from policywire import parse as pw
+    from policywire.ingest import parse as pw
+    from policywire.ingest.text import detect_language_hint, html_to_text
     from policywire.models import ParsedFeed
-    from policywire.text import detect_language_hint, html_to_text
 
     result = fastfeedparser.parse(body)
     info = dict(result.get("feed") or {})
@@ -178,7 +178,7 @@ def fast_parse_feed(body: bytes, *, feed_url: str, now: datetime) -> Any:
 
 def compare_items(params: dict[str, Any]) -> dict[str, Any]:
     """Per corpus: feeds whose Items are identical both ways, and which Item fields differ."""
-    from policywire.parse import ParseError, parse_feed
+    from policywire.ingest.parse import ParseError, parse_feed
 
     now = datetime(2030, 1, 1, tzinfo=UTC)
     report: dict[str, Any] = {}
@@ -215,7 +215,7 @@ def compare_items(params: dict[str, Any]) -> dict[str, Any]:
 
 def fast_path_acceptance(params: dict[str, Any]) -> dict[str, Any]:
     """Per corpus: how many bodies (and their items) the lxml fast path accepts."""
-    from policywire.fastparse import parse_fast
+    from policywire.ingest.fastparse import parse_fast
 
     report: dict[str, Any] = {}
     for set_name, bodies in _bodies(params).items():

@@ -32,12 +32,12 @@ def run_policywire(params: dict[str, Any]) -> dict[str, Result]:
 
 
 async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
-    from policywire.config import FeedConfig, Settings
-    from policywire.match import Matcher
-    from policywire.parsepool import ParsePool
+    from policywire.config.load import FeedConfig, Settings
+    from policywire.ingest.match import Matcher
+    from policywire.ingest.parsepool import ParsePool
     from policywire.pipeline import Poller, PollStatus, fetcher_for, poll_into_store
     from policywire.service import freeze_startup_heap
-    from policywire.store import Store
+    from policywire.storage.store import Store
 
     port, feeds = params["port"], params["feeds"]
     warm = params.get("warm", True)

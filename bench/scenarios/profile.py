@@ -40,12 +40,12 @@ def _top(profile: cProfile.Profile, count: int = 18) -> str:
 
 
 async def _profile(params: dict[str, Any]) -> dict[str, Result]:
-    from policywire.config import Settings
-    from policywire.match import Hits, Matcher, match_items
+    from policywire.config.load import Settings
+    from policywire.ingest.match import Hits, Matcher, match_items
+    from policywire.ingest.parse import parse_feed
     from policywire.models import FetchStatus, ParsedFeed, Validators
-    from policywire.parse import parse_feed
     from policywire.pipeline import fetcher_for
-    from policywire.store import Store
+    from policywire.storage.store import Store
 
     urls = feed_urls(params["port"], params["feeds"])
     now = datetime.now(UTC)

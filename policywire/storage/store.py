@@ -45,8 +45,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
-from policywire.groupcommit import GroupCommit
 from policywire.models import Item, MatchedItem, TopicHit, Validators
+from policywire.storage.groupcommit import GroupCommit
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from policywire.durations import Schedule, parse_duration, parse_schedule
-from policywire.match import validate_keyword
-from policywire.models import TopicRule
-from policywire.yamlpos import (
+from policywire.config.durations import Schedule, parse_duration, parse_schedule
+from policywire.config.yamlpos import (
     Fields,
     Problems,
     YamlSyntaxError,
@@ -39,6 +37,8 @@ from policywire.yamlpos import (
     parse_node,
     sequence_items,
 )
+from policywire.ingest.match import validate_keyword
+from policywire.models import TopicRule
 
 __all__ = [
     "SUPPORTED_LANGUAGES",

@@ -12,9 +12,9 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from policywire import i18n
+from policywire.curate.summarizer import extractive_summary
+from policywire.deliver import i18n
 from policywire.models import Digest, MatchedItem, Story
-from policywire.summarizer import extractive_summary
 
 MAX_TITLE_CHARS = 300
 MAX_FURTHER_READING = 8

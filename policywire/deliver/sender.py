@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
-from policywire.store import OutboxRow, Store
+from policywire.storage.store import OutboxRow, Store
 
 log = logging.getLogger(__name__)
 

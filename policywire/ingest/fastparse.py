@@ -302,7 +302,7 @@ _C1_CONTROL = re.compile("[\x80-\x9f]")
 # What a UTF-8 continuation byte (0x80-0xBF) becomes when read as Latin-1.
 _LATIN1_CONTINUATION = re.compile("[\x80-\xbf]")
 if not all(0x80 <= key <= 0x9F for key in _cp1252):
-    raise ImportError("feedparser's cp1252 map is not what policywire.fastparse expects")
+    raise ImportError("feedparser's cp1252 map is not what policywire.ingest.fastparse expects")
 _LINK_ENTITY = re.compile("&([A-Za-z0-9_]+);")
 _LANG_OR_BASE = etree.XPath(
     "//@*[translate(local-name(), 'LANGBSE', 'langbse') = 'lang'"

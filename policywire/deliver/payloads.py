@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from policywire.deliver.discord_embeds import render_discord
+from policywire.deliver.render import render_console, view_digest
+from policywire.deliver.telegram_html import render_telegram
 from policywire.models import Digest
-from policywire.render import render_console, view_digest
-from policywire.render_discord import render_discord
-from policywire.render_telegram import render_telegram
 
 Renderer = Callable[[Digest], list[dict[str, Any]]]
 

@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from policywire.render import DigestView, ReadingLink, StoryView
+from policywire.deliver.render import DigestView, ReadingLink, StoryView
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10

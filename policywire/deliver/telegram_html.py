@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from policywire.render import DigestView, ReadingLink, StoryView, hashtag
+from policywire.deliver.render import DigestView, ReadingLink, StoryView, hashtag
 
 TELEGRAM_LIMIT = 4096
 SEPARATOR = "\n\n"

@@ -21,9 +21,8 @@ from xml.sax import SAXParseException
 
 import feedparser
 
-from policywire.fastparse import parse_fast
-from policywire.models import Item, ParsedFeed, ParseError
-from policywire.text import (
+from policywire.ingest.fastparse import parse_fast
+from policywire.ingest.text import (
     canonical_link,
     detect_language_hint,
     extract_links,
@@ -33,6 +32,7 @@ from policywire.text import (
     truncate,
     url_path,
 )
+from policywire.models import Item, ParsedFeed, ParseError
 
 __all__ = ["ParseError", "parse_feed", "parse_feed_with_feedparser"]
 

@@ -23,8 +23,8 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from policywire.ingest.text import strip_boilerplate, summarize
 from policywire.models import Item
-from policywire.text import strip_boilerplate, summarize
 
 __all__ = [
     "ExtractiveSummarizer",

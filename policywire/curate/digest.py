@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from policywire.models import Digest, MatchedItem, Story
-from policywire.stories import (
+from policywire.curate.stories import (
     DEFAULT_WINDOW,
     Article,
     GroupingParams,
@@ -29,6 +28,7 @@ from policywire.stories import (
     merge_same_link,
     story_from_group,
 )
+from policywire.models import Digest, MatchedItem, Story
 
 
 def build_digest(

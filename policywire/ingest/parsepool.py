@@ -23,7 +23,7 @@ from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from policywire.match import Hits, Matcher, match_items
+from policywire.ingest.match import Hits, Matcher, match_items
 from policywire.models import ParsedFeed, ParseError, TopicRule
 
 __all__ = ["ParsePool", "ParsedAndMatched"]
@@ -221,7 +221,7 @@ def _start_worker(parent_pid: int, rules: tuple[TopicRule, ...] | None) -> None:
     global _worker_matcher  # one per worker process, set once when it starts
     _die_with_parent(parent_pid)
     _worker_matcher = None if rules is None else Matcher.compile(rules)
-    import policywire.parse  # noqa: F401 - loaded now, not during the first feed's parse
+    import policywire.ingest.parse  # noqa: F401 - loaded now, not during the first feed's parse
 
 
 def _parse_and_match_in_worker(body: bytes, **arguments: Any) -> ParsedAndMatched:
@@ -231,7 +231,7 @@ def _parse_and_match_in_worker(body: bytes, **arguments: Any) -> ParsedAndMatche
 
 
 def _parse(body: bytes, **arguments: Any) -> ParsedFeed:
-    from policywire.parse import parse_feed  # see the module docstring
+    from policywire.ingest.parse import parse_feed  # see the module docstring
 
     return parse_feed(body, **arguments)
 

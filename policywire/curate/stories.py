@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from policywire.entities import COMMON_WORDS, Entities, extract_entities, fold_name, label
+from policywire.curate.entities import COMMON_WORDS, Entities, extract_entities, fold_name, label
 from policywire.models import Item, MatchedItem, Story, TopicHit
 
 __all__ = [

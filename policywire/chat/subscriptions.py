@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from policywire.config import parse_schedule
-from policywire.i18n import SUPPORTED_LANGUAGES
-from policywire.store import DestinationRow, Store
+from policywire.config.load import parse_schedule
+from policywire.deliver.i18n import SUPPORTED_LANGUAGES
+from policywire.storage.store import DestinationRow, Store
 
 DEFAULT_CHAT_SCHEDULE = "08:00"
 
