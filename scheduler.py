@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from policywire.config.load import Config, ConfigError, default_config_path, load_config
+from policywire.config.load import Config, default_config_path, load_config
 from policywire.deliver.i18n import SUPPORTED_LANGUAGES
+from policywire.errors import ConfigError
 from policywire.logsafe import redact_secrets
 
 if TYPE_CHECKING:
@@ -169,8 +170,9 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
 async def _status(config: Config) -> int:
     from datetime import UTC, datetime
 
+    from policywire.errors import StoreError
     from policywire.status import collect_status, format_status
-    from policywire.storage.store import Store, StoreError
+    from policywire.storage.store import Store
 
     try:
         store = await Store.open(config.settings.database)
@@ -188,8 +190,9 @@ async def _status(config: Config) -> int:
 async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -> int:
     """Run the service until SIGTERM/SIGINT (or one round with `once`); returns the exit code."""
     from bots.console import ConsoleTransport
+    from policywire.errors import StoreError
     from policywire.service import Service
-    from policywire.storage.store import Store, StoreError
+    from policywire.storage.store import Store
 
     try:
         store = await Store.open(config.settings.database)

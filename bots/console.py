@@ -6,7 +6,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from policywire.deliver.sender import Pacing, Rejected
+from policywire.deliver.sender import Pacing
+from policywire.errors import Rejected
 
 
 class ConsoleTransport:

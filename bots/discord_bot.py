@@ -31,14 +31,16 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from policywire.chat.subscriptions import CommandError, Subscriptions
+from policywire.chat.subscriptions import Subscriptions
 from policywire.config.load import DiscordSettings
 from policywire.deliver.i18n import SUPPORTED_LANGUAGES
-from policywire.deliver.sender import (
+from policywire.deliver.sender import Pacing
+from policywire.errors import (
+    CommandError,
     DeliveryError,
-    Pacing,
     Rejected,
     RetryLater,
+    StartError,
     TargetFailing,
     TargetGone,
 )
@@ -92,10 +94,6 @@ def quiet_voice_warning() -> None:
     discord.VoiceClient.warn_dave = False
 
 
-class DiscordStartError(Exception):
-    """The bot could not log in (bad token, Discord unreachable); the reason is readable."""
-
-
 class DiscordBot:
     """The Discord adapter: slash commands in, `Transport.send` out."""
 
@@ -142,10 +140,10 @@ class DiscordBot:
             await self.client.login(self.token)
         except discord.LoginFailure as exc:
             await self.client.close()
-            raise DiscordStartError("Discord rejected the bot token") from exc
+            raise StartError("Discord rejected the bot token") from exc
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             await self.client.close()
-            raise DiscordStartError(f"Discord unreachable: {exc}") from exc
+            raise StartError(f"Discord unreachable: {exc}") from exc
         self._runner = asyncio.create_task(self._connect(), name="discord-gateway")
         log.info("discord bot %s logged in", self.client.user)
 

@@ -19,7 +19,8 @@ import discord
 
 from bots.discord_bot import configure_endpoints, message_arguments, translate
 from policywire.config.load import DiscordSettings
-from policywire.deliver.sender import Pacing, RetryLater, TargetGone
+from policywire.deliver.sender import Pacing
+from policywire.errors import RetryLater, TargetGone
 
 log = logging.getLogger(__name__)
 

@@ -44,9 +44,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from policywire.chat.subscriptions import CommandError, Subscriptions
+from policywire.chat.subscriptions import Subscriptions
 from policywire.deliver.i18n import SUPPORTED_LANGUAGES
-from policywire.deliver.sender import Pacing, Rejected, RetryLater, TargetGone, TargetMoved
+from policywire.deliver.sender import Pacing
+from policywire.errors import CommandError, Rejected, RetryLater, TargetGone, TargetMoved
 from policywire.storage.store import DestinationRow
 
 log = logging.getLogger(__name__)

@@ -135,10 +135,6 @@ class Story:
         return _union(m.sources or (m.item.source,) for m in self.members)
 
 
-class ParseError(Exception):
-    """A body with nothing usable in it, said in one line (see policywire.ingest.parse)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Digest:
     """The stories one destination receives at one time, before rendering."""

@@ -17,11 +17,12 @@ from datetime import datetime
 from enum import Enum
 
 from policywire.config.load import FeedConfig, Settings
+from policywire.errors import ParseError, StoreError
 from policywire.ingest.fetch import DEFAULT_USER_AGENT, Fetcher
 from policywire.ingest.match import Hits, Matcher, match_items
 from policywire.ingest.parsepool import ParsePool
-from policywire.models import FetchStatus, Item, MatchedItem, ParseError, Validators
-from policywire.storage.store import FeedState, Store, StoreError
+from policywire.models import FetchStatus, Item, MatchedItem, Validators
+from policywire.storage.store import FeedState, Store
 
 __all__ = [
     "Hits",

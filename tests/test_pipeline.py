@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from policywire.config.load import FeedConfig
+from policywire.errors import StoreError
 from policywire.ingest.fetch import Fetcher
 from policywire.ingest.match import Matcher
 from policywire.ingest.parsepool import ParsePool
 from policywire.models import MatchedItem, TopicRule
 from policywire.pipeline import Poller, PollStatus, poll_into_store
-from policywire.storage.store import Store, StoreError
+from policywire.storage.store import Store
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import NOW
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from policywire.errors import StoreError
 from policywire.models import Item, TopicHit, Validators
-from policywire.storage.store import DestinationRow, Store, StoreError
+from policywire.storage.store import DestinationRow, Store
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 FEED = "https://news.example/feed.xml"

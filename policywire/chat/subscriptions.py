@@ -14,15 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from policywire.config.load import parse_schedule
 from policywire.deliver.i18n import SUPPORTED_LANGUAGES
+from policywire.errors import CommandError
 from policywire.storage.store import DestinationRow, Store
 
 DEFAULT_CHAT_SCHEDULE = "08:00"
 
 OnChange = Callable[[DestinationRow, bool], Awaitable[None]]  # (row, is_new_subscriber)
-
-
-class CommandError(Exception):
-    """A user's command cannot be done; the message is the reply to show them."""
 
 
 @dataclass(frozen=True, slots=True)

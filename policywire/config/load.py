@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -30,13 +30,13 @@ from policywire.config.durations import Schedule, parse_duration, parse_schedule
 from policywire.config.yamlpos import (
     Fields,
     Problems,
-    YamlSyntaxError,
     compose,
     item_path,
     line_of,
     parse_node,
     sequence_items,
 )
+from policywire.errors import ConfigError, YamlSyntaxError
 from policywire.ingest.match import validate_keyword
 from policywire.models import TopicRule
 
@@ -97,14 +97,6 @@ _BYTE_UNITS = {
     "gb": 1024**3,
     "gib": 1024**3,
 }
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; ``errors`` holds one formatted line per problem."""
-
-    def __init__(self, errors: Sequence[str]) -> None:
-        self.errors = list(errors)
-        super().__init__("\n".join(self.errors))
 
 
 @dataclass(frozen=True, slots=True)

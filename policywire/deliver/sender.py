@@ -17,45 +17,19 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
+from policywire.errors import (
+    Rejected,
+    RetryLater,
+    TargetFailing,
+    TargetGone,
+    TargetMoved,
+)
 from policywire.storage.store import OutboxRow, Store
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 15 * 60.0
-
-
-class DeliveryError(Exception):
-    """A platform call failed; the subclass says what to do about it."""
-
-
-class RetryLater(DeliveryError):
-    """Rate limited (429), server error or network trouble: try the same message again."""
-
-    def __init__(self, reason: str, after: float | None = None) -> None:
-        super().__init__(reason)
-        self.after = after  # seconds the platform asked us to wait, if it said
-
-
-class TargetFailing(RetryLater):
-    """The destination exists but refuses us for now (missing permissions): keep its messages,
-    show it as failing, retry slowly, and resume by itself once an admin fixes it."""
-
-
-class TargetGone(DeliveryError):
-    """The bot was blocked, kicked, or the chat/channel no longer exists: stop sending there."""
-
-
-class TargetMoved(DeliveryError):
-    """The chat has a new id (a Telegram group became a supergroup): resend there."""
-
-    def __init__(self, reason: str, new_target: str) -> None:
-        super().__init__(reason)
-        self.new_target = new_target
-
-
-class Rejected(DeliveryError):
-    """The platform refused this message for good (malformed, too large)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from xml.sax import SAXParseException
 
 import feedparser
 
+from policywire.errors import ParseError
 from policywire.ingest.fastparse import parse_fast
 from policywire.ingest.text import (
     canonical_link,
@@ -32,7 +33,7 @@ from policywire.ingest.text import (
     truncate,
     url_path,
 )
-from policywire.models import Item, ParsedFeed, ParseError
+from policywire.models import Item, ParsedFeed
 
 __all__ = ["ParseError", "parse_feed", "parse_feed_with_feedparser"]
 

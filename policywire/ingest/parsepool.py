@@ -23,8 +23,9 @@ from functools import partial
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from policywire.errors import ParseError
 from policywire.ingest.match import Hits, Matcher, match_items
-from policywire.models import ParsedFeed, ParseError, TopicRule
+from policywire.models import ParsedFeed, TopicRule
 
 __all__ = ["ParsePool", "ParsedAndMatched"]
 

@@ -45,6 +45,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
+from policywire.errors import StoreError
 from policywire.models import Item, MatchedItem, TopicHit, Validators
 from policywire.storage.groupcommit import GroupCommit
 
@@ -55,10 +56,6 @@ SCHEMA_VERSION = 1
 # A group commit takes queued polls up to about this many items (a cold start's first polls
 # would otherwise hold the write lock for one huge transaction).
 MAX_BATCH_ITEMS = 5000
-
-
-class StoreError(Exception):
-    """A database problem, said in one line."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
