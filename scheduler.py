@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from policywire.config.load import Config, default_config_path, load_config
+from policywire.config.load import default_config_path, load_config
+from policywire.config.model import Config
 from policywire.deliver.i18n import SUPPORTED_LANGUAGES
 from policywire.errors import ConfigError
 from policywire.logsafe import redact_secrets

@@ -32,7 +32,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from policywire.chat.subscriptions import Subscriptions
-from policywire.config.load import DiscordSettings
+from policywire.config.model import DiscordSettings
 from policywire.deliver.i18n import SUPPORTED_LANGUAGES
 from policywire.deliver.sender import Pacing
 from policywire.errors import (

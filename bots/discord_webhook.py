@@ -18,7 +18,7 @@ import aiohttp
 import discord
 
 from bots.discord_bot import configure_endpoints, message_arguments, translate
-from policywire.config.load import DiscordSettings
+from policywire.config.model import DiscordSettings
 from policywire.deliver.sender import Pacing
 from policywire.errors import RetryLater, TargetGone
 

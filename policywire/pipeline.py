@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from policywire.config.load import FeedConfig, Settings
+from policywire.config.model import FeedConfig, Settings
 from policywire.errors import ParseError, StoreError
 from policywire.ingest.fetch import DEFAULT_USER_AGENT, Fetcher
 from policywire.ingest.match import Hits, Matcher, match_items

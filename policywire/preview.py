@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from policywire.config.load import Config, DestinationConfig, FeedConfig
+from policywire.config.model import Config, DestinationConfig, FeedConfig
 from policywire.curate.digest import build_digest
 from policywire.ingest.match import Matcher
 from policywire.ingest.parsepool import ParsePool

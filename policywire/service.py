@@ -22,15 +22,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from policywire.chat.subscriptions import Defaults, Subscriptions
-from policywire.config.load import (
-    Config,
-    ConfigError,
-    DestinationConfig,
-    FeedConfig,
-    parse_schedule,
-)
+from policywire.config.durations import parse_schedule
+from policywire.config.model import Config, DestinationConfig, FeedConfig
 from policywire.deliver.payloads import RENDERERS, Renderer
 from policywire.deliver.sender import Sender, Transport
+from policywire.errors import ConfigError
 from policywire.ingest.fetch import next_delay
 from policywire.ingest.match import Matcher
 from policywire.ingest.parsepool import ParsePool

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from policywire.config.load import Config, parse_schedule
+from policywire.config.durations import parse_schedule
+from policywire.config.model import Config
 from policywire.storage.store import DestinationRow, Store
 
 

@@ -9,16 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from policywire.config.load import (
-    SUPPORTED_LANGUAGES,
-    Config,
-    ConfigError,
-    default_config_path,
-    load_config,
-    parse_byte_size,
-    parse_duration,
-    parse_schedule,
-)
+from policywire.config.durations import parse_duration, parse_schedule
+from policywire.config.load import default_config_path, load_config
+from policywire.config.model import SUPPORTED_LANGUAGES, Config
+from policywire.config.values import parse_byte_size
+from policywire.errors import ConfigError
 from policywire.models import TopicRule
 
 SECRET = "123456:SECRET-token-value"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from policywire.config.load import FeedConfig
+from policywire.config.model import FeedConfig
 from policywire.errors import StoreError
 from policywire.ingest.fetch import Fetcher
 from policywire.ingest.match import Matcher

@@ -32,7 +32,7 @@ def run_policywire(params: dict[str, Any]) -> dict[str, Result]:
 
 
 async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
-    from policywire.config.load import FeedConfig, Settings
+    from policywire.config.model import FeedConfig, Settings
     from policywire.ingest.match import Matcher
     from policywire.ingest.parsepool import ParsePool
     from policywire.pipeline import Poller, PollStatus, fetcher_for, poll_into_store

@@ -40,7 +40,7 @@ def _top(profile: cProfile.Profile, count: int = 18) -> str:
 
 
 async def _profile(params: dict[str, Any]) -> dict[str, Result]:
-    from policywire.config.load import Settings
+    from policywire.config.model import Settings
     from policywire.ingest.match import Hits, Matcher, match_items
     from policywire.ingest.parse import parse_feed
     from policywire.models import FetchStatus, ParsedFeed, Validators

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from policywire.config.load import parse_schedule
+from policywire.config.durations import parse_schedule
 from policywire.deliver.i18n import SUPPORTED_LANGUAGES
 from policywire.errors import CommandError
 from policywire.storage.store import DestinationRow, Store

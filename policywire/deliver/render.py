@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from policywire.curate.summarizer import extractive_summary
@@ -143,7 +142,3 @@ def _console_story(story: StoryView, words: i18n.Wording, width: int) -> list[st
     if story.topics:
         lines.append(" ".join(hashtag(t) for t in story.topics))
     return lines
-
-
-def topic_names(topics: Mapping[str, str], ids: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(topics.get(topic_id, topic_id) for topic_id in ids)

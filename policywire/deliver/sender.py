@@ -130,7 +130,6 @@ class Sender:
         for transport in transports.values():
             self.add_transport(transport)
         self.wake = asyncio.Event()
-        self.sent_count = 0
         self.stopping = False
         self.failing: set[str] = set()  # destinations whose last send was refused
 
@@ -238,7 +237,6 @@ class Sender:
             log.error("%s: message %s rejected for good: %s", dest.key, row.id, exc)
             return Outcome.DROPPED
         await self.store.mark_sent(row.id, message_id, self.clock())
-        self.sent_count += 1
         if dest.key in self.failing:
             self.failing.discard(dest.key)
             await self.store.set_destination_active(dest.key, True, None)
