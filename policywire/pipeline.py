@@ -1,7 +1,7 @@
 """One feed's trip through the stages: fetch → parse → match, then (optionally) the store.
 
-When the ParsePool has the topic rules, parsing and matching both happen in its workers and
-only the results come back; otherwise the Poller's own Matcher runs in a thread.
+Parsing and matching both happen in the ParsePool's workers (matching happens where parsing
+happens), and only the results come back to the event loop.
 
 `Poller.poll` touches no database, so `preview` can use it as is; `poll_into_store` adds the
 bookkeeping the running service needs (validators, failures, new items).
@@ -9,7 +9,6 @@ bookkeeping the running service needs (validators, failures, new items).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,20 +18,12 @@ from enum import Enum
 from policywire.config.model import FeedConfig, Settings
 from policywire.errors import ParseError, StoreError
 from policywire.ingest.fetch import DEFAULT_USER_AGENT, Fetcher
-from policywire.ingest.match import Hits, Matcher, match_items
-from policywire.ingest.parsepool import ParsePool
+from policywire.ingest.match import Hits
+from policywire.ingest.parsepool import ParsePool, ParseRequest
 from policywire.models import FetchStatus, Item, MatchedItem, Validators
 from policywire.storage.store import FeedState, Store
 
-__all__ = [
-    "Hits",
-    "PollOutcome",
-    "PollStatus",
-    "Poller",
-    "fetcher_for",
-    "match_items",
-    "poll_into_store",
-]
+__all__ = ["PollOutcome", "PollStatus", "Poller", "fetcher_for", "poll_into_store"]
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +68,12 @@ class PollOutcome:
 class Poller:
     """Fetches, parses and matches one feed; never raises for a feed's own problems.
 
-    A parser with topic rules (`ParsePool(rules=...)`) does the matching and `matcher` is not
-    used; keep both on the same rules (`Service.apply_config` sets both).
+    The topic rules live in the ParsePool (`ParsePool.set_rules` on hot reload).
     """
 
-    def __init__(
-        self,
-        fetcher: Fetcher,
-        parser: ParsePool,
-        matcher: Matcher | None,
-        clock: Callable[[], datetime],
-    ) -> None:
-        if matcher is None and not parser.matches:
-            raise ValueError("a Poller needs a Matcher or a ParsePool with topic rules")
+    def __init__(self, fetcher: Fetcher, parser: ParsePool, clock: Callable[[], datetime]) -> None:
         self.fetcher = fetcher
         self.parser = parser
-        self.matcher = matcher
         self.clock = clock
 
     async def poll(self, feed: FeedConfig, validators: Validators | None = None) -> PollOutcome:
@@ -103,38 +84,26 @@ class Poller:
             )
         if fetched.status is FetchStatus.NOT_MODIFIED:
             return PollOutcome(feed, PollStatus.UNCHANGED, validators=fetched.validators)
-        body, headers, now = fetched.body, dict(fetched.headers), self.clock()
+        request = ParseRequest(
+            fetched.body,
+            feed_url=feed.url,
+            now=self.clock(),
+            source=feed.name,
+            language=feed.language,
+            headers=dict(fetched.headers),
+        )
         try:
-            if self.parser.matches or self.matcher is None:
-                result = await self.parser.parse_and_match(
-                    body,
-                    feed_url=feed.url,
-                    source=feed.name,
-                    language=feed.language,
-                    headers=headers,
-                    now=now,
-                )
-                parsed, hits = result.feed, result.hits
-            else:
-                parsed = await self.parser.parse(
-                    body,
-                    feed_url=feed.url,
-                    source=feed.name,
-                    language=feed.language,
-                    headers=headers,
-                    now=now,
-                )
-                hits = await asyncio.to_thread(match_items, self.matcher, parsed.items)
+            result = await self.parser.parse(request)
         except ParseError as exc:
             return PollOutcome(feed, PollStatus.ERROR, error=str(exc))
         return PollOutcome(
             feed,
             PollStatus.NEW,
-            items=parsed.items,
-            hits=hits,
+            items=result.feed.items,
+            hits=result.hits,
             validators=fetched.validators,
-            title=parsed.title,
-            warning=parsed.warning,
+            title=result.feed.title,
+            warning=result.feed.warning,
         )
 
 

@@ -16,7 +16,6 @@ from typing import Any, TextIO
 
 from policywire.config.model import Config, DestinationConfig, FeedConfig
 from policywire.curate.digest import build_digest
-from policywire.ingest.match import Matcher
 from policywire.ingest.parsepool import ParsePool
 from policywire.models import Digest, MatchedItem, Story
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for
@@ -76,13 +75,12 @@ async def poll_everything(
     config: Config, clock: Callable[[], datetime], stream: TextIO
 ) -> list[PollOutcome]:
     settings = config.settings
-    matcher = Matcher.compile(config.topic_rules().values())
     progress = Progress(len(config.feeds), stream)
     outcomes: list[PollOutcome] = []
     async with fetcher_for(settings) as fetcher:
         workers = 0 if len(config.feeds) < 8 else None
         with ParsePool(workers=workers, rules=config.topic_rules().values()) as parser:
-            poller = Poller(fetcher, parser, matcher, clock)
+            poller = Poller(fetcher, parser, clock)
             slots = asyncio.Semaphore(settings.concurrency)  # back-pressure on bodies in memory
 
             async def poll(feed: FeedConfig) -> PollOutcome:

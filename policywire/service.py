@@ -28,7 +28,6 @@ from policywire.deliver.payloads import RENDERERS, Renderer
 from policywire.deliver.sender import Sender, Transport
 from policywire.errors import ConfigError
 from policywire.ingest.fetch import next_delay
-from policywire.ingest.match import Matcher
 from policywire.ingest.parsepool import ParsePool
 from policywire.models import Digest, MatchedItem
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, poll_into_store
@@ -100,8 +99,7 @@ class Service:
         self.subscriptions = Subscriptions(store, self._defaults, clock, self._on_subscription)
         self.fetcher = fetcher_for(config.settings)
         self.parser = ParsePool(workers=parse_workers, rules=config.topic_rules().values())
-        self.matcher = Matcher.compile(config.topic_rules().values())
-        self.poller = Poller(self.fetcher, self.parser, self.matcher, clock)
+        self.poller = Poller(self.fetcher, self.parser, clock)
         self._digest_locks: dict[str, asyncio.Lock] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
         self._poll_slots = asyncio.Semaphore(config.settings.concurrency)
@@ -235,8 +233,6 @@ class Service:
         if new.settings.database != old.settings.database:
             log.warning("settings.database changed: takes effect at the next start")
         self.config = new
-        self.matcher = Matcher.compile(new.topic_rules().values())
-        self.poller.matcher = self.matcher
         self.parser.set_rules(new.topic_rules().values())
         old_feeds = {feed.url: feed for feed in old.feeds}
         new_feeds = {feed.url: feed for feed in new.feeds}

@@ -9,12 +9,13 @@ import signal
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from policywire.ingest.match import Matcher, match_items
 from policywire.ingest.parse import ParseError, parse_feed
-from policywire.ingest.parsepool import ParsedAndMatched, ParsePool
+from policywire.ingest.parsepool import ParsedAndMatched, ParsePool, ParseRequest
 from policywire.models import Item, ParsedFeed, TopicHit, TopicRule
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -300,19 +301,31 @@ def test_items_pickle_cleanly() -> None:
     assert pickle.loads(pickle.dumps(feed)) == feed
 
 
+async def matched_in(pool: ParsePool, body: bytes, **request: Any) -> ParsedAndMatched:
+    return await pool.parse(ParseRequest(body, **request))
+
+
+async def parsed_in(pool: ParsePool, body: bytes, **request: Any) -> ParsedFeed:
+    return (await matched_in(pool, body, **request)).feed
+
+
 async def test_pool_in_a_thread() -> None:
     async with ParsePool(workers=0) as pool:
-        feed = await pool.parse(
-            (FEEDS / "atom.xml").read_bytes(), feed_url="https://feeds.example/atom.xml", now=NOW
+        feed = await parsed_in(
+            pool,
+            (FEEDS / "atom.xml").read_bytes(),
+            feed_url="https://feeds.example/atom.xml",
+            now=NOW,
         )
         assert feed == parse("atom.xml")
         with pytest.raises(ParseError, match="not a feed: empty body"):
-            await pool.parse(b"", feed_url="https://feeds.example/e", now=NOW)
+            await parsed_in(pool, b"", feed_url="https://feeds.example/e", now=NOW)
 
 
 async def test_pool_in_processes_and_error_passthrough() -> None:
     with ParsePool(workers=1) as pool:
-        feed = await pool.parse(
+        feed = await parsed_in(
+            pool,
             (FEEDS / "rss2.xml").read_bytes(),
             feed_url="https://feeds.example/rss2.xml",
             headers={"Content-Type": "application/rss+xml"},
@@ -320,7 +333,7 @@ async def test_pool_in_processes_and_error_passthrough() -> None:
         )
         assert feed == parse("rss2.xml", headers={"Content-Type": "application/rss+xml"})
         with pytest.raises(ParseError, match=r"^not a feed: looks like an HTML page$"):
-            await pool.parse((FEEDS / "page.html").read_bytes(), feed_url="x", now=NOW)
+            await parsed_in(pool, (FEEDS / "page.html").read_bytes(), feed_url="x", now=NOW)
 
 
 def _kill_current_worker() -> int:
@@ -331,15 +344,15 @@ def _kill_current_worker() -> int:
 async def test_broken_pool_becomes_a_parse_error_and_is_rebuilt() -> None:
     with ParsePool(workers=1) as pool:
         assert pool._executor is None  # started by the first parse
-        await pool.parse((FEEDS / "rdf.rdf").read_bytes(), feed_url="x", now=NOW)
+        await parsed_in(pool, (FEEDS / "rdf.rdf").read_bytes(), feed_url="x", now=NOW)
         executor = pool._executor
         assert executor is not None
         # A worker dies (as the OOM killer would do it): the pool is broken from then on.
         with pytest.raises(BrokenProcessPool):
             await asyncio.get_running_loop().run_in_executor(executor, _kill_current_worker)
         with pytest.raises(ParseError, match=r"^parser process crashed"):
-            await pool.parse((FEEDS / "rdf.rdf").read_bytes(), feed_url="x", now=NOW)
-        feed = await pool.parse((FEEDS / "rdf.rdf").read_bytes(), feed_url="x", now=NOW)
+            await parsed_in(pool, (FEEDS / "rdf.rdf").read_bytes(), feed_url="x", now=NOW)
+        feed = await parsed_in(pool, (FEEDS / "rdf.rdf").read_bytes(), feed_url="x", now=NOW)
         assert len(feed.items) == 2
         assert pool._executor is not executor
 
@@ -348,7 +361,7 @@ async def test_closed_pool_refuses_work() -> None:
     pool = ParsePool(workers=0)
     pool.close()
     with pytest.raises(RuntimeError, match="closed"):
-        await pool.parse(b"<rss/>", feed_url="x", now=NOW)
+        await parsed_in(pool, b"<rss/>", feed_url="x", now=NOW)
 
 
 RULES = (
@@ -365,14 +378,14 @@ def expected(name: str, rules: tuple[TopicRule, ...] = RULES) -> ParsedAndMatche
 @pytest.mark.parametrize("workers", [0, 1])
 async def test_parse_and_match_equals_parse_then_match(workers: int) -> None:
     async with ParsePool(workers=workers, rules=RULES) as pool:
-        assert pool.matches
         for name in ("rss2.xml", "atom.xml", "rdf.rdf"):
-            result = await pool.parse_and_match(
-                (FEEDS / name).read_bytes(), feed_url=f"https://feeds.example/{name}", now=NOW
+            result = await matched_in(
+                pool, (FEEDS / name).read_bytes(), feed_url=f"https://feeds.example/{name}", now=NOW
             )
             assert result == expected(name)
         hits = (
-            await pool.parse_and_match(
+            await matched_in(
+                pool,
                 (FEEDS / "rss2.xml").read_bytes(),
                 feed_url="https://feeds.example/rss2.xml",
                 now=NOW,
@@ -383,7 +396,7 @@ async def test_parse_and_match_equals_parse_then_match(workers: int) -> None:
             TopicHit("mistral", ("Mistral",)),
         )
         with pytest.raises(ParseError, match="not a feed: empty body"):
-            await pool.parse_and_match(b"", feed_url="x", now=NOW)
+            await matched_in(pool, b"", feed_url="x", now=NOW)
 
 
 async def test_pool_starts_no_process_before_the_first_parse() -> None:
@@ -398,13 +411,13 @@ async def test_set_rules_applies_to_the_next_parses() -> None:
     body = (FEEDS / "rss2.xml").read_bytes()
     url = "https://feeds.example/rss2.xml"
     with ParsePool(workers=1, rules=RULES) as pool:
-        assert (await pool.parse_and_match(body, feed_url=url, now=NOW)) == expected("rss2.xml")
+        assert (await matched_in(pool, body, feed_url=url, now=NOW)) == expected("rss2.xml")
         first = pool._executor
         pool.set_rules(list(RULES))  # the same rules: the workers stay
         assert pool._executor is first
         new_rules = (TopicRule("council", "Council", any=("Council",)),)
         pool.set_rules(new_rules)
-        result = await pool.parse_and_match(body, feed_url=url, now=NOW)
+        result = await matched_in(pool, body, feed_url=url, now=NOW)
         assert result == expected("rss2.xml", new_rules)
         assert result.hits and all(h[0].topic == "council" for h in result.hits.values())
         assert pool._executor is not first
@@ -414,17 +427,13 @@ async def test_rules_that_do_not_compile_are_refused_and_change_nothing() -> Non
     with ParsePool(workers=0, rules=RULES) as pool:
         with pytest.raises(ValueError, match="topic 'bad'"):
             pool.set_rules([TopicRule("bad", "Bad", any=("re:(",))])
-        result = await pool.parse_and_match(
-            (FEEDS / "rss2.xml").read_bytes(), feed_url="https://feeds.example/rss2.xml", now=NOW
+        result = await matched_in(
+            pool,
+            (FEEDS / "rss2.xml").read_bytes(),
+            feed_url="https://feeds.example/rss2.xml",
+            now=NOW,
         )
         assert result == expected("rss2.xml")
-
-
-async def test_parse_and_match_needs_rules() -> None:
-    with ParsePool(workers=0) as pool:
-        assert not pool.matches
-        with pytest.raises(RuntimeError, match="no topic rules"):
-            await pool.parse_and_match(b"<rss/>", feed_url="x", now=NOW)
 
 
 def test_parse_and_match_results_pickle() -> None:

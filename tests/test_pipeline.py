@@ -11,7 +11,6 @@ import pytest
 from policywire.config.model import FeedConfig
 from policywire.errors import StoreError
 from policywire.ingest.fetch import Fetcher
-from policywire.ingest.match import Matcher
 from policywire.ingest.parsepool import ParsePool
 from policywire.models import MatchedItem, TopicRule
 from policywire.pipeline import Poller, PollStatus, poll_into_store
@@ -52,8 +51,8 @@ async def poll_twice(server: FeedServer, db: str, target: FeedConfig) -> list[in
     for _ in range(2):
         store = await Store.open(db)
         async with Fetcher() as fetcher:
-            with ParsePool(workers=0) as parser:
-                poller = Poller(fetcher, parser, Matcher.compile(RULES), lambda: NOW)
+            with ParsePool(workers=0, rules=RULES) as parser:
+                poller = Poller(fetcher, parser, lambda: NOW)
                 await poll_into_store(poller, store, target)
         counts.append(await store.count_items())
         await store.close()
@@ -77,8 +76,8 @@ async def test_new_items_only_are_new(server: FeedServer, tmp_path: Path) -> Non
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
     target = feed(server, "/feed.xml")
     async with Fetcher() as fetcher:
-        with ParsePool(workers=0) as parser:
-            poller = Poller(fetcher, parser, Matcher.compile(RULES), lambda: NOW)
+        with ParsePool(workers=0, rules=RULES) as parser:
+            poller = Poller(fetcher, parser, lambda: NOW)
             server.add("/feed.xml", rss("The AI Act applies"))
             first = await poll_into_store(poller, store, target)
             server.add("/feed.xml", rss("The AI Act applies", "AI Act: new guidance"))
@@ -97,8 +96,8 @@ async def test_a_broken_feed_is_recorded_and_others_go_on(
     server.add("/page.html", "<html><body>Not a feed</body></html>", content_type="text/html")
     server.add("/gone.xml", "", status=404)
     async with Fetcher() as fetcher:
-        with ParsePool(workers=0) as parser:
-            poller = Poller(fetcher, parser, Matcher.compile(RULES), lambda: NOW)
+        with ParsePool(workers=0, rules=RULES) as parser:
+            poller = Poller(fetcher, parser, lambda: NOW)
             outcomes = [
                 await poll_into_store(poller, store, feed(server, path))
                 for path in ("/page.html", "/gone.xml", "/good.xml")
@@ -122,7 +121,7 @@ async def test_matching_in_the_pool_and_a_304_starts_no_worker(
     async with Fetcher() as fetcher:
         for run in range(2):
             async with ParsePool(workers=1, rules=RULES) as parser:
-                poller = Poller(fetcher, parser, None, lambda: NOW)
+                poller = Poller(fetcher, parser, lambda: NOW)
                 outcome = await poll_into_store(poller, store, target)
                 if run == 0:  # parsed and matched in the worker
                     assert outcome.status is PollStatus.NEW
@@ -134,12 +133,6 @@ async def test_matching_in_the_pool_and_a_304_starts_no_worker(
                     assert parser._executor is None
     assert await store.count_items() == 2
     await store.close()
-
-
-async def test_a_poller_needs_rules_somewhere() -> None:
-    async with Fetcher() as fetcher:
-        with ParsePool(workers=0) as parser, pytest.raises(ValueError, match="Matcher"):
-            Poller(fetcher, parser, None, lambda: NOW)
 
 
 class FailingDisk(Store):
@@ -155,8 +148,8 @@ async def test_a_store_failure_is_that_polls_error_not_a_crash(
     server.add("/feed.xml", rss("The AI Act applies"))
     store = await FailingDisk.open(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
     async with Fetcher() as fetcher:
-        with ParsePool(workers=0) as parser:
-            poller = Poller(fetcher, parser, Matcher.compile(RULES), lambda: NOW)
+        with ParsePool(workers=0, rules=RULES) as parser:
+            poller = Poller(fetcher, parser, lambda: NOW)
             outcome = await poll_into_store(poller, store, feed(server, "/feed.xml"))
     assert outcome.status is PollStatus.ERROR
     assert outcome.error == "database error: disk I/O error"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from policywire.ingest.parse import ParseError
-from policywire.ingest.parsepool import ParsePool
+from policywire.ingest.parsepool import ParsePool, ParseRequest
 from policywire.models import ParsedFeed
 
 REALFEEDS = Path(__file__).parents[1].parent / "shared" / "realfeeds"
@@ -31,7 +31,8 @@ def _manifest() -> dict[str, dict[str, str]]:
 async def _parse_all(bodies: dict[str, bytes]) -> dict[str, Outcome]:
     async def one(pool: ParsePool, name: str, body: bytes) -> Outcome:
         try:
-            return await pool.parse(body, feed_url=f"https://feeds.example/{name}", now=NOW)
+            request = ParseRequest(body, feed_url=f"https://feeds.example/{name}", now=NOW)
+            return (await pool.parse(request)).feed
         except ParseError as error:
             return error
 

@@ -30,7 +30,6 @@ from policywire.curate.summarizer import (
     extractive_summary,
 )
 from policywire.deliver.render import render_console, view_digest
-from policywire.ingest.match import Matcher
 from policywire.ingest.parsepool import ParsePool
 from policywire.models import MatchedItem
 from tests.helpers import NOW, item, matched
@@ -225,11 +224,10 @@ async def _offline_items() -> list[MatchedItem]:
     from policywire.pipeline import Poller, fetcher_for
 
     config = load_config(ROOT / "examples" / "offline.yaml")
-    matcher = Matcher.compile(config.topic_rules().values())
     found: list[MatchedItem] = []
     async with fetcher_for(config.settings) as fetcher:
-        with ParsePool(workers=0) as parser:
-            poller = Poller(fetcher, parser, matcher, lambda: NOW)
+        with ParsePool(workers=0, rules=config.topic_rules().values()) as parser:
+            poller = Poller(fetcher, parser, lambda: NOW)
             for feed in config.feeds:
                 found += (await poller.poll(feed)).matched()
     return found

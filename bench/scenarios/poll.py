@@ -33,7 +33,6 @@ def run_policywire(params: dict[str, Any]) -> dict[str, Result]:
 
 async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
     from policywire.config.model import FeedConfig, Settings
-    from policywire.ingest.match import Matcher
     from policywire.ingest.parsepool import ParsePool
     from policywire.pipeline import Poller, PollStatus, fetcher_for, poll_into_store
     from policywire.service import freeze_startup_heap
@@ -49,7 +48,7 @@ async def _policywire(params: dict[str, Any]) -> dict[str, Result]:
         fetcher = fetcher_for(Settings())
         await fetcher.start()
         try:
-            poller = Poller(fetcher, parser, Matcher.compile(TARGET_RULES), lambda: _now())
+            poller = Poller(fetcher, parser, lambda: _now())
             configs = [
                 FeedConfig(url, f"Outlet {i}", None, timedelta(minutes=15))
                 for i, url in enumerate(feed_urls(port, feeds))

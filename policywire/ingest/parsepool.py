@@ -14,24 +14,48 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 from policywire.errors import ParseError
 from policywire.ingest.match import Hits, Matcher, match_items
 from policywire.models import ParsedFeed, TopicRule
 
-__all__ = ["ParsePool", "ParsedAndMatched"]
+__all__ = ["ParsePool", "ParseRequest", "ParsedAndMatched"]
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class ParseRequest:
+    """One response body to parse, with what the feed's configuration says about it."""
+
+    body: bytes
+    feed_url: str
+    now: datetime  # "first seen" for the body's items
+    source: str = ""  # the outlet's name, overriding the feed's own title
+    language: str | None = None  # overrides what the feed says it is written in
+    headers: dict[str, str] = field(default_factory=dict)  # a plain dict, so it pickles
+
+    def parse(self) -> ParsedFeed:
+        from policywire.ingest.parse import parse_feed  # see the module docstring
+
+        return parse_feed(
+            self.body,
+            feed_url=self.feed_url,
+            source=self.source,
+            language=self.language,
+            headers=self.headers,
+            now=self.now,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,23 +71,21 @@ class ParsePool:
 
     Parsing a 1 MB feed takes a few hundred milliseconds of pure Python: in a process it
     neither blocks the event loop nor competes for its GIL. The processes start with the first
-    parse, so a pass where every feed answers 304 starts none. With `rules`, each worker
-    compiles the Matcher once and `parse_and_match` returns the hits along with the feed;
-    `set_rules` (hot reload) replaces the workers, lazily, when the rules really change.
+    parse, so a pass where every feed answers 304 starts none. Matching happens where parsing
+    happens: each worker compiles the topic rules once and `parse` returns the hits along with
+    the feed; `set_rules` (hot reload) replaces the workers, lazily, when the rules change.
     A worker that dies (out of memory, a crash in a C extension) fails only the feed it was
     parsing: that feed gets a ParseError and the pool is rebuilt for the next one.
     """
 
-    def __init__(
-        self, workers: int | None = None, rules: Iterable[TopicRule] | None = None
-    ) -> None:
+    def __init__(self, workers: int | None = None, rules: Iterable[TopicRule] = ()) -> None:
         self._workers = (os.cpu_count() or 1) if workers is None else workers
         if self._workers < 0:
             raise ValueError("workers must be >= 0")
         self._executor: ProcessPoolExecutor | None = None
         self._retired: list[ProcessPoolExecutor] = []
-        self._rules: tuple[TopicRule, ...] | None = None
-        self._matcher: Matcher | None = None
+        self._rules: tuple[TopicRule, ...] = ()
+        self._matcher = Matcher.compile(())
         self._closed = False
         self.set_rules(rules)
 
@@ -71,22 +93,17 @@ class ParsePool:
     def workers(self) -> int:
         return self._workers
 
-    @property
-    def matches(self) -> bool:
-        """True when the pool has topic rules, so `parse_and_match` can be used."""
-        return self._rules is not None
-
-    def set_rules(self, rules: Iterable[TopicRule] | None) -> None:
-        """Match the next parses against these rules (None: the pool only parses).
+    def set_rules(self, rules: Iterable[TopicRule]) -> None:
+        """Match the next parses against these rules: the one place hot reload swaps them.
 
         Raises ValueError for a rule that does not compile (before anything changes). Parses
         already running finish with the rules they started with.
         """
-        new = None if rules is None else tuple(rules)
+        new = tuple(rules)
         if new == self._rules:
             return
         # Compiled here too: a bad keyword fails now, not in every worker's initializer.
-        matcher = None if new is None else Matcher.compile(new)
+        matcher = Matcher.compile(new)
         self._rules, self._matcher = new, matcher
         if self._executor is not None:
             # The workers compiled the old rules at start-up; the next parse starts new ones.
@@ -94,54 +111,14 @@ class ParsePool:
             self._executor.shutdown(wait=False, cancel_futures=False)
             self._executor = None
 
-    async def parse(
-        self,
-        body: bytes,
-        *,
-        feed_url: str,
-        source: str = "",
-        language: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        now: datetime,
-    ) -> ParsedFeed:
-        """`parse_feed` off the event loop; every failure comes back as a ParseError."""
-        job = partial(
-            _parse,
-            body,
-            feed_url=feed_url,
-            source=source,
-            language=language,
-            headers=dict(headers or {}),  # plain dict: header classes may not pickle
-            now=now,
-        )
-        return await self._run(job, feed_url)
-
-    async def parse_and_match(
-        self,
-        body: bytes,
-        *,
-        feed_url: str,
-        source: str = "",
-        language: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        now: datetime,
-    ) -> ParsedAndMatched:
-        """`parse_feed`, then the pool's topic rules on every Item, both off the event loop."""
-        matcher = self._matcher
-        if matcher is None:
-            raise RuntimeError("ParsePool has no topic rules to match with")
-        arguments: dict[str, Any] = {
-            "feed_url": feed_url,
-            "source": source,
-            "language": language,
-            "headers": dict(headers or {}),
-            "now": now,
-        }
+    async def parse(self, request: ParseRequest) -> ParsedAndMatched:
+        """`parse_feed`, then the topic rules on every Item, both off the event loop; every
+        failure comes back as a ParseError."""
         if self._workers == 0:
-            job = partial(_parse_and_match_with, matcher, body, **arguments)
+            job = partial(_parse_and_match, self._matcher, request)
         else:
-            job = partial(_parse_and_match_in_worker, body, **arguments)
-        return await self._run(job, feed_url)
+            job = partial(_parse_and_match_in_worker, request)
+        return await self._run(job, request.feed_url)
 
     async def _run(self, job: Callable[[], _T], feed_url: str) -> _T:
         if self._closed:
@@ -217,28 +194,22 @@ class ParsePool:
 _worker_matcher: Matcher | None = None
 
 
-def _start_worker(parent_pid: int, rules: tuple[TopicRule, ...] | None) -> None:
+def _start_worker(parent_pid: int, rules: tuple[TopicRule, ...]) -> None:
     """Worker initializer: tie the worker's life to the service's, compile the rules once."""
     global _worker_matcher  # one per worker process, set once when it starts
     _die_with_parent(parent_pid)
-    _worker_matcher = None if rules is None else Matcher.compile(rules)
+    _worker_matcher = Matcher.compile(rules)
     import policywire.ingest.parse  # noqa: F401 - loaded now, not during the first feed's parse
 
 
-def _parse_and_match_in_worker(body: bytes, **arguments: Any) -> ParsedAndMatched:
+def _parse_and_match_in_worker(request: ParseRequest) -> ParsedAndMatched:
     if _worker_matcher is None:
-        raise RuntimeError("this parse worker was started without topic rules")
-    return _parse_and_match_with(_worker_matcher, body, **arguments)
+        raise RuntimeError("this parse worker was not started by a ParsePool")
+    return _parse_and_match(_worker_matcher, request)
 
 
-def _parse(body: bytes, **arguments: Any) -> ParsedFeed:
-    from policywire.ingest.parse import parse_feed  # see the module docstring
-
-    return parse_feed(body, **arguments)
-
-
-def _parse_and_match_with(matcher: Matcher, body: bytes, **arguments: Any) -> ParsedAndMatched:
-    feed = _parse(body, **arguments)
+def _parse_and_match(matcher: Matcher, request: ParseRequest) -> ParsedAndMatched:
+    feed = request.parse()
     return ParsedAndMatched(feed, match_items(matcher, feed.items))
 
 
