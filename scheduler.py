@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from policywire.config.load import default_config_path, load_config
 from policywire.config.model import Config
 from policywire.deliver.i18n import SUPPORTED_LANGUAGES
-from policywire.errors import ConfigError
+from policywire.errors import ConfigError, PolicywireError
 from policywire.logsafe import redact_secrets
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class Bot(Protocol):
 
 log = logging.getLogger("policywire")
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 2  # usage errors, like argparse's
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,11 +96,25 @@ def _add_common_options(parser: argparse.ArgumentParser, default: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The console script: a PolicywireError is one readable line (exit 1), anything else a
+    bug with its traceback (exit 2)."""
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
-    config = _load(args.config)
-    if config is None:
-        return EXIT_ERROR
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+    except PolicywireError as exc:
+        print(f"policywire: {exc}", file=sys.stderr)
+    except Exception:
+        log.exception("policywire stopped on an unexpected error (a bug; please report it)")
+        return EXIT_BUG
+    return EXIT_ERROR
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    config = load_config(args.config or default_config_path())
     if args.command == "check":
         return _check(config)
     if args.command == "preview":
@@ -121,15 +135,6 @@ def _setup_logging(verbose: bool) -> None:
     # Keep the libraries' per-request chatter out of the one-line-per-event log.
     for noisy in ("httpx", "aiohttp.access", "apscheduler.executors.default"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def _load(path: Path | None) -> Config | None:
-    try:
-        return load_config(path or default_config_path())
-    except ConfigError as exc:
-        for line in exc.errors:
-            print(line, file=sys.stderr)
-        return None
 
 
 def _check(config: Config) -> int:
@@ -171,15 +176,10 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
 async def _status(config: Config) -> int:
     from datetime import UTC, datetime
 
-    from policywire.errors import StoreError
     from policywire.status import collect_status, format_status
     from policywire.storage.store import Store
 
-    try:
-        store = await Store.open(config.settings.database)
-    except StoreError as exc:
-        log.error("%s", exc)
-        return EXIT_ERROR
+    store = await Store.open(config.settings.database)
     try:
         status = await collect_status(config, store, datetime.now(UTC))
     finally:
@@ -191,15 +191,10 @@ async def _status(config: Config) -> int:
 async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -> int:
     """Run the service until SIGTERM/SIGINT (or one round with `once`); returns the exit code."""
     from bots.console import ConsoleTransport
-    from policywire.errors import StoreError
     from policywire.service import Service
     from policywire.storage.store import Store
 
-    try:
-        store = await Store.open(config.settings.database)
-    except StoreError as exc:
-        log.error("%s", exc)
-        return EXIT_ERROR
+    store = await Store.open(config.settings.database)
     service = Service(
         config,
         store,

@@ -172,3 +172,35 @@ def test_a_cron_run_with_nothing_to_parse_imports_no_parser_nor_chat_library(
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout
     assert "Nowhere" in result.stderr  # the failed poll was reported
+
+
+def test_a_policywire_error_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "feeds.yaml"
+    # A database inside a file: the store cannot open it, which is the user's to fix.
+    (tmp_path / "blocker").write_text("not a folder")
+    config.write_text(
+        "settings:\n  database: sqlite+aiosqlite:///blocker/state.db\n"
+        "feeds:\n  - url: feeds/none.xml\n"
+        "topics:\n  t:\n    any: [AI]\n"
+        "destinations:\n  - console: stdout\n"
+    )
+    assert main(["status", "--config", str(config)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("policywire: "), err
+    assert "Traceback" not in err[0]
+
+
+def test_a_bug_is_a_traceback_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import scheduler
+
+    def broken(args: object) -> int:
+        raise KeyError("a bug in our own code")
+
+    monkeypatch.setattr(scheduler, "_dispatch", broken)  # our own seam, not a library's
+    assert main(["check", "--config", str(OFFLINE)]) == 2
+    assert "please report it" in caplog.text
+    assert "Traceback" in caplog.text and "a bug in our own code" in caplog.text
