@@ -2,14 +2,9 @@
 
 The client runs inside the service's event loop (`login` then a `connect` task; never
 `client.run()`), with the minimal gateway intents (guilds only, no message content). Slash
-commands are thin: check the permission, call `Subscriptions`, answer ephemerally.
-
-Endpoints: discord.py talks to `https://discord.com/api/v10` and `wss://gateway.discord.gg/`
-through two class attributes, `discord.http.Route.BASE` and
-`discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY`. When `settings.discord.api_base_url` or
-`gateway_url` differ from those defaults (a REST rate-limit proxy, a gateway proxy, a test
-server), `configure_endpoints` sets them once at start; they apply to the whole process, which
-runs one Discord bot and the webhook transport, both meant to use the same endpoints.
+commands are thin: check the permission, call `Subscriptions`, answer ephemerally; every
+answer is a message of `policywire.chat.wording`, rendered in `_text`. The endpoints, payloads
+and error translation shared with the webhook transport live in `bots.discord_common`.
 
 This module is not called `discord.py`: a module named like the library would shadow it.
 """
@@ -26,66 +21,28 @@ from typing import Any
 
 import aiohttp
 import discord
-import yarl
 from discord import app_commands
-from discord.gateway import DiscordWebSocket
-from discord.http import Route
 
+from bots.discord_common import configure_endpoints, message_arguments, translate
+from policywire.chat import wording
 from policywire.chat.subscriptions import Subscriptions
+from policywire.chat.wording import Message, describe
 from policywire.config.model import DiscordSettings
-from policywire.deliver.i18n import SUPPORTED_LANGUAGES
 from policywire.deliver.sender import Pacing
-from policywire.errors import (
-    CommandError,
-    DeliveryError,
-    Rejected,
-    RetryLater,
-    StartError,
-    TargetFailing,
-    TargetGone,
-)
+from policywire.errors import CommandError, RetryLater, StartError
+from policywire.languages import SUPPORTED_LANGUAGES
 from policywire.storage.store import DestinationRow
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
-DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
-# Missing permissions are fixed by a person: check again every 15 minutes, never give up.
-PERMISSION_RETRY = 15 * 60.0
 # A 429 asking for longer than this surfaces as RateLimited (→ RetryLater) instead of a sleep.
 MAX_RATELIMIT_WAIT = 60.0
-UNKNOWN_CHANNEL, UNKNOWN_WEBHOOK = 10003, 10015
-GRANT = "grant the bot View Channel, Send Messages and Embed Links there"
-MANAGE_CHANNELS_NEEDED = "You need the Manage Channels permission to change this channel's digest."
 
 SendNow = Callable[[DestinationRow], Awaitable[int]]
 Interaction = discord.Interaction[discord.Client]
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("subscribe", "Follow a topic in this channel"),
-    ("unsubscribe", "Stop a topic in this channel, or all of them"),
-    ("topics", "All topics this bot can follow"),
-    ("list", "This channel's topics, schedule, time zone and language"),
-    ("digest", "Post this channel's digest now"),
-    ("schedule", "When digests are posted: HH:MM, a cron line, or instant"),
-    ("language", "Digest language"),
-    ("timezone", "Time zone of the schedule, e.g. Europe/Rome"),
-)
-CHANGING = frozenset({"subscribe", "unsubscribe", "schedule", "language", "timezone"})
-
-
-def configure_endpoints(api_base_url: str, gateway_url: str) -> None:
-    """Point discord.py at the configured REST base and gateway, when they are not Discord's."""
-    api = api_base_url.rstrip("/")
-    if api != DEFAULT_API_BASE_URL and api != Route.BASE:
-        Route.BASE = api
-        log.info("discord REST API at %s", api)
-    gateway = yarl.URL(gateway_url)
-    default_gateway = yarl.URL(DEFAULT_GATEWAY_URL)
-    if gateway != default_gateway and gateway != DiscordWebSocket.DEFAULT_GATEWAY:
-        DiscordWebSocket.DEFAULT_GATEWAY = gateway
-        log.info("discord gateway at %s", gateway)
+COMMANDS = wording.DISCORD_COMMANDS  # (name, description key), in menu order
 
 
 def quiet_voice_warning() -> None:
@@ -222,39 +179,39 @@ class DiscordBot:
             title=_title(interaction),
             language=_guild_language(interaction),
         )
-        await _reply(interaction, f"Subscribed. {describe(row, self._names())}")
+        await _say(interaction, Message(wording.SUBSCRIBED, {"settings": self._describe(row)}))
 
     async def unsubscribe(self, interaction: Interaction, topic: str) -> None:
         if not await self._may_change(interaction):
             return
         row = await self.subscriptions.unsubscribe(PLATFORM, _channel_id(interaction), [topic])
         if not row.topics:
-            await _reply(interaction, "Unsubscribed from everything. /subscribe to come back.")
+            await _say(interaction, Message(wording.UNSUBSCRIBED_ALL))
             return
-        await _reply(interaction, f"Done. {describe(row, self._names())}")
+        await _say(interaction, Message(wording.DONE, {"settings": self._describe(row)}))
 
     async def show_topics(self, interaction: Interaction) -> None:
         lines = [f"`{t}` — {n}" for t, n in self._names().items()]
-        await _reply(interaction, "\n".join(lines) or "No topics are configured.")
+        await _reply(interaction, "\n".join(lines) or _text(Message(wording.NO_TOPICS_CONFIGURED)))
 
     async def show_list(self, interaction: Interaction) -> None:
         row = await self.subscriptions.get(PLATFORM, _channel_id(interaction))
         if row is None or not row.active or not row.topics:
-            await _reply(interaction, "This channel follows no topic yet. Try /subscribe.")
+            await _say(interaction, Message(wording.CHANNEL_FOLLOWS_NOTHING))
             return
-        await _reply(interaction, describe(row, self._names()))
+        await _say(interaction, self._describe(row))
 
     async def post_digest(self, interaction: Interaction) -> None:
         row = await self.subscriptions.get(PLATFORM, _channel_id(interaction))
         if row is None or not row.active or not row.topics:
-            await _reply(interaction, "Nothing to post yet: /subscribe to a topic first.")
+            await _say(interaction, Message(wording.NOTHING_TO_POST))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         count = await self.send_now(row)
         if count == 0:
-            await _reply(interaction, "Nothing new since the last digest.")
+            await _say(interaction, Message(wording.NOTHING_NEW_SINCE_LAST))
         else:
-            await _reply(interaction, f"Posting {count} stories here now.")
+            await _say(interaction, Message(wording.POSTING, {"count": count}))
 
     async def setting(self, interaction: Interaction, what: str, value: str) -> None:
         if not await self._may_change(interaction):
@@ -265,7 +222,7 @@ class DiscordBot:
             "timezone": self.subscriptions.set_timezone,
         }
         row = await setters[what](PLATFORM, _channel_id(interaction), value)
-        await _reply(interaction, f"Saved. {describe(row, self._names())}")
+        await _say(interaction, Message(wording.SAVED, {"settings": self._describe(row)}))
 
     def topic_choices(self, current: str) -> list[app_commands.Choice[str]]:
         needle = current.strip().casefold()
@@ -282,7 +239,9 @@ class DiscordBot:
         followed = row.topics if row is not None and row.active else ()
         names = self._names()
         choices = [app_commands.Choice(name=names.get(t, t)[:100], value=t) for t in followed]
-        choices.append(app_commands.Choice(name="all", value="all"))
+        choices.append(
+            app_commands.Choice(name=_text(Message(wording.ALL_TOPICS_CHOICE)), value="all")
+        )
         needle = current.strip().casefold()
         return [c for c in choices if needle in c.name.casefold() or needle in c.value][:25]
 
@@ -291,14 +250,14 @@ class DiscordBot:
         server admins can override the commands' default permissions)."""
         if interaction.permissions.manage_channels:
             return True
-        await _reply(interaction, MANAGE_CHANNELS_NEEDED)
+        await _say(interaction, Message(wording.MANAGE_CHANNELS_NEEDED))
         return False
 
     async def on_command_error(self, interaction: Interaction, error: Exception) -> None:
         """The adapter's one error handler: a CommandError is the reply; anything else is ours."""
         original = getattr(error, "original", error)
         if isinstance(original, CommandError):
-            await _reply(interaction, str(original))
+            await _say(interaction, Message(original.key, original.arguments))
             return
         command = interaction.command.name if interaction.command else "?"
         log.error(
@@ -309,10 +268,13 @@ class DiscordBot:
             exc_info=original,
         )
         with contextlib.suppress(discord.HTTPException):
-            await _reply(interaction, "Sorry, that failed on our side; the operator can see why.")
+            await _say(interaction, Message(wording.FAILED_ON_OUR_SIDE))
 
     def _names(self) -> Mapping[str, str]:
         return self.subscriptions.defaults().topics
+
+    def _describe(self, row: DestinationRow) -> Message:
+        return describe(row, self._names())
 
 
 class _Client(discord.Client):
@@ -352,11 +314,11 @@ _LANGUAGES = [app_commands.Choice(name=code, value=code) for code in SUPPORTED_L
 
 def _add_commands(tree: app_commands.CommandTree[discord.Client], bot: DiscordBot) -> None:
     """The slash commands; each one parses its options and hands over to the adapter."""
-    descriptions = dict(COMMANDS)
+    descriptions = {name: _text(Message(key)) for name, key in COMMANDS}
     manage = app_commands.default_permissions(manage_channels=True)
 
     @tree.command(name="subscribe", description=descriptions["subscribe"])
-    @app_commands.describe(topic="A topic id or name")
+    @app_commands.describe(topic=_text(Message(wording.TOPIC_OPTION)))
     @app_commands.guild_only()
     @manage
     async def subscribe(interaction: Interaction, topic: str) -> None:
@@ -367,7 +329,7 @@ def _add_commands(tree: app_commands.CommandTree[discord.Client], bot: DiscordBo
         return bot.topic_choices(current)
 
     @tree.command(name="unsubscribe", description=descriptions["unsubscribe"])
-    @app_commands.describe(topic="A topic id or name, or all")
+    @app_commands.describe(topic=_text(Message(wording.FOLLOWED_TOPIC_OPTION)))
     @app_commands.guild_only()
     @manage
     async def unsubscribe(interaction: Interaction, topic: str) -> None:
@@ -393,14 +355,14 @@ def _add_commands(tree: app_commands.CommandTree[discord.Client], bot: DiscordBo
         await bot.post_digest(interaction)
 
     @tree.command(name="schedule", description=descriptions["schedule"])
-    @app_commands.describe(when="HH:MM (daily), a cron line like '0 8 * * 1-5', or instant")
+    @app_commands.describe(when=_text(Message(wording.SCHEDULE_OPTION)))
     @app_commands.guild_only()
     @manage
     async def schedule(interaction: Interaction, when: str) -> None:
         await bot.setting(interaction, "schedule", when)
 
     @tree.command(name="language", description=descriptions["language"])
-    @app_commands.describe(language="The digests' language")
+    @app_commands.describe(language=_text(Message(wording.LANGUAGE_OPTION)))
     @app_commands.choices(language=_LANGUAGES)
     @app_commands.guild_only()
     @manage
@@ -408,7 +370,7 @@ def _add_commands(tree: app_commands.CommandTree[discord.Client], bot: DiscordBo
         await bot.setting(interaction, "language", language)
 
     @tree.command(name="timezone", description=descriptions["timezone"])
-    @app_commands.describe(zone="An IANA time zone, e.g. Europe/Rome")
+    @app_commands.describe(zone=_text(Message(wording.TIMEZONE_OPTION)))
     @app_commands.guild_only()
     @manage
     async def timezone(interaction: Interaction, zone: str) -> None:
@@ -426,43 +388,16 @@ def _time_zones() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones()))
 
 
-# --- payloads and errors ---------------------------------------------------------------------
-
-
-def message_arguments(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """A rendered payload as discord.py send() arguments; mentions never ping, whatever it says."""
-    return {
-        "content": payload.get("content") or None,
-        "embeds": [discord.Embed.from_dict(e) for e in payload.get("embeds") or ()],
-        "allowed_mentions": discord.AllowedMentions.none(),
-    }
-
-
-def translate(exc: BaseException, where: str) -> DeliveryError:
-    """discord.py's errors → the delivery policy's (wait, stop, retry, give up)."""
-    if isinstance(exc, discord.RateLimited):
-        return RetryLater(f"Discord rate limit on {where}", after=exc.retry_after)
-    if isinstance(exc, discord.Forbidden):
-        return TargetFailing(
-            f"no permission to post in {where} (Discord {exc.code}: {exc.text}); {GRANT}",
-            after=PERMISSION_RETRY,
-        )
-    if isinstance(exc, discord.NotFound):
-        if exc.code in (UNKNOWN_CHANNEL, UNKNOWN_WEBHOOK):
-            return TargetGone(f"Discord: {where} does not exist ({exc.code} {exc.text})")
-        return RetryLater(f"Discord answered 404 for {where}: {exc.text or 'no such route'}")
-    if isinstance(exc, discord.DiscordServerError):
-        return RetryLater(f"Discord server error {exc.status} for {where}")
-    if isinstance(exc, discord.HTTPException):
-        if exc.status == 429:
-            return RetryLater(f"Discord refused {where} for now (429)", after=60.0)
-        if exc.status == 401:
-            return RetryLater("Discord rejected the bot token", after=300.0)
-        return Rejected(f"Discord refused the message for {where}: {exc.status} {exc.text}")
-    return RetryLater(f"Discord unreachable for {where}: {exc or type(exc).__name__}")
-
-
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _text(message: Message) -> str:
+    """A message as this adapter says it: rendered in the source language until issue 14."""
+    return message.text(wording.SOURCE_LANGUAGE)
+
+
+async def _say(interaction: Interaction, message: Message) -> None:
+    await _reply(interaction, _text(message))
 
 
 async def _reply(interaction: Interaction, text: str) -> None:
@@ -491,9 +426,3 @@ def _guild_language(interaction: Interaction) -> str | None:
     locale = interaction.guild_locale
     code = str(locale.value)[:2].lower() if locale is not None else ""
     return code if code in SUPPORTED_LANGUAGES else None
-
-
-def describe(row: DestinationRow, names: Mapping[str, str]) -> str:
-    topics = ", ".join(names.get(t, t) for t in row.topics) or "none"
-    schedule = "as soon as news arrives" if row.schedule == "instant" else f"at {row.schedule}"
-    return f"Topics: {topics}. Digest {schedule} ({row.timezone}), in {row.language}."

@@ -4,7 +4,7 @@ A `discord_webhook_env: NAME` destination has the target NAME; the URL is read f
 environment at send time (so it can be rotated by restarting with a new value) and never
 logged: `webhook_secrets` lists what `redact_secrets` must scrub. Requests go through
 discord.py's `Webhook`, so its rate-limit handling applies, and to the configured
-`api_base_url` (see `bots.discord_bot.configure_endpoints`).
+`api_base_url` (see `bots.discord_common.configure_endpoints`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import discord
 
-from bots.discord_bot import configure_endpoints, message_arguments, translate
+from bots.discord_common import configure_endpoints, message_arguments, translate
 from policywire.config.model import DiscordSettings
 from policywire.deliver.sender import Pacing
 from policywire.errors import RetryLater, TargetGone

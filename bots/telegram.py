@@ -2,7 +2,8 @@
 
 The PTB `Application` runs inside the service's event loop (no `run_polling`) and without its
 own JobQueue: the service's APScheduler is the only scheduler. Handlers are thin: parse the
-command, call `Subscriptions`, reply.
+command, call `Subscriptions`, reply with a message of `policywire.chat.wording`, rendered in
+`_text` and escaped for Telegram's HTML in `_html`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -44,10 +45,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from policywire.chat import wording
 from policywire.chat.subscriptions import Subscriptions
-from policywire.deliver.i18n import SUPPORTED_LANGUAGES
+from policywire.chat.wording import Message, describe
 from policywire.deliver.sender import Pacing
 from policywire.errors import CommandError, Rejected, RetryLater, TargetGone, TargetMoved
+from policywire.languages import SUPPORTED_LANGUAGES
 from policywire.storage.store import DestinationRow
 
 log = logging.getLogger(__name__)
@@ -60,18 +63,7 @@ PLATFORM = "telegram"
 SendNow = Callable[[DestinationRow], Awaitable[int]]
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
-COMMANDS: Sequence[tuple[str, str]] = (
-    ("start", "Welcome and the topics to pick from"),
-    ("help", "What this bot can do"),
-    ("topics", "All topics you can follow"),
-    ("subscribe", "Follow topics: /subscribe ai-act mistral"),
-    ("unsubscribe", "Stop topics: /unsubscribe ai-act, or all"),
-    ("list", "This chat's topics and schedule"),
-    ("digest", "Send this chat's digest now"),
-    ("schedule", "When to send: HH:MM, a cron line, or instant"),
-    ("language", "Digest language: en, it, fr or de"),
-    ("timezone", "Time zone for the schedule, e.g. Europe/Rome"),
-)
+COMMANDS = wording.TELEGRAM_COMMANDS  # (name, description key), in menu order
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -112,7 +104,7 @@ class TelegramBot:
     async def start(self) -> None:
         """Log in, publish the command menu, and start long polling in this event loop."""
         await self.app.initialize()
-        await self.app.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+        await self.app.bot.set_my_commands([BotCommand(n, _text(Message(d))) for n, d in COMMANDS])
         await self.app.start()
         updater = self.app.updater
         assert updater is not None
@@ -194,31 +186,27 @@ class TelegramBot:
             try:
                 await handler(update, context)
             except CommandError as exc:
-                await _reply(update, html.escape(str(exc)))
+                await _say(update, Message(exc.key, exc.arguments))
 
         return run
 
     async def _start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        text = (
-            "<b>Welcome to policywire.</b>\n"
-            "I send curated digests of the news on the topics you pick. "
-            "Tap a topic to follow it, or see /help."
-        )
-        await _reply(update, text, await self._keyboard(update))
+        title, text = _html(Message(wording.WELCOME_TITLE)), _html(Message(wording.WELCOME))
+        await _reply(update, f"<b>{title}</b>\n{text}", await self._keyboard(update))
 
     async def _help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        lines = [f"/{name} — {html.escape(description)}" for name, description in COMMANDS]
-        lines.append("\nIn groups, only admins can change the group's subscription.")
+        lines = [f"/{name} — {_html(Message(description))}" for name, description in COMMANDS]
+        lines.append("\n" + _html(Message(wording.HELP_GROUPS)))
         await _reply(update, "\n".join(lines))
 
     async def _topics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         topics = self.subscriptions.defaults().topics
         lines = [f"<code>{html.escape(t)}</code> — {html.escape(n)}" for t, n in topics.items()]
-        await _reply(update, "\n".join(lines) or "No topics are configured.")
+        await _reply(update, "\n".join(lines) or _html(Message(wording.NO_TOPICS_CONFIGURED)))
 
     async def _subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not context.args:
-            await _reply(update, "Tap the topics to follow:", await self._keyboard(update))
+            await _say(update, Message(wording.PICK_TOPICS), await self._keyboard(update))
             return
         if not await self._may_change(update, context):
             return
@@ -226,50 +214,50 @@ class TelegramBot:
         row = await self.subscriptions.subscribe(
             PLATFORM, chat, context.args, title=_title(update), language=_user_language(update)
         )
-        await _reply(update, f"Subscribed. {_describe(row, self._names())}")
+        await _say(update, Message(wording.SUBSCRIBED, {"settings": self._describe(row)}))
 
     async def _unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not context.args:
-            await _reply(update, "Which topics? /unsubscribe ai-act, or /unsubscribe all")
+            await _say(update, Message(wording.WHICH_TOPICS))
             return
         if not await self._may_change(update, context):
             return
         row = await self.subscriptions.unsubscribe(PLATFORM, _chat_id(update), context.args)
         if not row.topics:
-            await _reply(update, "Unsubscribed from everything. /subscribe to come back.")
+            await _say(update, Message(wording.UNSUBSCRIBED_ALL))
             return
-        await _reply(update, f"Done. {_describe(row, self._names())}")
+        await _say(update, Message(wording.DONE, {"settings": self._describe(row)}))
 
     async def _list(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         row = await self.subscriptions.get(PLATFORM, _chat_id(update))
         if row is None or not row.active or not row.topics:
-            await _reply(update, "This chat follows no topic yet. Try /subscribe.")
+            await _say(update, Message(wording.CHAT_FOLLOWS_NOTHING))
             return
-        await _reply(update, _describe(row, self._names()))
+        await _say(update, self._describe(row))
 
     async def _digest(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         row = await self.subscriptions.get(PLATFORM, _chat_id(update))
         if row is None or not row.active or not row.topics:
-            await _reply(update, "Nothing to send yet: /subscribe to a topic first.")
+            await _say(update, Message(wording.NOTHING_TO_SEND))
             return
         if await self.send_now(row) == 0:
-            await _reply(update, "Nothing new since your last digest.")
+            await _say(update, Message(wording.NOTHING_NEW_SINCE_YOURS))
 
     async def _schedule(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._setting(update, context, "schedule", "/schedule 08:00, or instant")
+        await self._setting(update, context, "schedule", Message(wording.USAGE_SCHEDULE))
 
     async def _language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        usage = "/language " + "|".join(SUPPORTED_LANGUAGES)
+        usage = Message(wording.USAGE_LANGUAGE, {"languages": "|".join(SUPPORTED_LANGUAGES)})
         await self._setting(update, context, "language", usage)
 
     async def _timezone(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self._setting(update, context, "timezone", "/timezone Europe/Rome")
+        await self._setting(update, context, "timezone", Message(wording.USAGE_TIMEZONE))
 
     async def _setting(
-        self, update: Update, context: ContextTypes.DEFAULT_TYPE, what: str, usage: str
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, what: str, usage: Message
     ) -> None:
         if not context.args:
-            await _reply(update, f"Usage: {html.escape(usage)}")
+            await _say(update, usage)
             return
         if not await self._may_change(update, context):
             return
@@ -280,13 +268,13 @@ class TelegramBot:
             "timezone": self.subscriptions.set_timezone,
         }
         row = await setters[what](PLATFORM, chat, value)
-        await _reply(update, f"Saved. {_describe(row, self._names())}")
+        await _say(update, Message(wording.SAVED, {"settings": self._describe(row)}))
 
     async def _toggle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None and query.data is not None
         if not await self._may_change(update, context):
-            await query.answer("Only the group's admins can change this.", show_alert=True)
+            await query.answer(_text(Message(wording.ADMINS_ONLY)), show_alert=True)
             return
         topic = query.data.removeprefix("t:")
         try:
@@ -298,10 +286,11 @@ class TelegramBot:
                 language=_user_language(update),
             )
         except CommandError as exc:
-            await query.answer(str(exc)[:200], show_alert=True)
+            await query.answer(_text(Message(exc.key, exc.arguments))[:200], show_alert=True)
             return
         name = self._names().get(topic, topic)
-        await query.answer(f"{'Following' if on else 'Stopped'}: {name}"[:200])
+        answer = Message(wording.FOLLOWING if on else wording.STOPPED, {"topic": name})
+        await query.answer(_text(answer)[:200])
         await query.edit_message_reply_markup(await self._keyboard(update))
 
     async def _membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -316,7 +305,7 @@ class TelegramBot:
                 log.info("telegram:%s deactivated: %s", change.chat.id, reason)
 
     async def _unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await _reply(update, "I don't know that command. /help lists what I can do.")
+        await _say(update, Message(wording.UNKNOWN_COMMAND))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
@@ -329,6 +318,9 @@ class TelegramBot:
 
     def _names(self) -> Mapping[str, str]:
         return self.subscriptions.defaults().topics
+
+    def _describe(self, row: DestinationRow) -> Message:
+        return describe(row, self._names())
 
     async def _keyboard(self, update: Update) -> InlineKeyboardMarkup:
         row = await self.subscriptions.get(PLATFORM, _chat_id(update))
@@ -350,7 +342,7 @@ class TelegramBot:
         if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER):
             return True
         if update.callback_query is None:
-            await _reply(update, "Only the group's admins can change its subscription.")
+            await _say(update, Message(wording.ADMINS_ONLY_SUBSCRIPTION))
         return False
 
 
@@ -404,13 +396,20 @@ def _user_language(update: Update) -> str | None:
     return code if code in SUPPORTED_LANGUAGES else None
 
 
-def _describe(row: DestinationRow, names: Mapping[str, str]) -> str:
-    topics = ", ".join(html.escape(names.get(t, t)) for t in row.topics) or "none"
-    schedule = "as soon as news arrives" if row.schedule == "instant" else f"at {row.schedule}"
-    return (
-        f"Topics: {topics}. Digest {html.escape(schedule)} ({html.escape(row.timezone)}), "
-        f"in {row.language}."
-    )
+def _text(message: Message) -> str:
+    """A message as this adapter says it: rendered in the source language until issue 14."""
+    return message.text(wording.SOURCE_LANGUAGE)
+
+
+def _html(message: Message) -> str:
+    """The rendered message as Telegram HTML text: keys are plain text, so all of it is escaped."""
+    return html.escape(_text(message), quote=False)  # Telegram needs only <, > and & escaped
+
+
+async def _say(
+    update: Update, message: Message, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    await _reply(update, _html(message), markup)
 
 
 async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
 
 from policywire.models import Item, MatchedItem, TopicHit
 
@@ -57,3 +61,59 @@ def rss(titles: list[str]) -> str:
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>News</title>'
         f"<link>https://news.example/</link>{entries}</channel></rss>"
     )
+
+
+# --- feeds.yaml -------------------------------------------------------------------------------
+
+CONFIG_HEADER = "# feeds.yaml written by tests.helpers.config_yaml\n"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style with list items indented under their key, as people write feeds.yaml."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def config_yaml(
+    *,
+    database: Path | str,
+    feeds: Iterable[str | Mapping[str, object]],
+    topics: Mapping[str, Sequence[str] | Mapping[str, object]],
+    destinations: Iterable[Mapping[str, object]] = (),
+    settings: Mapping[str, object] | None = None,
+    telegram: Mapping[str, object] | None = None,
+    discord: Mapping[str, object] | None = None,
+) -> str:
+    """The text of a feeds.yaml, from Python values (PyYAML quotes what needs quoting).
+
+    `database` is a SQLite file (or a whole URL as a string); a feed is a URL or its mapping;
+    a topic is a list of `any` keywords or its mapping; `settings` are further `settings:`
+    keys, and `telegram` / `discord` its `settings.telegram` / `settings.discord` sections.
+    Keys come out in the order given, after a one-line header: `settings:` is line 2 and
+    `database:` line 3, so settings given next start at line 4.
+    """
+    url = f"sqlite+aiosqlite:///{database}" if isinstance(database, Path) else database
+    all_settings: dict[str, object] = {"database": url, **(settings or {})}
+    if telegram is not None:
+        all_settings["telegram"] = dict(telegram)
+    if discord is not None:
+        all_settings["discord"] = dict(discord)
+    document = {
+        "settings": all_settings,
+        "feeds": [{"url": f} if isinstance(f, str) else dict(f) for f in feeds],
+        "topics": {
+            name: dict(rule) if isinstance(rule, Mapping) else {"any": list(rule)}
+            for name, rule in topics.items()
+        },
+        "destinations": [dict(d) for d in destinations],
+    }
+    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
+    return CONFIG_HEADER + text
+
+
+def config_file(directory: Path, **parts: object) -> Path:
+    """`config_yaml(**parts)` written to `directory`/feeds.yaml; returns its path."""
+    path = directory / "feeds.yaml"
+    path.write_text(config_yaml(**parts), encoding="utf-8")  # type: ignore[arg-type]
+    return path

@@ -39,7 +39,7 @@ from tests.fakes.discord_api import (
     embed_length,
 )
 from tests.fakes.feed_server import FeedServer
-from tests.helpers import rss
+from tests.helpers import config_file, rss
 
 GUILD = 1_150_000_000_000_000_001
 NEWS = 1_150_000_000_000_000_002  # slash commands are used here
@@ -93,36 +93,25 @@ class World:
 
 
 def write_config(tmp_path: Path, feeds: FeedServer, dc: FakeDiscord) -> Path:
-    path = tmp_path / "feeds.yaml"
-    path.write_text(
-        f"""
-settings:
-  database: sqlite+aiosqlite:///{tmp_path / "dc.db"}
-  max_stories: 300
-  discord:
-    api_base_url: {dc.api_base_url}
-    gateway_url: {dc.gateway_url}
-feeds:
-  - url: {feeds.url("/news.xml")}
-    name: Policy News
-topics:
-  ai-act:
-    name: EU AI Act
-    any: ["AI Act"]
-  mistral:
-    name: Mistral AI
-    any: ["Mistral AI"]
-destinations:
-  - discord: {CONFIGURED}
-    topics: [ai-act]
-    schedule: instant
-  - discord_webhook_env: POLICY_WEBHOOK_URL
-    topics: [ai-act]
-    schedule: "09:30"
-""",
-        encoding="utf-8",
+    return config_file(
+        tmp_path,
+        database=tmp_path / "dc.db",
+        settings={"max_stories": 300},
+        discord={"api_base_url": dc.api_base_url, "gateway_url": dc.gateway_url},
+        feeds=[{"url": feeds.url("/news.xml"), "name": "Policy News"}],
+        topics={
+            "ai-act": {"name": "EU AI Act", "any": ["AI Act"]},
+            "mistral": {"name": "Mistral AI", "any": ["Mistral AI"]},
+        },
+        destinations=[
+            {"discord": CONFIGURED, "topics": ["ai-act"], "schedule": "instant"},
+            {
+                "discord_webhook_env": "POLICY_WEBHOOK_URL",
+                "topics": ["ai-act"],
+                "schedule": "09:30",
+            },
+        ],
     )
-    return path
 
 
 @pytest.fixture

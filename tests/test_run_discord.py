@@ -7,12 +7,13 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tests.fakes.discord_api import MANAGE_CHANNELS, FakeChannel, FakeDiscord, FakeMember
 from tests.fakes.feed_server import FeedServer
-from tests.helpers import rss
+from tests.helpers import config_file, rss
 
 ROOT = Path(__file__).resolve().parents[1]
 GUILD = 1_160_000_000_000_000_001
@@ -24,33 +25,24 @@ TOKEN = "MTE2MDAwMDAwMDAwMDAwMDAwMQ.SECRET.discord-token-never-logged"
 VARIABLES = ("DISCORD_BOT_TOKEN", "POLICY_WEBHOOK_URL", "TELEGRAM_BOT_TOKEN")
 
 
-def write_config(tmp_path: Path, feeds: FeedServer, dc: FakeDiscord) -> Path:
-    path = tmp_path / "feeds.yaml"
-    path.write_text(
-        f"""
-settings:
-  database: sqlite+aiosqlite:///{tmp_path / "run.db"}
-  discord:
-    api_base_url: {dc.api_base_url}
-    gateway_url: {dc.gateway_url}
-feeds:
-  - url: {feeds.url("/news.xml")}
-    name: Policy News
-topics:
-  ai-act:
-    name: EU AI Act
-    any: ["AI Act"]
-destinations:
-  - discord: {CONFIGURED}
-    topics: [ai-act]
-    schedule: instant
-  - discord_webhook_env: POLICY_WEBHOOK_URL
-    topics: [ai-act]
-    schedule: instant
-""",
-        encoding="utf-8",
+CHANNEL = {"discord": CONFIGURED, "topics": ["ai-act"], "schedule": "instant"}
+WEBHOOK = {"discord_webhook_env": "POLICY_WEBHOOK_URL", "topics": ["ai-act"], "schedule": "instant"}
+
+
+def write_config(
+    tmp_path: Path,
+    feeds: FeedServer,
+    dc: FakeDiscord,
+    destinations: Sequence[Mapping[str, object]] = (CHANNEL, WEBHOOK),
+) -> Path:
+    return config_file(
+        tmp_path,
+        database=tmp_path / "run.db",
+        discord={"api_base_url": dc.api_base_url, "gateway_url": dc.gateway_url},
+        feeds=[{"url": feeds.url("/news.xml"), "name": "Policy News"}],
+        topics={"ai-act": {"name": "EU AI Act", "any": ["AI Act"]}},
+        destinations=destinations,
     )
-    return path
 
 
 async def start(config: Path, env_extra: dict[str, str]) -> asyncio.subprocess.Process:
@@ -134,9 +126,7 @@ async def test_run_without_a_discord_token_says_so_in_one_line(tmp_path: Path) -
         dc.add_guild(GUILD, "Policy Lab", channels=[FakeChannel(HOOKED, "hooked")])
         hook = dc.add_webhook(HOOKED)
         feeds.add("/news.xml", rss(["The AI Act applies"]))
-        config = write_config(tmp_path, feeds, dc)
-        text = config.read_text(encoding="utf-8").replace(f"  - discord: {CONFIGURED}\n", "")
-        config.write_text(text.replace("    topics: [ai-act]\n    schedule: instant\n", "", 1))
+        config = write_config(tmp_path, feeds, dc, destinations=[WEBHOOK])
         process = await start(config, {"POLICY_WEBHOOK_URL": hook.url})
         seen = await wait_for_log(process, "running:")
         try:

@@ -10,37 +10,29 @@ from pathlib import Path
 
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
-from tests.helpers import rss
+from tests.helpers import config_file, rss
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "987654:SECRET-token-never-logged"
 
 
 def service_config(tmp_path: Path, feeds: FeedServer, tg: FakeTelegram) -> Path:
-    path = tmp_path / "feeds.yaml"
-    path.write_text(
-        f"""
-settings:
-  database: sqlite+aiosqlite:///{tmp_path / "run.db"}
-  language: it
-  telegram:
-    api_base_url: {tg.base_url}
-feeds:
-  - url: {feeds.url("/news.xml")}
-    name: Policy News
-topics:
-  ai-act:
-    name: EU AI Act
-    any: ["AI Act"]
-destinations:
-  - telegram: "@ai_policy_it"
-    topics: [ai-act]
-    schedule: instant
-    timezone: Europe/Rome
-""",
-        encoding="utf-8",
+    return config_file(
+        tmp_path,
+        database=tmp_path / "run.db",
+        settings={"language": "it"},
+        telegram={"api_base_url": tg.base_url},
+        feeds=[{"url": feeds.url("/news.xml"), "name": "Policy News"}],
+        topics={"ai-act": {"name": "EU AI Act", "any": ["AI Act"]}},
+        destinations=[
+            {
+                "telegram": "@ai_policy_it",
+                "topics": ["ai-act"],
+                "schedule": "instant",
+                "timezone": "Europe/Rome",
+            }
+        ],
     )
-    return path
 
 
 async def start_service(config: Path, token: str | None) -> asyncio.subprocess.Process:
@@ -96,20 +88,12 @@ async def test_run_answers_commands_posts_to_the_channel_and_stops_cleanly(
 async def test_run_without_a_token_says_so_and_uses_the_console(tmp_path: Path) -> None:
     async with FeedServer() as feeds:
         feeds.add("/news.xml", rss(["The AI Act applies"]))
-        config = tmp_path / "feeds.yaml"
-        config.write_text(
-            f"""
-settings:
-  database: sqlite+aiosqlite:///{tmp_path / "console.db"}
-feeds:
-  - url: {feeds.url("/news.xml")}
-topics:
-  ai-act:
-    any: ["AI Act"]
-destinations:
-  - console: stdout
-""",
-            encoding="utf-8",
+        config = config_file(
+            tmp_path,
+            database=tmp_path / "console.db",
+            feeds=[feeds.url("/news.xml")],
+            topics={"ai-act": ["AI Act"]},
+            destinations=[{"console": "stdout"}],
         )
         process = await start_service(config, None)
         assert process.stdout is not None

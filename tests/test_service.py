@@ -9,30 +9,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bots.console import ConsoleTransport
 from policywire.config.load import load_config
 from policywire.service import Service
 from policywire.storage.store import Store
 from tests.fakes.feed_server import FeedServer
-from tests.helpers import rss
+from tests.helpers import config_yaml, rss
 
 
 def config_text(tmp_path: Path, feeds: FeedServer, paths: list[str], extra_topic: str = "") -> str:
-    feed_lines = "".join(f"  - url: {feeds.url(p)}\n    name: Feed {p}\n" for p in paths)
-    return f"""
-settings:
-  database: sqlite+aiosqlite:///{tmp_path / "svc.db"}
-  timeout: 2s
-feeds:
-{feed_lines}
-topics:
-  ai-act:
-    any: ["AI Act"]
-{extra_topic}
-destinations:
-  - console: stdout
-"""
+    """feeds.yaml text (`settings.timeout` on line 4); `extra_topic` is YAML under `topics:`."""
+    return config_yaml(
+        database=tmp_path / "svc.db",
+        settings={"timeout": "2s"},
+        feeds=[{"url": feeds.url(p), "name": f"Feed {p}"} for p in paths],
+        topics={"ai-act": ["AI Act"], **(yaml.safe_load(extra_topic) or {})},
+        destinations=[{"console": "stdout"}],
+    )
 
 
 class Running:

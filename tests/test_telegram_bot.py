@@ -21,12 +21,16 @@ from policywire.service import Service
 from policywire.storage.store import DestinationRow, Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
-from tests.helpers import rss
+from tests.helpers import config_file, rss
 
 TOKEN = "123456:TEST-token-value"
 FAST = Pacing(per_target_interval=0.0, group_interval=0.0, per_second=1000)
 # Entity-escaped markup survives parsing as literal text: the renderer must keep it inert.
 HOSTILE = 'AI Act: &lt;b&gt;bold&lt;/b&gt; &amp; &lt;/a&gt; "quoted" &lt;tg-spoiler 😀 @everyone'
+TOPICS = {
+    "ai-act": {"name": "EU AI Act", "any": ["AI Act"]},
+    "mistral": {"name": "Mistral AI", "any": ["Mistral AI"]},
+}
 
 
 async def wait_until_sent(world: World, seconds: float = 10) -> None:
@@ -48,30 +52,15 @@ class World:
             await self.service.poll_job(feed.url)
 
 
-def write_config(tmp_path: Path, feeds: FeedServer, tg: FakeTelegram, extra: str = "") -> Path:
-    path = tmp_path / "feeds.yaml"
-    path.write_text(
-        f"""
-settings:
-  database: sqlite+aiosqlite:///{tmp_path / "tg.db"}
-  max_stories: 300
-  telegram:
-    api_base_url: {tg.base_url}
-feeds:
-  - url: {feeds.url("/news.xml")}
-    name: Policy News
-topics:
-  ai-act:
-    name: EU AI Act
-    any: ["AI Act"]
-  mistral:
-    name: Mistral AI
-    any: ["Mistral AI"]
-{extra}
-""",
-        encoding="utf-8",
+def write_config(tmp_path: Path, feeds: FeedServer, tg: FakeTelegram) -> Path:
+    return config_file(
+        tmp_path,
+        database=tmp_path / "tg.db",
+        settings={"max_stories": 300},
+        telegram={"api_base_url": tg.base_url},
+        feeds=[{"url": feeds.url("/news.xml"), "name": "Policy News"}],
+        topics=TOPICS,
     )
-    return path
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 Bots parse a command and call one of these; the rules (known topics, valid schedules and zones,
 who owns a destination) live here once. Each change is stored, then `on_change` lets the
-service reschedule the chat's digest job at once.
+service reschedule the chat's digest job at once. A refusal is a `CommandError` holding a key of
+`policywire.chat.wording` and its arguments, never a finished sentence: the bot renders it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from policywire.chat import wording
 from policywire.config.durations import parse_schedule
-from policywire.deliver.i18n import SUPPORTED_LANGUAGES
 from policywire.errors import CommandError
+from policywire.languages import SUPPORTED_LANGUAGES
 from policywire.storage.store import DestinationRow, Store
 
 DEFAULT_CHAT_SCHEDULE = "08:00"
@@ -62,7 +64,11 @@ class Subscriptions:
             else:
                 unknown.append(word)
         if unknown:
-            raise CommandError(f"Unknown topic: {', '.join(unknown)}. Topics: {', '.join(known)}")
+            raise CommandError(
+                wording.UNKNOWN_TOPIC,
+                unknown=wording.listing(unknown),
+                topics=wording.listing(known),
+            )
         return list(dict.fromkeys(t for t in found if t))
 
     async def subscribe(
@@ -125,16 +131,16 @@ class Subscriptions:
         try:
             schedule = parse_schedule(text.strip())
         except ValueError as exc:
-            raise CommandError(
-                f"{exc}. Use HH:MM (daily), a cron line like '0 8 * * 1-5', or 'instant'."
-            ) from exc
+            raise CommandError(wording.BAD_SCHEDULE, problem=str(exc)) from exc
         row = await self._existing(platform, chat_id)
         return await self._save(replace(row, schedule=schedule.text), False)
 
     async def set_language(self, platform: str, chat_id: str, language: str) -> DestinationRow:
         language = language.strip().lower()
         if language not in SUPPORTED_LANGUAGES:
-            raise CommandError(f"Supported languages: {', '.join(SUPPORTED_LANGUAGES)}.")
+            raise CommandError(
+                wording.SUPPORTED_LANGUAGES_ARE, languages=wording.listing(SUPPORTED_LANGUAGES)
+            )
         row = await self._row_for_change(platform, chat_id, "", language)
         return await self._save(replace(row, language=language), False)
 
@@ -143,16 +149,14 @@ class Subscriptions:
         try:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise CommandError(
-                f"Unknown time zone {zone!r}: use Area/City, e.g. Europe/Rome."
-            ) from exc
+            raise CommandError(wording.UNKNOWN_TIMEZONE, zone=zone) from exc
         row = await self._row_for_change(platform, chat_id, "", None)
         return await self._save(replace(row, timezone=zone), False)
 
     async def _existing(self, platform: str, chat_id: str) -> DestinationRow:
         row = await self.get(platform, chat_id)
         if row is None or not row.topics:
-            raise CommandError("This chat has no subscription yet: use /subscribe first.")
+            raise CommandError(wording.NO_SUBSCRIPTION_YET)
         self._check_owned_by_chat(row)
         return row
 
@@ -182,9 +186,7 @@ class Subscriptions:
     @staticmethod
     def _check_owned_by_chat(row: DestinationRow) -> None:
         if row.origin == "config":
-            raise CommandError(
-                "This chat's digest is set in the operator's feeds.yaml; ask them to change it."
-            )
+            raise CommandError(wording.SET_IN_FEEDS_YAML)
 
     async def _save(self, row: DestinationRow, is_new: bool) -> DestinationRow:
         saved = await self.store.upsert_destination(row, restart=is_new)

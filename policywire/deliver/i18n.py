@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date
 
-SUPPORTED_LANGUAGES = ("en", "it", "fr", "de")
+from policywire.languages import SUPPORTED_LANGUAGES as SUPPORTED_LANGUAGES
 
 
 @dataclass(frozen=True, slots=True)
