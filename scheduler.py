@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from policywire.config.load import default_config_path, load_config
 from policywire.config.model import Config
-from policywire.deliver.i18n import SUPPORTED_LANGUAGES
 from policywire.errors import ConfigError, PolicywireError
+from policywire.languages import SUPPORTED_LANGUAGES
 from policywire.logsafe import redact_secrets
 
 if TYPE_CHECKING:
@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "status", parents=[common], help="feeds, destinations and the outbox, from the database"
+    )
+
+    db = commands.add_parser("db", parents=[common], help="database maintenance")
+    db_actions = db.add_subparsers(dest="db_action", required=True, metavar="ACTION")
+    db_actions.add_parser(
+        "upgrade", parents=[common], help="upgrade the database to this version's schema and exit"
     )
 
     run = commands.add_parser(
@@ -121,6 +127,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _preview(config, args)
     if args.command == "status":
         return asyncio.run(_status(config))
+    if args.command == "db":  # "upgrade", its only action
+        return asyncio.run(_db_upgrade(config))
     if args.command == "run":
         return asyncio.run(serve(config, os.environ, once=args.once))
     raise AssertionError(f"unhandled command {args.command}")
@@ -185,6 +193,17 @@ async def _status(config: Config) -> int:
     finally:
         await store.close()
     print(format_status(status, config.settings.timezone))
+    return EXIT_OK
+
+
+async def _db_upgrade(config: Config) -> int:
+    """`policywire db upgrade`: opening the store upgrades it; say from which revision to which."""
+    from policywire.storage.store import Store
+
+    store = await Store.open(config.settings.database)
+    await store.close()
+    assert store.schema_upgrade is not None  # set by every open
+    print(store.schema_upgrade.describe())
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ from policywire.config.durations import parse_duration
 from policywire.config.model import (
     Config,
     DiscordSettings,
+    EmbeddingSettings,
     FeedConfig,
     Settings,
     TelegramSettings,
@@ -34,6 +35,7 @@ from policywire.config.values import (
     is_mapping,
     parse_byte_size,
     parse_duration_or_zero,
+    parse_embedding_backend,
     parse_env_name,
     parse_feed_language,
     parse_http_url,
@@ -173,7 +175,31 @@ class ConfigReader:
             timeout=fields.parsed("timeout", defaults.timeout, parse_duration),
             telegram=self._telegram_settings(self._section(fields, "telegram")),
             discord=self._discord_settings(self._section(fields, "discord")),
+            embedding=self._embedding_settings(self._section(fields, "embedding")),
         )
+
+    def _embedding_settings(self, fields: Fields | None) -> EmbeddingSettings:
+        defaults = EmbeddingSettings()
+        if fields is None:
+            return defaults
+        fields.reject_unknown([*EmbeddingSettings.__dataclass_fields__])
+        settings = EmbeddingSettings(
+            backend=fields.parsed("backend", defaults.backend, parse_embedding_backend),
+            model=fields.optional_text("model"),
+            url=fields.parsed("url", None, parse_http_url),
+            api_key_env=fields.parsed("api_key_env", None, parse_env_name),
+            timeout=fields.parsed("timeout", defaults.timeout, parse_duration),
+            batch_size=fields.integer("batch_size", defaults.batch_size, minimum=1),
+        )
+        needs = {"sentence-transformers": ("model",), "endpoint": ("url", "model")}
+        for key in needs.get(settings.backend, ()):
+            if getattr(settings, key) is None:
+                self.problems.add(
+                    fields.key_node("backend"),
+                    fields.path_of(key),
+                    f"required with backend {settings.backend!r}",
+                )
+        return settings
 
     def _telegram_settings(self, fields: Fields | None) -> TelegramSettings:
         defaults = TelegramSettings()

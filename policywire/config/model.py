@@ -7,10 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+from policywire.languages import SUPPORTED_LANGUAGES as SUPPORTED_LANGUAGES
 from policywire.models import TopicRule
-
-SUPPORTED_LANGUAGES = ("en", "it", "fr", "de")
-
 
 DestinationKind = Literal["console", "telegram", "discord", "discord_webhook"]
 
@@ -32,6 +30,27 @@ class DiscordSettings:
     sync: SyncScope = "guild"
 
 
+EmbeddingBackend = Literal["universal", "sentence-transformers", "endpoint", "none"]
+EMBEDDING_BACKENDS: tuple[EmbeddingBackend, ...] = (
+    "universal",
+    "sentence-transformers",
+    "endpoint",
+    "none",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingSettings:
+    """Which model turns articles into vectors for story grouping (see docs/configuration.md)."""
+
+    backend: EmbeddingBackend = "universal"  # the multilingual model that ships with the package
+    model: str | None = None  # sentence-transformers: a model name or folder; endpoint: its id
+    url: str | None = None  # endpoint: the API base, e.g. http://127.0.0.1:11434/v1
+    api_key_env: str | None = None  # endpoint: the variable holding the key, if it needs one
+    timeout: timedelta = timedelta(seconds=30)
+    batch_size: int = 64
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database: str = "sqlite+aiosqlite:///policywire.db"
@@ -49,6 +68,7 @@ class Settings:
     timeout: timedelta = timedelta(seconds=20)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,13 @@ from sqlalchemy.exc import ArgumentError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from policywire.config.durations import parse_duration, parse_schedule
-from policywire.config.model import SUPPORTED_LANGUAGES, SyncScope, TopicConfig
+from policywire.config.model import (
+    EMBEDDING_BACKENDS,
+    SUPPORTED_LANGUAGES,
+    EmbeddingBackend,
+    SyncScope,
+    TopicConfig,
+)
 from policywire.config.yamlpos import (
     Fields,
 )
@@ -122,6 +128,14 @@ def parse_env_name(text: str) -> str:
             "must be the name of an environment variable (e.g. MY_BOT_TOKEN), not the secret itself"
         )
     return text
+
+
+def parse_embedding_backend(text: str) -> EmbeddingBackend:
+    for backend in EMBEDDING_BACKENDS:
+        if text == backend:
+            return backend
+    choices = ", ".join(repr(b) for b in EMBEDDING_BACKENDS)
+    raise ValueError(f"must be one of {choices}, got {text!r}")
 
 
 def parse_sync_scope(text: str) -> SyncScope:
