@@ -26,7 +26,7 @@ from feedparser.html import _cp1252
 from lxml import etree  # type: ignore[import-untyped]
 
 from bench.corpus import feed_body, feed_spec
-from policywire.ingest import fastparse
+from policywire.ingest import fastparse, fastparse_elements, fastparse_values
 from policywire.ingest.fastparse import FastFeed, parse_atom, parse_fast, parse_rdf, parse_rss
 from policywire.ingest.parse import ParseError, parse_feed, parse_feed_with_feedparser
 from policywire.models import ParsedFeed
@@ -632,9 +632,9 @@ def test_common_dates_read_as_feedparser_reads_them() -> None:
     samples = _date_samples()
     taken = 0
     for value in samples:
-        assert fastparse._date(value) == _parse_date(value), value
-        assert fastparse._date(value) == _parse_date(value), value  # the cached answer
-        common = fastparse._common_date(value)
+        assert fastparse_values.parsed_date(value) == _parse_date(value), value
+        assert fastparse_values.parsed_date(value) == _parse_date(value), value  # the cached answer
+        common = fastparse_values._common_date(value)
         if common is not None:
             taken += 1
             assert common == _parse_date(value), value
@@ -642,7 +642,7 @@ def test_common_dates_read_as_feedparser_reads_them() -> None:
 
 
 def _repair_as_before(text: str) -> str:
-    """fastparse._finish as it was written first: the repair tried on every non-ASCII text."""
+    """fastparse_values.finish as first written: the repair tried on every non-ASCII text."""
     if text.isascii():
         return text
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
@@ -669,7 +669,7 @@ def _repair_as_before(text: str) -> str:
     ],
 )
 def test_finish_matches_the_repair_it_skips(text: str) -> None:
-    assert fastparse._finish(text) == _repair_as_before(text)
+    assert fastparse_values.finish(text) == _repair_as_before(text)
 
 
 @pytest.mark.parametrize(
@@ -698,7 +698,7 @@ def test_lang_or_base_candidates_cover_the_xpath(attributes: str) -> None:
             f"<x:n{on['nested']}/></entry></feed>"
         ).encode()
         root = etree.fromstring(body)
-        found = len(fastparse._LANG_OR_BASE(root))
+        found = len(fastparse_elements.LANG_OR_BASE(root))
         assert fastparse._lang_or_base_candidates(body) >= found, (where, attributes)
         # Without the "lang=" text the count is exact for these documents, but for
         # data-lang (a name ending in "lang": counted, though XPath does not select it).

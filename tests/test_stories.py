@@ -15,7 +15,8 @@ from aiohttp import web
 
 from policywire.config.load import load_config
 from policywire.curate.digest import build_digest
-from policywire.curate.entities import extract_entities, fold_name
+from policywire.curate.entities import extract_entities
+from policywire.curate.entity_words import fold_name
 from policywire.curate.stories import (
     GroupingParams,
     explain_pair,

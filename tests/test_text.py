@@ -14,19 +14,12 @@ import pytest
 
 import policywire.ingest.parse
 from bench.corpus import feed_body
+from policywire.ingest.boilerplate import html_to_clean_text, strip_boilerplate
+from policywire.ingest.html_text import html_to_text
+from policywire.ingest.links import canonical_link, extract_links, url_path
 from policywire.ingest.parse import ParseError, parse_feed, parse_feed_with_feedparser
-from policywire.ingest.text import (
-    canonical_link,
-    detect_language_hint,
-    extract_links,
-    fold,
-    html_to_clean_text,
-    html_to_text,
-    strip_boilerplate,
-    summarize,
-    truncate,
-    url_path,
-)
+from policywire.ingest.sentences import summarize, truncate
+from policywire.ingest.text import detect_language_hint, fold
 from policywire.models import ParsedFeed
 from tests import text_reference as reference
 

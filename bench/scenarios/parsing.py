@@ -138,7 +138,8 @@ def fast_parse_feed(body: bytes, *, feed_url: str, now: datetime) -> Any:
     import fastfeedparser
 
     from policywire.ingest import parse as pw
-    from policywire.ingest.text import detect_language_hint, html_to_text
+    from policywire.ingest.html_text import html_to_text
+    from policywire.ingest.text import detect_language_hint
     from policywire.models import ParsedFeed
 
     result = fastfeedparser.parse(body)

@@ -6,9 +6,9 @@ across languages: "Commissione europea", "European Commission", "Commission euro
 regular expressions over the title and the first few sentences of the summary:
 
 * **aliases** — the institutions, laws and authorities that matter to AI policy, in English,
-  Italian, French and German, each mapped to one id (`ALIASES`). Ids of the ones nearly every
-  AI-policy article names (the AI Act, the Commission, the EU…) carry a low weight: sharing
-  them says little about sharing an event;
+  Italian, French and German, each mapped to one id (`entity_aliases`). Ids of the ones
+  nearly every AI-policy article names (the AI Act, the Commission, the EU…) carry a low
+  weight (`entity_weights`): sharing them says little about sharing an event;
 * **proper names** — capitalized words that are not common words ("Mistral", "Microsoft",
   "Azure", "Benifei"). A capitalized word at the start of a sentence counts only when the
   article also capitalizes it elsewhere, or when it looks like a name on its own (CNIL,
@@ -24,496 +24,23 @@ Pure and deterministic: the same text always gives the same names. Bounded: only
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = [
-    "ALIASES",
-    "COMMON_WORDS",
-    "GENERIC",
-    "Entities",
-    "extract_entities",
-    "fold_name",
-    "label",
-    "weight",
-]
+from policywire.curate.entity_aliases import ALIASES, CONCEPTS
+from policywire.curate.entity_weights import (
+    DATE_WEIGHT,
+    GERMAN_NOUN_WEIGHT,
+    NAME_WEIGHT,
+    alias_weight,
+    number_weight,
+)
+from policywire.curate.entity_words import COMMON_WORDS, fold_name
+
+__all__ = ["Entities", "extract_entities", "label", "weight"]
 
 SUMMARY_CHARS = 600
-
-# id → spellings (any case and accents; the hyphen and the space are interchangeable).
-ALIASES: Mapping[str, tuple[str, ...]] = {
-    "eu-commission": (
-        "European Commission",
-        "EU Commission",
-        "Commissione europea",
-        "Commissione Ue",
-        "Commission européenne",
-        "Commission de Bruxelles",
-        "Europäische Kommission",
-        "EU-Kommission",
-        "Brüsseler Kommission",
-        "Commission",
-        "Commissione",
-        "Kommission",
-    ),
-    "eu-parliament": (
-        "European Parliament",
-        "Parlamento europeo",
-        "Europarlamento",
-        "Parlement européen",
-        "Europäisches Parlament",
-        "Europäische Parlament",
-        "Europäischen Parlament",
-        "Europäischen Parlaments",
-        "EU-Parlament",
-        "EU Parliament",
-        "MEPs",
-        "MEP",
-        "eurodeputati",
-        "eurodéputés",
-        "europarlamentari",
-        "Europaabgeordnete",
-        "EU-Abgeordnete",
-    ),
-    "eu-council": (
-        "Council of the EU",
-        "Council of the European Union",
-        "EU Council",
-        "Consiglio dell'Ue",
-        "Consiglio Ue",
-        "Consiglio dell'Unione europea",
-        "Conseil de l'UE",
-        "Conseil de l'Union européenne",
-        "Rat der EU",
-        "EU-Rat",
-        "EU-Staaten",
-        "member states",
-        "Stati membri",
-        "États membres",
-        "Mitgliedstaaten",
-        "Mitgliedsstaaten",
-        "Vingt-Sept",
-        "Ventisette",
-        "EU ministers",
-        "ministri Ue",
-    ),
-    "ai-office": (
-        "AI Office",
-        "EU AI Office",
-        "European AI Office",
-        "Ufficio per l'IA",
-        "Ufficio europeo per l'IA",
-        "Ufficio europeo per l'intelligenza artificiale",
-        "Ufficio IA",
-        "Bureau de l'IA",
-        "Bureau européen de l'IA",
-        "Bureau européen de l'intelligence artificielle",
-        "KI-Büro",
-        "Europäisches KI-Büro",
-        "Europäische KI-Büro",
-        "Europäischen KI-Büros",
-    ),
-    "ai-act": (
-        "AI Act",
-        "EU AI Act",
-        "Artificial Intelligence Act",
-        "AI Regulation",
-        "legge sull'IA",
-        "legge europea sull'IA",
-        "legge sull'intelligenza artificiale",
-        "regolamento sull'intelligenza artificiale",
-        "regolamento europeo sull'intelligenza artificiale",
-        "regolamento sull'IA",
-        "règlement sur l'intelligence artificielle",
-        "règlement européen sur l'intelligence artificielle",
-        "règlement sur l'IA",
-        "règlement IA",
-        "KI-Verordnung",
-        "KI-Gesetz",
-        "KI-Gesetzes",
-        "Regulation (EU) 2024/1689",
-    ),
-    "gpai": (
-        "GPAI",
-        "general-purpose AI",
-        "general purpose AI",
-        "IA per finalità generali",
-        "IA à usage général",
-        "KI mit allgemeinem Verwendungszweck",
-    ),
-    "gpai-code": (
-        "code of practice",
-        "codice di buone pratiche",
-        "codice di condotta",
-        "code de bonnes pratiques",
-        "code de conduite",
-        "Verhaltenskodex",
-        "Praxisleitfaden",
-    ),
-    "gdpr": (
-        "GDPR",
-        "RGPD",
-        "DSGVO",
-        "General Data Protection Regulation",
-        "regolamento generale sulla protezione dei dati",
-        "règlement général sur la protection des données",
-        "Datenschutz-Grundverordnung",
-    ),
-    "edpb": (
-        "EDPB",
-        "European Data Protection Board",
-        "Comitato europeo per la protezione dei dati",
-        "Comité européen de la protection des données",
-        "CEPD",
-        "Europäischer Datenschutzausschuss",
-        "Europäische Datenschutzausschuss",
-        "Europäischen Datenschutzausschuss",
-    ),
-    "edps": (
-        "EDPS",
-        "European Data Protection Supervisor",
-        "Garante europeo della protezione dei dati",
-        "Contrôleur européen de la protection des données",
-        "Europäischer Datenschutzbeauftragter",
-    ),
-    "garante": (
-        "Garante privacy",
-        "Garante per la protezione dei dati personali",
-        "Garante della privacy",
-        "Garante",
-        "Italian data protection authority",
-        "Italy's data protection authority",
-        "Italian privacy watchdog",
-        "Italy's privacy watchdog",
-        "autorité italienne de protection des données",
-        "gendarme italien de la vie privée",
-        "italienische Datenschutzbehörde",
-        "italienische Datenschutzaufsicht",
-    ),
-    "cnil": ("CNIL",),
-    "dsa": (
-        "Digital Services Act",
-        "DSA",
-        "legge sui servizi digitali",
-        "règlement sur les services numériques",
-        "Gesetz über digitale Dienste",
-    ),
-    "dma": (
-        "Digital Markets Act",
-        "DMA",
-        "legge sui mercati digitali",
-        "règlement sur les marchés numériques",
-        "Gesetz über digitale Märkte",
-    ),
-    "data-act": ("Data Act",),
-    "ftc": ("FTC", "Federal Trade Commission"),
-    "cma": ("CMA", "Competition and Markets Authority"),
-    "agcm": ("AGCM", "Antitrust italiana", "Autorità antitrust"),
-    "bundeskartellamt": ("Bundeskartellamt",),
-    "noyb": ("noyb", "NOYB"),
-    "council-of-europe": (
-        "Council of Europe",
-        "Consiglio d'Europa",
-        "Conseil de l'Europe",
-        "Europarat",
-    ),
-    "un": ("United Nations", "Nazioni Unite", "Nations unies", "Vereinte Nationen", "ONU", "UNO"),
-    "g7": ("G7", "G-7"),
-    "oecd": ("OECD", "OCSE", "OCDE"),
-    "uk": ("United Kingdom", "UK", "Regno Unito", "Royaume-Uni", "Großbritannien", "Britain"),
-    "us": ("United States", "Stati Uniti", "États-Unis", "Vereinigte Staaten", "USA", "US"),
-    "china": ("China", "Cina", "Chine"),
-    "france": ("France", "Francia", "Frankreich", "French government", "governo francese"),
-    "italy": ("Italy", "Italia", "Italie", "Italien", "Italian government", "governo italiano"),
-    "germany": ("Germany", "Germania", "Allemagne", "Deutschland", "Bundesregierung"),
-    "spain": ("Spain", "Spagna", "Espagne", "Spanien"),
-    "brussels": ("Brussels", "Bruxelles", "Brüssel", "Brussel"),
-    "strasbourg": ("Strasbourg", "Strasburgo", "Straßburg", "Strassburg"),
-    "paris": ("Paris", "Parigi", "Paris-based", "parigina", "parigino", "parisienne", "Pariser"),
-    "rome": ("Rome", "Roma"),
-    "berlin": ("Berlin", "Berlino"),
-    "luxembourg": ("Luxembourg", "Lussemburgo", "Luxemburg"),
-    "cjeu": (
-        "Court of Justice",
-        "Corte di giustizia",
-        "Cour de justice",
-        "Gerichtshof",
-        "EuGH",
-        "CJEU",
-    ),
-    "lombardy": ("Lombardy", "Lombardia", "Lombardie", "Lombardei"),
-    "microsoft": ("Microsoft", "Redmond"),
-    "google": ("Google", "Alphabet"),
-    "meta": ("Meta", "Facebook"),
-    "x-twitter": ("Twitter",),
-    "openai": ("OpenAI", "ChatGPT"),
-    "mistral": ("Mistral AI", "Mistral"),
-}
-
-# What AI-policy articles are about, named the same way in any language: weaker than a name
-# (two articles may share a subject without sharing an event), stronger than the AI Act.
-CONCEPTS: Mapping[str, tuple[str, ...]] = {
-    "social-scoring": ("social scoring", "punteggio sociale", "notation sociale"),
-    "emotion-recognition": (
-        "emotion recognition",
-        "riconoscimento delle emozioni",
-        "reconnaissance des émotions",
-        "Emotionserkennung",
-    ),
-    "facial-recognition": (
-        "facial recognition",
-        "face recognition",
-        "riconoscimento facciale",
-        "reconnaissance faciale",
-        "Gesichtserkennung",
-        "facial images",
-        "immagini di volti",
-        "images faciales",
-        "Gesichtsbildern",
-        "Gesichtsbilder",
-    ),
-    "ai-literacy": (
-        "AI literacy",
-        "alfabetizzazione in materia di IA",
-        "alfabetizzazione sull'IA",
-        "maîtrise de l'IA",
-        "culture de l'IA",
-        "KI-Kompetenz",
-    ),
-    "prohibited-practices": (
-        "prohibited practices",
-        "prohibited AI practices",
-        "pratiche vietate",
-        "pratiche di IA vietate",
-        "pratiques interdites",
-        "pratiques d'IA interdites",
-        "verbotene Praktiken",
-    ),
-    "guidelines": (
-        "guidelines",
-        "guidance",
-        "linee guida",
-        "orientamenti",
-        "lignes directrices",
-        "Leitlinien",
-    ),
-    "ai-system": (
-        "AI system",
-        "AI systems",
-        "sistema di IA",
-        "sistemi di IA",
-        "système d'IA",
-        "systèmes d'IA",
-        "KI-System",
-        "KI-Systeme",
-    ),
-    "definition": ("definition", "definizione", "définition", "Definition"),
-    "liability": (
-        "AI Liability Directive",
-        "liability directive",
-        "direttiva sulla responsabilità",
-        "responsabilità civile",
-        "responsabilité civile",
-        "directive sur la responsabilité",
-        "KI-Haftungsrichtlinie",
-        "Haftungsrichtlinie",
-    ),
-    "work-programme": (
-        "work programme",
-        "programma di lavoro",
-        "programme de travail",
-        "Arbeitsprogramm",
-    ),
-    "deepfake": ("deepfake", "deepfakes", "deep fake"),
-    "gigafactory": (
-        "gigafactory",
-        "gigafactories",
-        "Gigafabrik",
-        "Gigafabriken",
-        "KI-Gigafabriken",
-        "gigafactories d'IA",
-    ),
-    "legitimate-interest": (
-        "legitimate interest",
-        "interesse legittimo",
-        "intérêt légitime",
-        "berechtigtes Interesse",
-        "berechtigtem Interesse",
-    ),
-    "legal-basis": ("legal basis", "base giuridica", "base légale", "Rechtsgrundlage"),
-    "age-verification": (
-        "age verification",
-        "verifica dell'età",
-        "vérification de l'âge",
-        "Altersüberprüfung",
-        "Altersprüfung",
-    ),
-    "hallucination": (
-        "hallucination",
-        "hallucinations",
-        "allucinazioni",
-        "Halluzinationen",
-        "false information",
-        "informazioni inesatte",
-        "informations erronées",
-    ),
-    "open-letter": (
-        "open letter",
-        "lettera aperta",
-        "lettre ouverte",
-        "offener Brief",
-        "offenen Brief",
-    ),
-    "stop-the-clock": ("stop the clock", "pause", "pausa", "Pause", "moratorium", "moratoria"),
-    "copyright": ("copyright", "diritto d'autore", "droit d'auteur", "Urheberrecht"),
-    "data-centres": (
-        "data centres",
-        "data centers",
-        "data center",
-        "centri dati",
-        "centres de données",
-        "Rechenzentren",
-    ),
-    "anonymous-models": ("anonymous", "anonimo", "anonyme", "anonym"),
-    "national-ai-law": (
-        "national AI law",
-        "legge italiana sull'intelligenza artificiale",
-        "ddl sull'IA",
-        "loi nationale sur l'IA",
-    ),
-    "entry-into-force": (
-        "enters into force",
-        "entered into force",
-        "entry into force",
-        "entra in vigore",
-        "entrata in vigore",
-        "entre en vigueur",
-        "entrée en vigueur",
-        "tritt in Kraft",
-        "in Kraft getreten",
-        "Inkrafttreten",
-    ),
-    "fine": ("fined", "fines", "sanzione", "sanziona", "multa", "amende", "Bußgeld"),
-    "declaration": ("declaration", "dichiarazione", "déclaration", "Erklärung"),
-    "investment": ("investment", "investments", "investimenti", "investissements", "Investitionen"),
-}
-_CONCEPT_WEIGHT = 0.6
-# Subjects too broad to tell events apart: they weigh what the AI Act weighs.
-_BROAD_CONCEPTS = frozenset(
-    {"~guidelines", "~fine", "~declaration", "~investment", "~copyright", "~legal-basis"}
-)
-
-# Ids nearly every AI-policy article names: they join little on their own.
-GENERIC: frozenset[str] = frozenset(
-    {
-        "eu-commission",
-        "eu-parliament",
-        "eu-council",
-        "ai-act",
-        "gpai",
-        "gdpr",
-        "uk",
-        "us",
-        "china",
-        "france",
-        "italy",
-        "germany",
-        "spain",
-        "brussels",
-        "paris",
-        "rome",
-        "berlin",
-        "luxembourg",
-        "strasbourg",
-    }
-)
-
-_GENERIC_WEIGHT = 0.35
-_ALIAS_WEIGHT = 1.0
-_NAME_WEIGHT = 1.0
-_GERMAN_NOUN_WEIGHT = 0.4
-_SMALL_NUMBER_WEIGHT = 0.35
-_NUMBER_WEIGHT = 0.8
-
-
-def _spaced(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-# Common words that a headline or a sentence start capitalizes, in en/it/fr/de: never names.
-_COMMON = _spaced(
-    # English
-    "a an the and or but if of in on at to for from by with without into over under after"
-    " before about against between as is are was were be been being has have had do does did"
-    " will would can could should may might must shall it its this that these those there here"
-    " what which who whom whose when where why how all any both each few more most other some"
-    " such no nor not only own same so than too very just now new news also says said say"
-    " update updated breaking exclusive report reports analysis opinion explainer live watch"
-    " week weekly today yesterday tomorrow first last next one two three four five six seven"
-    " eight nine ten year years month months day days time people government minister ministers"
-    " law laws rules rule bill act court deal deals plan plans vote votes report company"
-    " companies start-up startup firm group state states union data model models system systems"
-    " via read more says how why our your we they he she his her their them us i you my"
-    " large big small high low late early open free official final draft"
-    # Italian
-    " il lo la i gli le un uno una di da del dello della dei degli delle al allo alla ai agli"
-    " alle dal dalla dai dalle nel nello nella nei negli nelle sul sulla sui sulle con per tra"
-    " fra e ed o ma se che chi cui non piu anche come dove quando perche questo questa questi"
-    " queste quello quella ecco ora oggi ieri domani nuovo nuova nuovi nuove secondo dopo prima"
-    " sono e stato stata hanno ha era erano essere sara gia ancora tutto tutti tutte"
-    " governo legge regole voto accordo societa azienda aziende modello modelli dati sistema"
-    # French
-    " le la les un une des du de d l au aux et ou mais si que qui quoi dont ne pas plus pour par"
-    " avec sans sur sous dans chez entre vers ce cette ces cet son sa ses leur leurs il elle ils"
-    " elles on nous vous est sont etait ete etre avoir a ont fait c'est apres avant selon aussi"
-    " comme quand comment pourquoi tout tous toute toutes nouveau nouvelle nouveaux aujourd'hui"
-    " hier demain loi regles vote accord societe entreprise modele modeles donnees systeme"
-    # German
-    " der die das den dem des ein eine einer einem einen eines und oder aber wenn dass ob nicht"
-    " kein keine mit ohne fur von vom zu zum zur im in am an auf aus bei nach vor uber unter"
-    " zwischen durch gegen seit bis ist sind war waren wird werden wurde hat haben hatte auch"
-    " noch schon nur jetzt heute gestern morgen neue neuer neues neuen wie warum wann wo was"
-    " wer dieser diese dieses es er sie wir ihr man sich so mehr erste ersten"
-    # months and weekdays
-    " january february march april may june july august september october november december"
-    " gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre"
-    " dicembre janvier fevrier mars avril mai juin juillet aout septembre octobre decembre"
-    " januar februar marz juni juli oktober dezember"
-    " monday tuesday wednesday thursday friday saturday sunday lunedi martedi mercoledi giovedi"
-    " venerdi sabato domenica lundi mardi mercredi jeudi vendredi samedi dimanche montag"
-    " dienstag mittwoch donnerstag freitag samstag sonntag"
-    # the field's own vocabulary: every article of ours says it
-    " ai ia ki eu ue europe europa european europeo europea europeen europeenne europaische"
-    " europaischen europaisches artificial intelligence intelligenza artificiale intelligence"
-    " kunstliche intelligenz tech big regulators regulator watchdog authority autorita"
-    " autorite behorde article articolo artikel absatz paragraph journal official ufficiale"
-    " officiel amtsblatt section cloud"
-    " euro euros million millions billion billions milione milioni miliardo miliardi milliard"
-    " milliards millionen milliarden dollar dollars dollari"
-)
-
-COMMON_WORDS = _COMMON
-
-
-def fold_name(text: str) -> str:
-    """Lower case, accents stripped, "’" as "'": how names are compared."""
-    text = text.replace("’", "'")
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    # Only non-ASCII characters can be combining marks: test those, not every letter.
-    return _NON_ASCII.sub(_drop_combining, decomposed).casefold()
-
-
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-
-
-def _drop_combining(match: re.Match[str]) -> str:
-    run = match.group()
-    return "".join(c for c in run if not unicodedata.combining(c))
-
 
 _Trie = dict[str, "_Trie"]
 
@@ -597,7 +124,6 @@ _DATE_RE = re.compile(
     + "|".join(sorted(_MONTHS, key=lambda m: (-len(m), m)))
     + r")\b"
 )
-_DATE_WEIGHT = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,9 +133,6 @@ class Entities:
     title: frozenset[str]  # the keys found in the title
     all: frozenset[str]  # title and summary together
     weights: Mapping[str, float]  # key → weight, for every key in `all`
-
-    def weight_of(self, keys: Iterable[str]) -> float:
-        return sum(self.weights[key] for key in keys)
 
 
 def extract_entities(title: str, summary: str, language: str | None = None) -> Entities:
@@ -637,16 +160,12 @@ def _names(
         if entity_id in _CAPITALIZED_ONLY and aligned and not text[match.start()].isupper():
             continue
         keys.add(entity_id)
-        if entity_id[0] == "~":
-            broad = entity_id in _BROAD_CONCEPTS
-            weights[entity_id] = _GENERIC_WEIGHT if broad else _CONCEPT_WEIGHT
-        else:
-            weights[entity_id] = _GENERIC_WEIGHT if entity_id in GENERIC else _ALIAS_WEIGHT
+        weights[entity_id] = alias_weight(entity_id)
     for match in _DATE_RE.finditer(folded):
         month = _MONTHS[match.group(2)]
         key = f"@{month:02d}-{int(match.group(1)):02d}"
         keys.add(key)
-        weights[key] = _DATE_WEIGHT
+        weights[key] = DATE_WEIGHT
     title_case = is_title and _is_title_case(text)
     for match in _WORD.finditer(text):
         word = match.group()
@@ -660,13 +179,13 @@ def _names(
         if head is not None:
             # "Replika-Anbieter", "DSA-Verfahren": the name before the hyphen counts too.
             keys.add(head)
-            weights[head] = max(weights.get(head, 0.0), _GERMAN_NOUN_WEIGHT)
+            weights[head] = max(weights.get(head, 0.0), GERMAN_NOUN_WEIGHT)
         if name is None:
             continue
         initial = title_case or _starts_sentence(text, match.start())
         if initial and not distinctive and not _capitalized_inside(word, other):
             continue
-        weight = _GERMAN_NOUN_WEIGHT if language == "de" and not distinctive else _NAME_WEIGHT
+        weight = GERMAN_NOUN_WEIGHT if language == "de" and not distinctive else NAME_WEIGHT
         keys.add(name)
         if weights.get(name, 0.0) < weight:
             weights[name] = weight
@@ -679,9 +198,7 @@ def _add_number(word: str, keys: set[str], weights: dict[str, float]) -> None:
         return
     key = "#" + digits.lstrip("0")
     keys.add(key)
-    weights[key] = (
-        _SMALL_NUMBER_WEIGHT if len(digits) <= 2 and int(digits) <= 31 else _NUMBER_WEIGHT
-    )
+    weights[key] = number_weight(digits)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -696,11 +213,11 @@ def _word_info(word: str) -> tuple[str | None, str | None, bool]:
         if key.replace("-", " ") in _ALIAS_IDS:
             return None, None, False  # an alias, already counted under its id
         first = key.split("-", 1)[0]
-        if first not in _COMMON and first not in _ALIAS_IDS and len(first) > 2:
+        if first not in COMMON_WORDS and first not in _ALIAS_IDS and len(first) > 2:
             head = first
     if "'" in key:  # "L'Europa", "dell'UE": the article is not part of the name
         key = key.rsplit("'", 1)[1]
-    if len(key) < 2 or key in _COMMON or key in _ALIAS_IDS or key in _ALIAS_PART_WORDS:
+    if len(key) < 2 or key in COMMON_WORDS or key in _ALIAS_IDS or key in _ALIAS_PART_WORDS:
         return None, head, False
     return key, head, _looks_like_a_name(word)
 

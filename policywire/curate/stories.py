@@ -8,7 +8,7 @@ Two steps, both pure functions over frozen dataclasses, with no I/O and no clock
 
 How `group_articles` decides
 ----------------------------
-Each article is reduced to its *names* (`policywire.entities`: organisations, people, laws,
+Each article is reduced to its *names* (`policywire.curate.entities`: organisations, people, laws,
 places and figures, with cross-language aliases, each with a weight), the folded content words
 of its title, its link and the links it carries. Two articles published at most `window` apart
 (72 h by default) belong to the same story when one of these holds:
@@ -37,20 +37,29 @@ must reach `cluster_floor` (average linkage), so a newcomer must resemble the cl
 whole, not one member only. Every join and every near miss is recorded as a reason, which
 `format_explanations` prints and `explain_pair` recomputes for any two articles.
 
-The weights and thresholds were chosen on the labelled pairs in `tests/data/grouping/`
-(`python bench/grouping_eval.py` prints precision and recall).
+The pair score is computed in `story_scoring`. The weights and thresholds were chosen on the
+labelled pairs in `tests/data/grouping/` (`python bench/grouping_eval.py` prints precision and
+recall).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from policywire.curate.entities import COMMON_WORDS, Entities, extract_entities, fold_name, label
+from policywire.curate.entities import label
+from policywire.curate.story_scoring import (
+    DEFAULT_WINDOW,
+    ArticleFeatures,
+    GroupingParams,
+    PairScore,
+    article_features,
+    pair_score,
+    pair_value,
+)
 from policywire.models import Item, MatchedItem, Story, TopicHit
 
 __all__ = [
@@ -68,8 +77,6 @@ __all__ = [
     "single_article_stories",
     "story_from_group",
 ]
-
-DEFAULT_WINDOW = timedelta(hours=72)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,25 +133,6 @@ def single_article_stories(articles: Iterable[Article]) -> list[Story]:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupingParams:
-    """The knobs of `group_articles`; the defaults are the ones the evaluation measures."""
-
-    window: timedelta = DEFAULT_WINDOW
-    threshold: float = 0.5  # the shared-names score two articles need
-    min_shared: float = 2.0  # weight of shared names below which the score is scaled down
-    unshared_penalty: float = 0.5  # how much the smaller article's other names count against
-    title_penalty: float = 1.0  # how much a title name missing from the other counts against
-    title_penalty_floor: float = 0.6  # names this heavy count in `title_penalty`
-    title_bonus: float = 1.0  # a name in both titles weighs (1 + title_bonus) times more
-    title_similarity: float = 0.7  # Jaccard of folded title words: near-identical titles
-    cluster_floor: float = 0.5  # mean score across two clusters before they join
-    max_posting: int = 100  # a blocking key in more articles than this is too common
-    rare_keys: int = 3  # each article looks for partners through its rarest keys only
-    max_story_articles: int = 60
-    near_miss: float = 0.25  # pairs scoring at least this much are reported as kept apart
-
-
-@dataclass(frozen=True, slots=True)
 class StoryGroup:
     """Articles about one event, oldest first, and why they were grouped."""
 
@@ -168,147 +156,9 @@ class Explanation:
 
 
 _MAX_NEAR_MISSES = 6  # "kept apart" lines per story, strongest first
-_TITLE_WORD = re.compile(r"[^\W_][\w'’]*")
-_NUMBER = re.compile(r"\d+")
 
 
-@dataclass(frozen=True, slots=True)
-class _Features:
-    time: float
-    link: str
-    links: frozenset[str]
-    entities: Entities
-    keys: frozenset[str]  # entities.all
-    title_keys: frozenset[str]  # entities.title
-    heavy_title: frozenset[str]  # title keys heavy enough to count against when missing
-    total: float
-    title_words: frozenset[str]
-    title_numbers: frozenset[str]
-    title: str
-
-
-def _features(article: Article, params: GroupingParams) -> _Features:
-    item = article.item.item
-    entities = extract_entities(item.title, item.summary, item.language)
-    links = {link for m in (article.item, *article.copies) for link in m.item.links}
-    weights = entities.weights
-    return _Features(
-        time=item.published.timestamp(),
-        link=item.link,
-        links=frozenset(links),
-        entities=entities,
-        keys=entities.all,
-        title_keys=entities.title,
-        heavy_title=frozenset(
-            k for k in entities.title if weights[k] >= params.title_penalty_floor
-        ),
-        total=sum(weights.values()),
-        title_words=_title_words(item.title),
-        title_numbers=frozenset(_NUMBER.findall(item.title)),
-        title=item.title,
-    )
-
-
-def _title_words(title: str) -> frozenset[str]:
-    words = (fold_name(w).rstrip("'") for w in _TITLE_WORD.findall(title))
-    return frozenset(w for w in words if len(w) > 1 and w not in COMMON_WORDS)
-
-
-@dataclass(frozen=True, slots=True)
-class _Score:
-    value: float
-    decisive: str = ""  # the decisive signal, when one holds
-    shared: tuple[str, ...] = ()  # shared keys, heaviest first
-    shared_weight: float = 0.0
-    title_similarity: float = 0.0
-    hours: float = 0.0
-    in_window: bool = True
-
-
-def _decisive(a: _Features, b: _Features, params: GroupingParams) -> str:
-    if a.link == b.link:
-        return "same link"
-    if b.link in a.links or a.link in b.links:
-        return "one links to the other"
-    if (
-        min(len(a.title_words), len(b.title_words)) > 2
-        and a.title_numbers == b.title_numbers  # not "Week 41" / "Week 42"
-        and _jaccard(a.title_words, b.title_words) >= params.title_similarity
-    ):
-        return "near-identical titles"
-    return ""
-
-
-def _value(a: _Features, b: _Features, params: GroupingParams, window: float) -> float:
-    """The pair's score in [0, 1]: the one formula both grouping and explanations use."""
-    if abs(a.time - b.time) > window:
-        return 0.0
-    shared = a.keys & b.keys
-    if _decisive(a, b, params):
-        return 1.0
-    if not shared:
-        return 0.0
-    both_titles = a.title_keys & b.title_keys
-    # Names in both titles weigh more, but only when the titles share two of them at least:
-    # one shared name ("DeepSeek") does not make two headlines about the same event.
-    bonus = 1 + params.title_bonus if len(both_titles) > 1 else 1.0
-    weights_a, weights_b = a.entities.weights, b.entities.weights
-    total = plain = 0.0
-    for key in shared:
-        w = weights_a[key]
-        other = weights_b[key]
-        if other > w:
-            w = other
-        plain += w
-        total += w * bonus if key in both_titles else w
-    # Against: the names of the article with fewer names that the other does not carry, and
-    # above all a name in one title that the other article never mentions ("Meta refuses…"
-    # and "Google will sign…" the same code of practice).
-    unshared = min(a.total, b.total) - plain
-    title_only = 0.0
-    for key in a.heavy_title:
-        if key not in b.keys:
-            title_only += weights_a[key]
-    for key in b.heavy_title:
-        if key not in a.keys:
-            title_only += weights_b[key]
-    against = params.unshared_penalty * max(0.0, unshared) + params.title_penalty * title_only
-    strength = total / params.min_shared
-    return total / (total + against) * (strength * strength if strength < 1 else 1.0)
-
-
-def _score(a: _Features, b: _Features, params: GroupingParams) -> _Score:
-    """`_value` with the signals behind it, for reasons and explanations."""
-    window = params.window.total_seconds()
-    hours = abs(a.time - b.time) / 3600
-    if hours * 3600 > window:
-        return _Score(0.0, hours=hours, in_window=False)
-    both_titles = a.title_keys & b.title_keys
-    bonus = 1 + params.title_bonus if len(both_titles) > 1 else 1.0
-    weights_a, weights_b = a.entities.weights, b.entities.weights
-    weighted = []
-    for key in a.keys & b.keys:
-        w = max(weights_a[key], weights_b[key]) * (bonus if key in both_titles else 1.0)
-        weighted.append((-w, key))
-    weighted.sort()
-    return _Score(
-        _value(a, b, params, window),
-        _decisive(a, b, params),
-        tuple(key for _, key in weighted),
-        -sum(w for w, _ in weighted),
-        _jaccard(a.title_words, b.title_words),
-        hours,
-    )
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    inter = len(a & b)
-    return inter / (len(a) + len(b) - inter) if inter else 0.0
-
-
-def _blocking_keys(features: _Features) -> list[str]:
+def _blocking_keys(features: ArticleFeatures) -> list[str]:
     longest = sorted(features.title_words, key=lambda w: (-len(w), w))[:2]
     return sorted(features.entities.all) + ["t:" + w for w in longest]
 
@@ -340,63 +190,11 @@ def group_articles(
     """Group articles about the same event; groups come oldest-first, articles oldest-first."""
     params = params or GroupingParams()
     ordered = sorted(articles, key=lambda a: (a.item.item.published, a.item.item.link))
-    features = [_features(a, params) for a in ordered]
-    window = params.window.total_seconds()
-    candidates = _candidate_pairs(features, params)
-    cache: dict[tuple[int, int], float] = {}
-
-    def value(i: int, j: int) -> float:
-        pair = (i, j) if i < j else (j, i)
-        found = cache.get(pair)
-        if found is None:
-            found = cache[pair] = _value(features[pair[0]], features[pair[1]], params, window)
-        return found
-
-    def score(i: int, j: int) -> _Score:
-        return _score(features[i], features[j], params)
-
-    passing: list[tuple[float, int, int]] = []
-    near: list[tuple[float, int, int]] = []
-    threshold, near_miss = params.threshold, params.near_miss
-    for i, j in candidates:
-        result = _value(features[i], features[j], params, window)
-        if result < near_miss:
-            continue
-        cache[(i, j)] = result
-        if result >= threshold:
-            passing.append((-result, i, j))
-        else:
-            near.append((-result, i, j))
-    passing.sort()
-
-    clusters = _UnionFind(len(ordered))
-    reasons: dict[int, list[str]] = {}
-    for _, i, j in passing:
-        ri, rj = clusters.find(i), clusters.find(j)
-        if ri == rj:
-            continue
-        left, right = clusters.members[ri], clusters.members[rj]
-        why = _join_guard(left, right, features, window, params, value)
-        signals = score(i, j)
-        if why:
-            line = f"kept apart: {_pair_line(features[i], features[j], signals, params)}; {why}"
-            reasons.setdefault(ri, []).append(line)
-            reasons.setdefault(rj, []).append(line)
-            continue
-        root = clusters.union(ri, rj)
-        moved = reasons.pop(rj if root == ri else ri, [])
-        line = f"grouped: {_pair_line(features[i], features[j], signals, params)}"
-        reasons.setdefault(root, []).extend([line, *moved])
-    for _, i, j in sorted(near):
-        ri, rj = clusters.find(i), clusters.find(j)
-        if ri == rj:
-            continue
-        roots = [r for r in (ri, rj) if len(reasons.setdefault(r, [])) < _MAX_NEAR_MISSES]
-        if roots:
-            line = f"kept apart: {_pair_line(features[i], features[j], score(i, j), params)}"
-            for root in roots:
-                reasons[root].append(line)
-
+    clustering = _Clustering([article_features(a.item, a.copies, params) for a in ordered], params)
+    passing, near = clustering.scored_candidates()
+    clustering.join(passing)
+    clustering.note_near_misses(near)
+    clusters, reasons = clustering.clusters, clustering.reasons
     roots = sorted({clusters.find(i) for i in range(len(ordered))})
     return [
         StoryGroup(
@@ -407,8 +205,89 @@ def group_articles(
     ]
 
 
+_Scored = list[tuple[float, int, int]]  # (-score, i, j)
+
+
+class _Clustering:
+    """The articles' clusters (union-find) and why each was joined or kept apart."""
+
+    def __init__(self, features: Sequence[ArticleFeatures], params: GroupingParams) -> None:
+        self.features = features
+        self.params = params
+        self.window = params.window.total_seconds()
+        self.clusters = _UnionFind(len(features))
+        self.reasons: dict[int, list[str]] = {}
+        self._values: dict[tuple[int, int], float] = {}
+
+    def value(self, i: int, j: int) -> float:
+        pair = (i, j) if i < j else (j, i)
+        found = self._values.get(pair)
+        if found is None:
+            features = self.features
+            found = pair_value(features[pair[0]], features[pair[1]], self.params, self.window)
+            self._values[pair] = found
+        return found
+
+    def pair_line(self, i: int, j: int, signals: PairScore | None = None) -> str:
+        a, b = self.features[i], self.features[j]
+        if signals is None:
+            signals = pair_score(a, b, self.params)
+        return _pair_line(a, b, signals, self.params)
+
+    def scored_candidates(self) -> tuple[_Scored, _Scored]:
+        """The candidate pairs that pass (strongest first) and the near misses."""
+        features, params, window = self.features, self.params, self.window
+        passing: _Scored = []
+        near: _Scored = []
+        threshold, near_miss = params.threshold, params.near_miss
+        for i, j in _candidate_pairs(features, params):
+            result = pair_value(features[i], features[j], params, window)
+            if result < near_miss:
+                continue
+            self._values[(i, j)] = result
+            if result >= threshold:
+                passing.append((-result, i, j))
+            else:
+                near.append((-result, i, j))
+        passing.sort()
+        return passing, near
+
+    def join(self, passing: _Scored) -> None:
+        """Join the clusters of each passing pair, strongest first, unless a guard objects."""
+        clusters, reasons = self.clusters, self.reasons
+        for _, i, j in passing:
+            ri, rj = clusters.find(i), clusters.find(j)
+            if ri == rj:
+                continue
+            left, right = clusters.members[ri], clusters.members[rj]
+            why = _join_guard(left, right, self.features, self.window, self.params, self.value)
+            signals = pair_score(self.features[i], self.features[j], self.params)
+            if why:
+                line = f"kept apart: {self.pair_line(i, j, signals)}; {why}"
+                reasons.setdefault(ri, []).append(line)
+                reasons.setdefault(rj, []).append(line)
+                continue
+            root = clusters.union(ri, rj)
+            moved = reasons.pop(rj if root == ri else ri, [])
+            line = f"grouped: {self.pair_line(i, j, signals)}"
+            reasons.setdefault(root, []).extend([line, *moved])
+
+    def note_near_misses(self, near: _Scored) -> None:
+        """Record the closest pairs left in different clusters, a few per cluster."""
+        clusters, reasons = self.clusters, self.reasons
+        for _, i, j in sorted(near):
+            ri, rj = clusters.find(i), clusters.find(j)
+            if ri == rj:
+                continue
+            roots = [r for r in (ri, rj) if len(reasons.setdefault(r, [])) < _MAX_NEAR_MISSES]
+            if roots:
+                line = f"kept apart: {self.pair_line(i, j)}"
+                for root in roots:
+                    reasons[root].append(line)
+
+
 def _candidate_pairs(
-    features: Sequence[_Features], params: GroupingParams
+    features: Sequence[ArticleFeatures], params: GroupingParams
 ) -> list[tuple[int, int]]:
     """Pairs of articles that share a rare key and were published within the window.
 
@@ -454,7 +333,7 @@ def _candidate_pairs(
 def _join_guard(
     left: Sequence[int],
     right: Sequence[int],
-    features: Sequence[_Features],
+    features: Sequence[ArticleFeatures],
     window: float,
     params: GroupingParams,
     value: Callable[[int, int], float],
@@ -473,12 +352,14 @@ def _join_guard(
     return ""
 
 
-def _pair_line(a: _Features, b: _Features, result: _Score, params: GroupingParams) -> str:
+def _pair_line(
+    a: ArticleFeatures, b: ArticleFeatures, result: PairScore, params: GroupingParams
+) -> str:
     pair = f"«{_short(a.title)}» / «{_short(b.title)}»"
     return f"{pair} — {_because(result, params)}"
 
 
-def _because(result: _Score, params: GroupingParams) -> str:
+def _because(result: PairScore, params: GroupingParams) -> str:
     if not result.in_window:
         return f"published {result.hours:.0f} h apart (window {_hours(params.window)} h)"
     names = ", ".join(label(k) for k in result.shared[:6]) or "no names"
@@ -508,8 +389,10 @@ def explain_pair(
 ) -> Explanation:
     """The signals between two articles and the pairwise decision (before clustering)."""
     params = params or GroupingParams()
-    fa, fb = _features(_as_article(a), params), _features(_as_article(b), params)
-    result = _score(fa, fb, params)
+    article_a, article_b = _as_article(a), _as_article(b)
+    fa = article_features(article_a.item, article_a.copies, params)
+    fb = article_features(article_b.item, article_b.copies, params)
+    result = pair_score(fa, fb, params)
     same = result.in_window and (bool(result.decisive) or result.value >= params.threshold)
     signals = (
         ("hours apart", f"{result.hours:.1f}"),

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from policywire.ingest.text import strip_boilerplate, summarize
+from policywire.ingest.boilerplate import strip_boilerplate
+from policywire.ingest.sentences import summarize
 from policywire.models import Item
 
 __all__ = [

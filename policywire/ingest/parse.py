@@ -22,17 +22,12 @@ from xml.sax import SAXParseException
 import feedparser
 
 from policywire.errors import ParseError
+from policywire.ingest.boilerplate import html_to_clean_text
 from policywire.ingest.fastparse import parse_fast
-from policywire.ingest.text import (
-    canonical_link,
-    detect_language_hint,
-    extract_links,
-    html_to_clean_text,
-    html_to_text,
-    summarize,
-    truncate,
-    url_path,
-)
+from policywire.ingest.html_text import html_to_text
+from policywire.ingest.links import canonical_link, extract_links, url_path
+from policywire.ingest.sentences import summarize, truncate
+from policywire.ingest.text import detect_language_hint
 from policywire.models import Item, ParsedFeed
 
 __all__ = ["ParseError", "parse_feed", "parse_feed_with_feedparser"]

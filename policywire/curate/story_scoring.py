@@ -1,0 +1,193 @@
+"""How alike two articles are: the features `policywire.curate.stories` compares (names,
+title words, links, time) and the pair score its grouping and explanations share.
+
+The formula and the reasons for it are in the docstring of `policywire.curate.stories`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from policywire.curate.entities import Entities, extract_entities
+from policywire.curate.entity_words import COMMON_WORDS, fold_name
+from policywire.models import MatchedItem
+
+__all__ = [
+    "DEFAULT_WINDOW",
+    "ArticleFeatures",
+    "GroupingParams",
+    "PairScore",
+    "article_features",
+    "decisive_signal",
+    "pair_score",
+    "pair_value",
+]
+
+DEFAULT_WINDOW = timedelta(hours=72)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingParams:
+    """The knobs of `group_articles`; the defaults are the ones the evaluation measures."""
+
+    window: timedelta = DEFAULT_WINDOW
+    threshold: float = 0.5  # the shared-names score two articles need
+    min_shared: float = 2.0  # weight of shared names below which the score is scaled down
+    unshared_penalty: float = 0.5  # how much the smaller article's other names count against
+    title_penalty: float = 1.0  # how much a title name missing from the other counts against
+    title_penalty_floor: float = 0.6  # names this heavy count in `title_penalty`
+    title_bonus: float = 1.0  # a name in both titles weighs (1 + title_bonus) times more
+    title_similarity: float = 0.7  # Jaccard of folded title words: near-identical titles
+    cluster_floor: float = 0.5  # mean score across two clusters before they join
+    max_posting: int = 100  # a blocking key in more articles than this is too common
+    rare_keys: int = 3  # each article looks for partners through its rarest keys only
+    max_story_articles: int = 60
+    near_miss: float = 0.25  # pairs scoring at least this much are reported as kept apart
+
+
+_TITLE_WORD = re.compile(r"[^\W_][\w'’]*")
+_NUMBER = re.compile(r"\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleFeatures:
+    time: float
+    link: str
+    links: frozenset[str]
+    entities: Entities
+    keys: frozenset[str]  # entities.all
+    title_keys: frozenset[str]  # entities.title
+    heavy_title: frozenset[str]  # title keys heavy enough to count against when missing
+    total: float
+    title_words: frozenset[str]
+    title_numbers: frozenset[str]
+    title: str
+
+
+def article_features(
+    lead: MatchedItem, copies: Sequence[MatchedItem], params: GroupingParams
+) -> ArticleFeatures:
+    """What an article (`lead`, and the `copies` other feeds carried) is compared by."""
+    item = lead.item
+    entities = extract_entities(item.title, item.summary, item.language)
+    links = {link for m in (lead, *copies) for link in m.item.links}
+    weights = entities.weights
+    return ArticleFeatures(
+        time=item.published.timestamp(),
+        link=item.link,
+        links=frozenset(links),
+        entities=entities,
+        keys=entities.all,
+        title_keys=entities.title,
+        heavy_title=frozenset(
+            k for k in entities.title if weights[k] >= params.title_penalty_floor
+        ),
+        total=sum(weights.values()),
+        title_words=_title_words(item.title),
+        title_numbers=frozenset(_NUMBER.findall(item.title)),
+        title=item.title,
+    )
+
+
+def _title_words(title: str) -> frozenset[str]:
+    words = (fold_name(w).rstrip("'") for w in _TITLE_WORD.findall(title))
+    return frozenset(w for w in words if len(w) > 1 and w not in COMMON_WORDS)
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    value: float
+    decisive: str = ""  # the decisive signal, when one holds
+    shared: tuple[str, ...] = ()  # shared keys, heaviest first
+    shared_weight: float = 0.0
+    title_similarity: float = 0.0
+    hours: float = 0.0
+    in_window: bool = True
+
+
+def decisive_signal(a: ArticleFeatures, b: ArticleFeatures, params: GroupingParams) -> str:
+    if a.link == b.link:
+        return "same link"
+    if b.link in a.links or a.link in b.links:
+        return "one links to the other"
+    if (
+        min(len(a.title_words), len(b.title_words)) > 2
+        and a.title_numbers == b.title_numbers  # not "Week 41" / "Week 42"
+        and _jaccard(a.title_words, b.title_words) >= params.title_similarity
+    ):
+        return "near-identical titles"
+    return ""
+
+
+def pair_value(
+    a: ArticleFeatures, b: ArticleFeatures, params: GroupingParams, window: float
+) -> float:
+    """The pair's score in [0, 1]: the one formula both grouping and explanations use."""
+    if abs(a.time - b.time) > window:
+        return 0.0
+    shared = a.keys & b.keys
+    if decisive_signal(a, b, params):
+        return 1.0
+    if not shared:
+        return 0.0
+    both_titles = a.title_keys & b.title_keys
+    # Names in both titles weigh more, but only when the titles share two of them at least:
+    # one shared name ("DeepSeek") does not make two headlines about the same event.
+    bonus = 1 + params.title_bonus if len(both_titles) > 1 else 1.0
+    weights_a, weights_b = a.entities.weights, b.entities.weights
+    total = plain = 0.0
+    for key in shared:
+        w = weights_a[key]
+        other = weights_b[key]
+        if other > w:
+            w = other
+        plain += w
+        total += w * bonus if key in both_titles else w
+    # Against: the names of the article with fewer names that the other does not carry, and
+    # above all a name in one title that the other article never mentions ("Meta refuses…"
+    # and "Google will sign…" the same code of practice).
+    unshared = min(a.total, b.total) - plain
+    title_only = 0.0
+    for key in a.heavy_title:
+        if key not in b.keys:
+            title_only += weights_a[key]
+    for key in b.heavy_title:
+        if key not in a.keys:
+            title_only += weights_b[key]
+    against = params.unshared_penalty * max(0.0, unshared) + params.title_penalty * title_only
+    strength = total / params.min_shared
+    return total / (total + against) * (strength * strength if strength < 1 else 1.0)
+
+
+def pair_score(a: ArticleFeatures, b: ArticleFeatures, params: GroupingParams) -> PairScore:
+    """`pair_value` with the signals behind it, for reasons and explanations."""
+    window = params.window.total_seconds()
+    hours = abs(a.time - b.time) / 3600
+    if hours * 3600 > window:
+        return PairScore(0.0, hours=hours, in_window=False)
+    both_titles = a.title_keys & b.title_keys
+    bonus = 1 + params.title_bonus if len(both_titles) > 1 else 1.0
+    weights_a, weights_b = a.entities.weights, b.entities.weights
+    weighted = []
+    for key in a.keys & b.keys:
+        w = max(weights_a[key], weights_b[key]) * (bonus if key in both_titles else 1.0)
+        weighted.append((-w, key))
+    weighted.sort()
+    return PairScore(
+        pair_value(a, b, params, window),
+        decisive_signal(a, b, params),
+        tuple(key for _, key in weighted),
+        -sum(w for w, _ in weighted),
+        _jaccard(a.title_words, b.title_words),
+        hours,
+    )
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter) if inter else 0.0
