@@ -46,9 +46,11 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+
+import numpy as np
 
 from policywire.curate.entities import label
 from policywire.curate.story_scoring import (
@@ -56,18 +58,22 @@ from policywire.curate.story_scoring import (
     ArticleFeatures,
     GroupingParams,
     PairScore,
+    Vector,
     article_features,
     pair_score,
     pair_value,
+    semantic_share,
 )
 from policywire.models import Item, MatchedItem, Story, TopicHit
 
 __all__ = [
     "DEFAULT_WINDOW",
     "Article",
+    "ArticleKey",
     "Explanation",
     "GroupingParams",
     "StoryGroup",
+    "article_key",
     "explain_pair",
     "format_explanations",
     "group_articles",
@@ -184,13 +190,30 @@ class _UnionFind:
         return root
 
 
+ArticleKey = tuple[str, str]  # (feed, item id) of an article's lead item
+
+
+def article_key(article: Article) -> ArticleKey:
+    return (article.item.item.feed, article.item.item.id)
+
+
 def group_articles(
-    articles: Sequence[Article], params: GroupingParams | None = None
+    articles: Sequence[Article],
+    params: GroupingParams | None = None,
+    vectors: Mapping[ArticleKey, Vector] | None = None,
 ) -> list[StoryGroup]:
-    """Group articles about the same event; groups come oldest-first, articles oldest-first."""
+    """Group articles about the same event; groups come oldest-first, articles oldest-first.
+
+    `vectors`: the articles' embeddings by `article_key`; without them (or for an article
+    missing from them) grouping uses names, links, titles and time alone.
+    """
     params = params or GroupingParams()
+    vectors = vectors or {}
     ordered = sorted(articles, key=lambda a: (a.item.item.published, a.item.item.link))
-    clustering = _Clustering([article_features(a.item, a.copies, params) for a in ordered], params)
+    features = [
+        article_features(a.item, a.copies, params, vectors.get(article_key(a))) for a in ordered
+    ]
+    clustering = _Clustering(features, params)
     passing, near = clustering.scored_candidates()
     clustering.join(passing)
     clustering.note_near_misses(near)
@@ -312,6 +335,7 @@ def _candidate_pairs(
             other = by_link.get(link)
             if other is not None and other != index:
                 pairs.add((min(index, other), max(index, other)))
+    pairs |= _semantic_pairs(features, params)
     limit = params.max_posting
     for index, keys in enumerate(keys_of):
         sizes = sorted((len(postings[key]), key) for key in keys if 1 < len(postings[key]) <= limit)
@@ -328,6 +352,45 @@ def _candidate_pairs(
                     break
                 pairs.add((other, index))
     return sorted(pairs)
+
+
+_SEMANTIC_BLOCK = 256  # rows per matrix product: bounded memory whatever the window holds
+
+
+def _semantic_pairs(
+    features: Sequence[ArticleFeatures], params: GroupingParams
+) -> set[tuple[int, int]]:
+    """Each article with a vector and its nearest articles within the window.
+
+    Blocked matrix products over the time-sorted articles, so cross-language partners that
+    share no name are candidates too; only pairs above `semantic_low` can score at all.
+    """
+    with_vectors = [i for i, f in enumerate(features) if f.vector is not None]
+    if len(with_vectors) < 2:
+        return set()
+    matrix = np.stack([features[i].vector for i in with_vectors])  # type: ignore[misc]
+    times = np.array([features[i].time for i in with_vectors])
+    window = params.window.total_seconds()
+    keep = params.semantic_neighbours
+    pairs: set[tuple[int, int]] = set()
+    for start in range(0, len(with_vectors), _SEMANTIC_BLOCK):
+        stop = min(start + _SEMANTIC_BLOCK, len(with_vectors))
+        lo = int(np.searchsorted(times, times[start] - window, side="left"))
+        hi = int(np.searchsorted(times, times[stop - 1] + window, side="right"))
+        similarity = matrix[start:stop] @ matrix[lo:hi].T
+        for row in range(stop - start):
+            scores = similarity[row]
+            me = start + row
+            scores[me - lo] = -1.0  # not one's own neighbour
+            near = np.flatnonzero(
+                (scores > params.semantic_low) & (np.abs(times[lo:hi] - times[me]) <= window)
+            )
+            if len(near) > keep:
+                near = near[np.argpartition(-scores[near], keep)[:keep]]
+            for column in near:
+                a, b = with_vectors[me], with_vectors[lo + int(column)]
+                pairs.add((a, b) if a < b else (b, a))
+    return pairs
 
 
 def _join_guard(
@@ -366,9 +429,14 @@ def _because(result: PairScore, params: GroupingParams) -> str:
     if result.decisive:
         return f"{result.decisive}; shared: {names}"
     mark = "≥" if result.value >= params.threshold else "<"
+    score = f"score {result.value:.2f} {mark} {params.threshold}"
+    if result.similarity is None:
+        return f"shared: {names} (weight {result.shared_weight:.1f}); {score}"
+    semantic = semantic_share(result.similarity, params)
+    from_names = min(result.value, params.names_weight * result.names)
     return (
-        f"shared: {names} (weight {result.shared_weight:.1f}); "
-        f"score {result.value:.2f} {mark} {params.threshold}"
+        f"similarity {result.similarity:.2f} (adds {semantic:.2f}); shared: {names} "
+        f"(adds {from_names:.2f}); {score}"
     )
 
 
@@ -400,6 +468,7 @@ def explain_pair(
         ("same link", "yes" if fa.link == fb.link else "no"),
         ("links to the other", "yes" if (fb.link in fa.links or fa.link in fb.links) else "no"),
         ("title similarity", f"{result.title_similarity:.2f}"),
+        ("semantic similarity", "-" if result.similarity is None else f"{result.similarity:.2f}"),
         ("shared names", ", ".join(label(k) for k in result.shared) or "-"),
         ("shared weight", f"{result.shared_weight:.2f}"),
         ("score", f"{result.value:.2f}"),

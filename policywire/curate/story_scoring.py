@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
+import numpy.typing as npt
+
 from policywire.curate.entities import Entities, extract_entities
 from policywire.curate.entity_words import COMMON_WORDS, fold_name
 from policywire.models import MatchedItem
@@ -20,6 +23,7 @@ __all__ = [
     "ArticleFeatures",
     "GroupingParams",
     "PairScore",
+    "Vector",
     "article_features",
     "decisive_signal",
     "pair_score",
@@ -46,7 +50,19 @@ class GroupingParams:
     rare_keys: int = 3  # each article looks for partners through its rarest keys only
     max_story_articles: int = 60
     near_miss: float = 0.25  # pairs scoring at least this much are reported as kept apart
+    # Semantic similarity (cosine of the articles' embeddings), when vectors are given: it is
+    # mapped linearly from [semantic_low, semantic_high] onto [0, 1], and the names' score
+    # adds names_weight times its value on top. Chosen on four dev sets (docs/grouping.md).
+    semantic_low: float = 0.35
+    semantic_high: float = 0.75
+    names_weight: float = 0.5
+    # Articles on one event come close together; a saga's next step a day later reads alike.
+    # Subtracted from the score in proportion to the share of the window between the two.
+    time_penalty: float = 0.0
+    semantic_neighbours: int = 10  # each article's nearest articles that become candidates
 
+
+Vector = npt.NDArray[np.float32]
 
 _TITLE_WORD = re.compile(r"[^\W_][\w'’]*")
 _NUMBER = re.compile(r"\d+")
@@ -65,10 +81,14 @@ class ArticleFeatures:
     title_words: frozenset[str]
     title_numbers: frozenset[str]
     title: str
+    vector: Vector | None = None  # the article's embedding (length 1), when there is one
 
 
 def article_features(
-    lead: MatchedItem, copies: Sequence[MatchedItem], params: GroupingParams
+    lead: MatchedItem,
+    copies: Sequence[MatchedItem],
+    params: GroupingParams,
+    vector: Vector | None = None,
 ) -> ArticleFeatures:
     """What an article (`lead`, and the `copies` other feeds carried) is compared by."""
     item = lead.item
@@ -89,6 +109,7 @@ def article_features(
         title_words=_title_words(item.title),
         title_numbers=frozenset(_NUMBER.findall(item.title)),
         title=item.title,
+        vector=vector,
     )
 
 
@@ -106,6 +127,8 @@ class PairScore:
     title_similarity: float = 0.0
     hours: float = 0.0
     in_window: bool = True
+    similarity: float | None = None  # cosine of the two embeddings
+    names: float = 0.0  # the names' score alone
 
 
 def decisive_signal(a: ArticleFeatures, b: ArticleFeatures, params: GroupingParams) -> str:
@@ -128,9 +151,35 @@ def pair_value(
     """The pair's score in [0, 1]: the one formula both grouping and explanations use."""
     if abs(a.time - b.time) > window:
         return 0.0
-    shared = a.keys & b.keys
     if decisive_signal(a, b, params):
         return 1.0
+    names = names_value(a, b, params)
+    similarity = cosine(a, b)
+    if similarity is None:
+        return names
+    apart = abs(a.time - b.time) / window if window else 0.0
+    return max(0.0, combined(similarity, names, params) - params.time_penalty * apart)
+
+
+def cosine(a: ArticleFeatures, b: ArticleFeatures) -> float | None:
+    if a.vector is None or b.vector is None:
+        return None
+    return float(np.dot(a.vector, b.vector))
+
+
+def semantic_share(similarity: float, params: GroupingParams) -> float:
+    """Similarity mapped onto [0, 1] between the two semantic bounds."""
+    span = params.semantic_high - params.semantic_low
+    return min(1.0, max(0.0, (similarity - params.semantic_low) / span))
+
+
+def combined(similarity: float, names: float, params: GroupingParams) -> float:
+    return min(1.0, semantic_share(similarity, params) + params.names_weight * names)
+
+
+def names_value(a: ArticleFeatures, b: ArticleFeatures, params: GroupingParams) -> float:
+    """The shared names' score in [0, 1] (what grouping used alone before embeddings)."""
+    shared = a.keys & b.keys
     if not shared:
         return 0.0
     both_titles = a.title_keys & b.title_keys
@@ -183,6 +232,8 @@ def pair_score(a: ArticleFeatures, b: ArticleFeatures, params: GroupingParams) -
         -sum(w for w, _ in weighted),
         _jaccard(a.title_words, b.title_words),
         hours,
+        similarity=cosine(a, b),
+        names=names_value(a, b, params),
     )
 
 
