@@ -62,6 +62,9 @@ from bench.devsets import (
     load_set,
     resolve,
 )
+from policywire.curate.embedders.seam import Embedder
+from policywire.curate.embedders.universal import UniversalEncoder
+from policywire.curate.embedders.vectors import ItemVectors
 from policywire.curate.stories import (
     Article,
     GroupingParams,
@@ -191,6 +194,18 @@ def evaluate(
     groups = group(articles, params)
     seconds = time.perf_counter() - start
     return score_groups(labelled, groups, name=name, seconds=seconds)
+
+
+def semantic_grouping(embedder: Embedder | None = None) -> GroupFn:
+    """`group_articles` with the vectors of `embedder` (default: the shipped model), each
+    article embedded once per process whatever the number of evaluations."""
+    vectors = ItemVectors(embedder or UniversalEncoder(), capacity=1_000_000)
+
+    def group(articles: Sequence[Article], params: GroupingParams | None) -> list[StoryGroup]:
+        items = [m for a in articles for m in (a.item, *a.copies)]
+        return group_articles(articles, params, vectors.for_items(items))
+
+    return group
 
 
 def evaluate_all(
@@ -464,12 +479,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--items", type=int, default=25_000)
+    parser.add_argument(
+        "--names-only",
+        action="store_true",
+        help="group without embeddings (settings.embedding.backend: none)",
+    )
     args = parser.parse_args(argv)
     try:
         names = [resolve(name).name for name in args.sets] if args.sets else None
     except KeyError as unknown:
         parser.error(str(unknown.args[0]))
-    report = evaluate_all(names=names)
+    group = None if args.names_only else semantic_grouping()
+    report = evaluate_all(names=names, group=group)
     output: dict[str, Any] = {
         "sets": [s.as_dict(errors=args.errors) for s in report.scores],
         "skipped": report.skipped,

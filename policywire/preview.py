@@ -7,15 +7,18 @@ never rename them.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from policywire.config.model import Config, DestinationConfig, FeedConfig
 from policywire.curate.digest import build_digest
+from policywire.curate.embedders.seam import Vector
+from policywire.curate.stories import ArticleKey
 from policywire.ingest.parsepool import ParsePool
 from policywire.models import Digest, MatchedItem, Story
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for
@@ -64,8 +67,10 @@ async def run_preview(
     matched = [m for outcome in outcomes for m in outcome.matched()]
     now = clock()
     eligible = [m for m in matched if m.item.published >= now - config.settings.backfill]
+    vectors = await asyncio.to_thread(_vectors, config, eligible)
     digests = tuple(
-        _digest_for(config, target, eligible, now) for target in _targets(config, topic, language)
+        _digest_for(config, target, eligible, now, vectors)
+        for target in _targets(config, topic, language)
     )
     errors = tuple((o.feed.name, o.error or "") for o in outcomes if o.status is PollStatus.ERROR)
     return PreviewResult(digests, errors)
@@ -140,8 +145,21 @@ def _targets(config: Config, topic: str | None, language: str | None) -> list[_T
     ]
 
 
+def _vectors(config: Config, matched: Sequence[MatchedItem]) -> Mapping[ArticleKey, Vector]:
+    """Every matched item's vector, computed once for all the digests (none: names only)."""
+    from policywire.curate.embedders.factory import make_embedder
+    from policywire.curate.embedders.vectors import ItemVectors
+
+    embedder = make_embedder(config.settings.embedding, os.environ)
+    return ItemVectors(embedder).for_items(matched) if embedder else {}
+
+
 def _digest_for(
-    config: Config, target: _Target, matched: Sequence[MatchedItem], now: datetime
+    config: Config,
+    target: _Target,
+    matched: Sequence[MatchedItem],
+    now: datetime,
+    vectors: Mapping[ArticleKey, Vector],
 ) -> Digest:
     wanted = set(target.topics)
     candidates = [_only_topics(m, wanted) for m in matched if wanted.intersection(m.topics)]
@@ -154,6 +172,7 @@ def _digest_for(
         now=now,
         timezone=target.timezone,
         window=config.settings.story_window,
+        vectors=vectors,
     )
 
 

@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import random
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from policywire.chat.subscriptions import Defaults, Subscriptions
 from policywire.config.durations import parse_schedule
-from policywire.config.model import Config, DestinationConfig, FeedConfig
+from policywire.config.model import Config, DestinationConfig, EmbeddingSettings, FeedConfig
 from policywire.deliver.payloads import RENDERERS, Renderer
 from policywire.deliver.sender import Sender, Transport
 from policywire.errors import ConfigError
@@ -32,6 +34,9 @@ from policywire.ingest.parsepool import ParsePool
 from policywire.models import Digest, MatchedItem
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, poll_into_store
 from policywire.storage.store import DestinationRow, FeedState, Store
+
+if TYPE_CHECKING:
+    from policywire.curate.embedders.vectors import ItemVectors
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +105,8 @@ class Service:
         self.fetcher = fetcher_for(config.settings)
         self.parser = ParsePool(workers=parse_workers, rules=config.topic_rules().values())
         self.poller = Poller(self.fetcher, self.parser, clock)
+        self._vectors: ItemVectors | None = None
+        self._vectors_settings: EmbeddingSettings | None = None
         self._digest_locks: dict[str, asyncio.Lock] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
         self._poll_slots = asyncio.Semaphore(config.settings.concurrency)
@@ -364,14 +371,32 @@ class Service:
         log.info("digest for %s: %d stories queued", row.key, len(digest.stories))
         return len(digest.stories)
 
+    def _build_digest(
+        self, candidates: list[MatchedItem], *, delivered: list[MatchedItem], **options: Any
+    ) -> Digest:
+        """In a worker thread: the vectors of every item involved, then the digest."""
+        from policywire.curate.digest import build_digest
+
+        vectors = self._item_vectors()
+        found = vectors.for_items([*delivered, *candidates]) if vectors else None
+        return build_digest(candidates, delivered=delivered, vectors=found, **options)
+
+    def _item_vectors(self) -> ItemVectors | None:
+        """The vectors of `settings.embedding` (None: names only), rebuilt when it changes."""
+        settings = self.config.settings.embedding
+        if settings != self._vectors_settings:
+            from policywire.curate.embedders.factory import make_embedder
+            from policywire.curate.embedders.vectors import ItemVectors
+
+            embedder = make_embedder(settings, os.environ)
+            self._vectors = ItemVectors(embedder) if embedder else None
+            self._vectors_settings = settings
+        return self._vectors
+
     async def _digest_for(
         self, row: DestinationRow, candidates: list[MatchedItem]
     ) -> tuple[Digest, list[int]]:
         """The digest, and the candidates it settles without showing (copies already sent)."""
-        # Imported here: story grouping is the heaviest import, and a cron run with nothing
-        # new never needs it.
-        from policywire.curate.digest import build_digest
-
         settings = self.config.settings
         delivered = await self.store.delivered_items(row, self.clock() - settings.story_window)
         topics = self.config.topics
@@ -379,9 +404,9 @@ class Service:
             (d.max_stories for d in self.config.destinations if d.key == row.key),
             settings.max_stories,
         )
-        # Grouping thousands of candidates is CPU work: off the event loop, like parsing.
+        # Embedding and grouping thousands of candidates is CPU work: off the event loop.
         digest = await asyncio.to_thread(
-            build_digest,
+            self._build_digest,
             candidates,
             destination=row.key,
             language=row.language,

@@ -4,7 +4,9 @@ endpoint on a loopback fake (success, 5xx, timeouts, junk, wrong sizes)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -15,6 +17,8 @@ from policywire.curate.embedders.factory import make_embedder
 from policywire.curate.embedders.sbert import SentenceTransformerEmbedder
 from policywire.curate.embedders.seam import EmbeddingError, article_text
 from policywire.curate.embedders.universal import UniversalEncoder
+from policywire.curate.embedders.vectors import ItemVectors
+from policywire.models import Item, MatchedItem, TopicHit
 from tests.fakes.openai_api import FakeOpenAI
 
 
@@ -128,3 +132,49 @@ def test_the_factory_builds_each_backend() -> None:
     assert isinstance(built, EndpointEmbedder) and built.model_id == "endpoint:m"
     sbert = make_embedder(EmbeddingSettings(backend="sentence-transformers", model="x"), {})
     assert sbert is not None and sbert.model_id == "sentence-transformers:x"
+
+
+def _matched(n: int) -> list[MatchedItem]:
+    when = datetime(2025, 3, 1, tzinfo=UTC)
+    return [
+        MatchedItem(
+            Item(
+                feed="f",
+                id=str(i),
+                link=f"https://x.example/{i}",
+                title=f"t{i}",
+                summary="s",
+                published=when,
+                language="en",
+            ),
+            (TopicHit("t", ("k",)),),
+        )
+        for i in range(n)
+    ]
+
+
+async def test_each_item_is_embedded_once(fake: FakeOpenAI) -> None:
+    vectors = ItemVectors(endpoint(fake))
+    items = _matched(3)
+    first = await asyncio.to_thread(vectors.for_items, items[:2])
+    again = await asyncio.to_thread(vectors.for_items, items)
+    assert len(first) == 2 and len(again) == 3
+    assert fake.hits("embeddings") == 2  # the second call embedded only the new item
+    assert [r.json["input"] for r in fake.requests_to("embeddings")] == [
+        ["t0\ns", "t1\ns"],
+        ["t2\ns"],
+    ]
+
+
+async def test_a_failing_backend_means_names_only_with_one_log_line(
+    fake: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="policywire.curate.embedders.vectors")
+    vectors = ItemVectors(endpoint(fake))
+    fake.fail_next("embeddings", status=500, times=2)
+    for _ in range(2):
+        assert await asyncio.to_thread(vectors.for_items, _matched(2)) == {}
+    failures = [r for r in caplog.records if "grouping by names only" in r.getMessage()]
+    assert len(failures) == 1 and "HTTP 500" in failures[0].getMessage()
+    assert len(await asyncio.to_thread(vectors.for_items, _matched(2))) == 2
+    assert any("works again" in r.getMessage() for r in caplog.records)

@@ -15,19 +15,21 @@ items this destination received recently (`delivered`) and `now`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from policywire.curate.stories import (
     DEFAULT_WINDOW,
     Article,
+    ArticleKey,
     GroupingParams,
     StoryGroup,
     group_articles,
     merge_same_link,
     story_from_group,
 )
+from policywire.curate.story_scoring import Vector
 from policywire.models import Digest, MatchedItem, Story
 
 
@@ -42,13 +44,18 @@ def build_digest(
     timezone: str = "UTC",
     delivered: Sequence[MatchedItem] = (),
     window: timedelta = DEFAULT_WINDOW,
+    vectors: Mapping[ArticleKey, Vector] | None = None,
 ) -> Digest:
     """The digest for one destination; `topics` are the display names for the header.
 
     `delivered` are the items this destination received within the last `window` (the story
     window); they are never sent again, but new articles on their stories become updates.
     """
-    stories = rank(make_stories(candidates, delivered=delivered, language=language, window=window))
+    stories = rank(
+        make_stories(
+            candidates, delivered=delivered, language=language, window=window, vectors=vectors
+        )
+    )
     return Digest(
         destination=destination,
         language=language,
@@ -66,12 +73,13 @@ def make_stories(
     delivered: Sequence[MatchedItem] = (),
     language: str | None,
     window: timedelta = DEFAULT_WINDOW,
+    vectors: Mapping[ArticleKey, Vector] | None = None,
 ) -> list[Story]:
     """Group candidates (with the delivered items as context) into this destination's stories."""
     old_keys = {_key(m) for m in delivered}
     old_links = {m.item.link for m in delivered if m.item.link}
     articles = merge_same_link([*delivered, *candidates])
-    groups = group_articles(articles, GroupingParams(window=window))
+    groups = group_articles(articles, GroupingParams(window=window), vectors)
     stories: list[Story] = []
     for group in groups:
         new = tuple(a for a in group.articles if not _was_delivered(a, old_keys, old_links))

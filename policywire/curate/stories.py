@@ -410,8 +410,10 @@ def _join_guard(
     if len(left) == 1 and len(right) == 1:
         return ""
     mean = sum(value(i, j) for i in left for j in right) / (len(left) * len(right))
-    if mean < params.cluster_floor:
-        return f"too unlike the rest of the story (mean score {mean:.2f} < {params.cluster_floor})"
+    semantic = all(features[i].vector is not None for i in (*left, *right))
+    floor = params.semantic_cluster_floor if semantic else params.cluster_floor
+    if mean < floor:
+        return f"too unlike the rest of the story (mean score {mean:.2f} < {floor})"
     return ""
 
 

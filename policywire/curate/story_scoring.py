@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
-import numpy.typing as npt
 
+from policywire.curate.embedders.seam import Vector
 from policywire.curate.entities import Entities, extract_entities
 from policywire.curate.entity_words import COMMON_WORDS, fold_name
 from policywire.models import MatchedItem
@@ -53,16 +53,15 @@ class GroupingParams:
     # Semantic similarity (cosine of the articles' embeddings), when vectors are given: it is
     # mapped linearly from [semantic_low, semantic_high] onto [0, 1], and the names' score
     # adds names_weight times its value on top. Chosen on four dev sets (docs/grouping.md).
-    semantic_low: float = 0.35
-    semantic_high: float = 0.75
+    semantic_low: float = 0.3
+    semantic_high: float = 0.65
     names_weight: float = 0.5
     # Articles on one event come close together; a saga's next step a day later reads alike.
     # Subtracted from the score in proportion to the share of the window between the two.
-    time_penalty: float = 0.0
+    time_penalty: float = 0.6
+    semantic_cluster_floor: float = 0.55  # `cluster_floor` when the articles have vectors
     semantic_neighbours: int = 10  # each article's nearest articles that become candidates
 
-
-Vector = npt.NDArray[np.float32]
 
 _TITLE_WORD = re.compile(r"[^\W_][\w'’]*")
 _NUMBER = re.compile(r"\d+")

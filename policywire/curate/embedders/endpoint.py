@@ -1,17 +1,17 @@
 """An OpenAI-compatible ``/v1/embeddings`` endpoint: Ollama, llama.cpp's server,
 text-embeddings-inference, vLLM or a hosted API.
 
-Blocking on purpose (urllib, a timeout per request), like every backend: the caller runs it
+Blocking on purpose (http.client, a timeout per request), like every backend: the caller runs it
 in a thread. The API key comes from the environment and never appears in an error.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -63,17 +63,22 @@ class EndpointEmbedder:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
-        request = urllib.request.Request(
-            self._url, data=json.dumps(body).encode(), headers=headers, method="POST"
-        )
+        url = urlsplit(self._url)
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        # http.client rather than urllib: the connection is closed here whatever fails,
+        # a timeout in the middle of a response included.
+        connection = kind(url.hostname or "", url.port, timeout=self._timeout)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                raw = response.read(MAX_RESPONSE_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            raise EmbeddingError(f"embedding endpoint answered HTTP {exc.code}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
+            connection.request("POST", url.path or "/", json.dumps(body).encode(), headers)
+            response = connection.getresponse()
+            raw = response.read(MAX_RESPONSE_BYTES + 1)
+        except (OSError, http.client.HTTPException) as exc:
+            reason = str(exc) or type(exc).__name__
             raise EmbeddingError(f"embedding endpoint unreachable: {reason}") from None
+        finally:
+            connection.close()
+        if response.status >= 400:
+            raise EmbeddingError(f"embedding endpoint answered HTTP {response.status}")
         if len(raw) > MAX_RESPONSE_BYTES:
             raise EmbeddingError("embedding endpoint answered more than 64 MB")
         try:

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from policywire.errors import PolicywireError
 
 Vectors = npt.NDArray[np.float32]  # shape (texts, dimensions), each row of length 1
+Vector = npt.NDArray[np.float32]  # one row of it
 
 # What an article is embedded as: its headline and the start of its summary. The first
 # sentences say what happened; the rest adds noise, and the model's cost grows with length
