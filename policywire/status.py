@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from policywire.config.durations import parse_schedule
 from policywire.config.model import Config
-from policywire.storage.store import DestinationRow, Store
+from policywire.storage.store import DestinationRow, FeedRow, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,26 +43,25 @@ class Status:
 
 
 async def collect_status(config: Config, store: Store, now: datetime) -> Status:
-    rows = {row["url"]: row for row in await store.feed_rows()}
-    feeds = tuple(
-        _feed_status(feed.name, feed.url, rows.get(feed.url, {})) for feed in config.feeds
-    )
+    rows = {row.url: row for row in await store.feed_rows()}
+    feeds = tuple(_feed_status(feed.name, feed.url, rows.get(feed.url)) for feed in config.feeds)
     destinations = tuple(
         _destination_status(row, now) for row in await store.destinations(active_only=False)
     )
     return Status(feeds, destinations, await store.outbox_counts())
 
 
-def _feed_status(name: str, url: str, row: Mapping[str, Any]) -> FeedStatus:
-    failures = int(row.get("failures") or 0)
+def _feed_status(name: str, url: str, row: FeedRow | None) -> FeedStatus:
+    if row is None:  # never polled yet
+        return FeedStatus(name, url, None, None, 0, None, 0)
     return FeedStatus(
         name=name,
         url=url,
-        last_success=row.get("last_success"),
-        last_error=row.get("last_error") if failures else None,  # an old error is history
-        items=int(row.get("items_total") or 0),
-        next_poll=row.get("next_poll"),
-        failures=failures,
+        last_success=row.last_success,
+        last_error=row.last_error if row.failures else None,  # an old error is history
+        items=row.items_total,
+        next_poll=row.next_poll,
+        failures=row.failures,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from policywire.errors import StoreError
-from policywire.models import Item, TopicHit, Validators
+from policywire.models import Item, MatchedItem, TopicHit, Validators
 from policywire.storage.store import DestinationRow, Store
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -30,6 +31,23 @@ def make_item(n: int, published: datetime = NOW, feed: str = FEED) -> Item:
         tags=("policy",),
         source="News",
     )
+
+
+async def seed(
+    store: Store,
+    items: Sequence[Item],
+    hits: Mapping[tuple[str, str], Sequence[TopicHit]],
+    now: datetime,
+) -> list[MatchedItem]:
+    """Store items the way the service does: one good poll per feed (`record_success`),
+    first seen `now`; returns the new ones that matched a topic."""
+    by_feed: dict[str, list[Item]] = {}
+    for item in items:
+        by_feed.setdefault(item.feed, []).append(item)
+    new: list[MatchedItem] = []
+    for feed, batch in by_feed.items():
+        new += await store.record_success(feed, Validators(), now, items=batch, hits=hits)
+    return new
 
 
 def hits_for(*items: Item) -> dict[tuple[str, str], tuple[TopicHit, ...]]:
@@ -60,12 +78,12 @@ def db_url(tmp_path: Path) -> str:
 async def test_items_are_never_reported_twice_across_restarts(db_url: str) -> None:
     first, second = make_item(1), make_item(2)
     store = await Store.open(db_url)
-    new = await store.add_items([first, second], hits_for(first), NOW)
+    new = await seed(store, [first, second], hits_for(first), NOW)
     assert [m.item.id for m in new] == ["id-1"]
     await store.close()
 
     reopened = await Store.open(db_url)
-    again = await reopened.add_items([first, second, make_item(3)], hits_for(first), NOW)
+    again = await seed(reopened, [first, second, make_item(3)], hits_for(first), NOW)
     assert again == []
     assert await reopened.count_items() == 3
     await reopened.close()
@@ -74,7 +92,7 @@ async def test_items_are_never_reported_twice_across_restarts(db_url: str) -> No
 async def test_undelivered_respects_deliveries_and_topics(db_url: str) -> None:
     store = await Store.open(db_url)
     a, b = make_item(1), make_item(2, NOW - timedelta(hours=1))
-    await store.add_items([a, b], hits_for(a, b), NOW)
+    await seed(store, [a, b], hits_for(a, b), NOW)
     dest = await store.upsert_destination(destination())
     pending = await store.undelivered(dest, timedelta(hours=24))
     assert [m.item.id for m in pending] == ["id-1", "id-2"]  # newest first
@@ -91,7 +109,7 @@ async def test_backfill_drops_a_new_feeds_archive(db_url: str) -> None:
     store = await Store.open(db_url)
     fresh = make_item(1, NOW - timedelta(hours=2))
     archive = make_item(2, NOW - timedelta(days=30))
-    await store.add_items([fresh, archive], hits_for(fresh, archive), NOW)
+    await seed(store, [fresh, archive], hits_for(fresh, archive), NOW)
     dest = await store.upsert_destination(destination(created=NOW - timedelta(days=90)))
     pending = await store.undelivered(dest, timedelta(hours=24))
     assert [m.item.id for m in pending] == ["id-1"]
@@ -103,9 +121,9 @@ async def test_a_feeds_archive_never_crowds_out_real_candidates(db_url: str) -> 
     # is spent on real candidates; filtered after the query, it left the result empty.
     store = await Store.open(db_url)
     real = make_item(1, NOW - timedelta(days=3, hours=1))
-    await store.add_items([real], hits_for(real), NOW - timedelta(days=3))
+    await seed(store, [real], hits_for(real), NOW - timedelta(days=3))
     archive = make_item(2, NOW - timedelta(days=2))  # first seen now, published 2 days ago
-    await store.add_items([archive], hits_for(archive), NOW)
+    await seed(store, [archive], hits_for(archive), NOW)
     dest = await store.upsert_destination(destination(created=NOW - timedelta(days=3)))
     pending = await store.undelivered(dest, timedelta(hours=24), limit=1)
     assert [m.item.id for m in pending] == ["id-1"]
@@ -115,9 +133,9 @@ async def test_a_feeds_archive_never_crowds_out_real_candidates(db_url: str) -> 
 async def test_new_destination_gets_only_the_backfill_window(db_url: str) -> None:
     store = await Store.open(db_url)
     old_seen = make_item(1, NOW - timedelta(days=3))
-    await store.add_items([old_seen], hits_for(old_seen), NOW - timedelta(days=3))
+    await seed(store, [old_seen], hits_for(old_seen), NOW - timedelta(days=3))
     recent = make_item(2, NOW - timedelta(hours=3))
-    await store.add_items([recent], hits_for(recent), NOW - timedelta(hours=3))
+    await seed(store, [recent], hits_for(recent), NOW - timedelta(hours=3))
     dest = await store.upsert_destination(destination(created=NOW))
     pending = await store.undelivered(dest, timedelta(hours=24))
     assert [m.item.id for m in pending] == ["id-2"]
@@ -151,8 +169,8 @@ async def test_feed_state_records_validators_and_failures(db_url: str) -> None:
 async def test_prune_forgets_old_items(db_url: str) -> None:
     store = await Store.open(db_url)
     old = make_item(1)
-    await store.add_items([old], hits_for(old), NOW - timedelta(days=40))
-    await store.add_items([make_item(2)], {}, NOW)
+    await seed(store, [old], hits_for(old), NOW - timedelta(days=40))
+    await seed(store, [make_item(2)], {}, NOW)
     assert await store.prune(NOW - timedelta(days=30)) == 1
     assert await store.count_items() == 1
     await store.close()
@@ -171,7 +189,7 @@ async def test_many_concurrent_writers_never_hit_database_is_locked(db_url: str)
         feed = f"https://feed{n}.example/rss"
         batch = [make_item(k, feed=feed) for k in range(5)]
         await store.feed_state(feed)  # a read first: the case SQLite cannot upgrade
-        await store.add_items(batch, hits_for(batch[0]), NOW)
+        await seed(store, batch, hits_for(batch[0]), NOW)
         await store.record_success(feed, Validators('"e"', None, "h"), NOW)
 
     await asyncio.gather(*(one_feed(n) for n in range(200)))
@@ -215,14 +233,14 @@ async def test_concurrent_polls_are_committed_together_and_each_gets_its_items(
 
     counts = await asyncio.gather(*(poll(n, feed) for n, feed in enumerate(feeds)))
     assert counts == [n % 3 for n in range(300)]
-    rows = {row["url"]: row for row in await store.feed_rows()}
+    rows = {row.url: row for row in await store.feed_rows()}
     await store.close()
     reopened = await Store.open(db_url)
     for n, feed in enumerate(feeds):
         state = await reopened.feed_state(feed)
         assert state.validators.etag == f'"e{n}"' and state.items_total == n % 3
-        assert rows[feed]["next_poll"] == NOW + timedelta(minutes=n)
-        assert rows[feed]["last_polled"] == rows[feed]["last_success"] == NOW
+        assert rows[feed].next_poll == NOW + timedelta(minutes=n)
+        assert rows[feed].last_polled == rows[feed].last_success == NOW
     await reopened.close()
 
 
@@ -257,8 +275,8 @@ async def test_the_fast_sqlite_insert_stores_what_sqlalchemy_would(
     store = await Store.open(db_url)
     core = replace(make_item(1, published), tags=(), links=("https://a.example/é",))
     fast = replace(core, feed="https://other.example/rss")
-    await store.add_items([core], hits_for(core), NOW)  # matched: the Core path
-    await store.add_items([fast], {}, NOW)  # unmatched: the driver path
+    await seed(store, [core], hits_for(core), NOW)  # matched: the Core path
+    await seed(store, [fast], {}, NOW)  # unmatched: the driver path
     assert [m.item for m in await store.undelivered(destination(), timedelta(days=1))] == [core]
     await store.close()
     with sqlite3.connect(tmp_path / "test.db") as raw:
@@ -275,9 +293,9 @@ async def test_a_later_poll_keeps_the_title_and_the_first_poll_time(db_url: str)
     later = NOW + timedelta(hours=1, microseconds=7)
     await store.record_success(FEED, Validators(None, "Tue, 10 Mar 2026", "h2"), later)
     (row,) = await store.feed_rows()
-    assert row["title"] == "News" and row["first_polled"] == NOW
-    assert row["last_polled"] == row["last_success"] == later
-    assert (row["etag"], row["last_modified"], row["body_hash"]) == (
+    assert row.title == "News" and row.first_polled == NOW
+    assert row.last_polled == row.last_success == later
+    assert (row.etag, row.last_modified, row.body_hash) == (
         None,
         "Tue, 10 Mar 2026",
         "h2",
@@ -289,9 +307,9 @@ def test_the_postgresql_feed_upsert_renders_what_the_sqlite_one_does() -> None:
     # No PostgreSQL server here: render the statement and compare its parts with SQLite's.
     from sqlalchemy.dialects import postgresql
 
-    from policywire.storage import store as store_module
+    from policywire.storage.postgresql import feed_upsert
 
-    sql = str(store_module._postgresql_feed_upsert().compile(dialect=postgresql.dialect()))
+    sql = str(feed_upsert().compile(dialect=postgresql.dialect()))
     assert "ON CONFLICT (url) DO UPDATE SET" in sql
     for column in ("etag", "last_modified", "body_hash", "last_polled", "last_success"):
         assert f"{column} = excluded.{column}" in sql

@@ -1,0 +1,91 @@
+"""The store's foundation: the engine, transactions, the write lock, and opening a database.
+
+SQLAlchemy 2 Core over an async engine. SQLite (WAL mode) by default, PostgreSQL by URL;
+the same statements serve both. Database errors leave the store as `StoreError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Self
+
+from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from policywire.errors import SchemaError, StoreError
+from policywire.storage.migrate import SchemaUpgrade, upgrade_schema
+from policywire.storage.sqlite_bulk import enable_sqlite_pragmas
+
+
+class StoreBase:
+    """What every part of the store shares. Open with `await Store.open(url)`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        # SQLite has one writer: a transaction that read before another one committed gets
+        # "database is locked" at once when it then writes (busy_timeout cannot help there).
+        # Writers of this process take turns here instead; readers never wait.
+        self._write_lock = asyncio.Lock()
+        self.schema_upgrade: SchemaUpgrade | None = None  # what `open` did to the schema
+
+    @classmethod
+    async def open(cls, url: str) -> Self:
+        """Connect, and bring the database to this code's schema (see storage/migrate.py)."""
+        engine = create_async_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", enable_sqlite_pragmas)
+        try:
+            async with engine.begin() as conn:
+                upgrade = await conn.run_sync(upgrade_schema)
+        except SchemaError as exc:
+            await engine.dispose()
+            raise SchemaError(f"cannot use database {safe_url(url)}: {exc}") from exc
+        except SQLAlchemyError as exc:
+            await engine.dispose()
+            # aiosqlite answers a failed connect's clean-up from its thread a moment later: let
+            # it, or it finds the loop closed (asyncio.run returned) and fails in that thread.
+            await asyncio.sleep(0.05)
+            raise StoreError(f"cannot open database {safe_url(url)}: {first_line(exc)}") from exc
+        store = cls(engine)
+        store.schema_upgrade = upgrade
+        return store
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    @asynccontextmanager
+    async def _tx(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        async with contextlib.AsyncExitStack() as stack:
+            if write:
+                await stack.enter_async_context(self._write_lock)
+            try:
+                async with self._engine.begin() as conn:
+                    yield conn
+            except SQLAlchemyError as exc:
+                raise StoreError(f"database error: {first_line(exc)}") from exc
+            except UnicodeEncodeError as exc:  # text the driver cannot bind (a lone surrogate)
+                raise StoreError(f"text the database cannot store: {exc.reason}") from exc
+
+
+def chunks(values: Sequence[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+def safe_url(url: str) -> str:
+    """Hide a password in a database URL (postgresql://user:secret@host/db)."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{scheme}{sep}{user}:***@{host}"
+    return url

@@ -1,0 +1,153 @@
+"""The tables, as SQLAlchemy Core metadata: what the queries are written against.
+
+The database itself is made and changed by the migrations (`storage/migrations/`), never by
+`metadata.create_all`: a change here needs a new revision there (tests/test_migrations.py
+compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+# `meta.schema_version`, the marker policywire 0.1.0 checks: it refuses a database whose
+# version is higher. A revision that changes the tables raises it, so 0.1.0 never writes
+# into a schema it does not know.
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as naive UTC and gives them back aware (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+meta_table = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+feeds_table = Table(
+    "feeds",
+    metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("first_polled", UTCDateTime),
+    Column("last_polled", UTCDateTime),
+    Column("last_success", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("items_total", Integer, nullable=False, default=0),
+    Column("next_poll", UTCDateTime),
+)
+
+items_table = Table(
+    "items",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("feed", String(2048), nullable=False),
+    Column("item_id", String(2048), nullable=False),
+    Column("link", String(2048), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("published", UTCDateTime, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("language", String(16)),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("links", Text, nullable=False, default="[]"),
+    Column("source", Text, nullable=False, default=""),
+    Column("story_id", Integer),
+    UniqueConstraint("feed", "item_id", name="uq_items_feed_item"),
+    Index("ix_items_link", "link"),
+    Index("ix_items_first_seen", "first_seen"),
+    Index("ix_items_story", "story_id"),
+)
+
+matches_table = Table(
+    "matches",
+    metadata,
+    Column("item_pk", Integer, ForeignKey("items.pk", ondelete="CASCADE"), primary_key=True),
+    Column("topic", String(128), primary_key=True),
+    Column("keywords", Text, nullable=False),
+    Index("ix_matches_topic", "topic"),
+)
+
+destinations_table = Table(
+    "destinations",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("origin", String(16), nullable=False),  # "config" or "chat"
+    Column("platform", String(32), nullable=False),
+    Column("target", String(512), nullable=False),
+    Column("topics", Text, nullable=False, default="[]"),
+    Column("schedule", String(128), nullable=False, default="instant"),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("language", String(8), nullable=False, default="en"),
+    Column("title", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_digest_at", UTCDateTime),
+    Column("last_error", Text),
+)
+
+deliveries_table = Table(
+    "deliveries",
+    metadata,
+    Column("destination", String(512), primary_key=True),
+    Column("item_pk", Integer, ForeignKey("items.pk", ondelete="CASCADE"), primary_key=True),
+    Column("delivered_at", UTCDateTime, nullable=False),
+)
+
+outbox_table = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("destination", String(512), nullable=False),
+    Column("idempotency_key", String(256), nullable=False, unique=True),
+    Column("payload", Text, nullable=False),  # JSON: what the platform call needs
+    Column("state", String(16), nullable=False, default="pending"),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("platform_message_id", String(64)),
+    Column("last_error", Text),
+    Index("ix_outbox_state_next", "state", "next_attempt_at"),
+    Index("ix_outbox_destination", "destination", "id"),
+)
+
+TABLE_NAMES = frozenset(metadata.tables)  # every table policywire owns (without alembic's)

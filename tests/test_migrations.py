@@ -1,0 +1,272 @@
+"""Migrations: a database of policywire 0.1.0 is adopted and upgraded, and sends nothing again;
+a new one is created at head; a newer one is refused in one clear line; `policywire db upgrade`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from policywire.errors import SchemaError, StoreError
+from policywire.models import Validators
+from policywire.storage import migrate
+from policywire.storage.schema import metadata
+from policywire.storage.store import Store
+from scheduler import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+FIXTURE = Path(__file__).parent / "data" / "migrations" / "release-0.1.0.sqlite"
+PLACEHOLDER = "file:///FIXTURE-FEEDS/"
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ +[\w.]+: ")
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def query(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        return raw.execute(sql).fetchall()
+
+
+def execute(path: Path, sql: str, *parameters: object) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as raw, raw:
+        raw.execute(sql, parameters)
+
+
+def schema(path: Path) -> list[tuple[object, ...]]:
+    """Every table and index policywire owns, as SQLite stores its DDL."""
+    return sorted(
+        query(
+            path,
+            "SELECT type, name, tbl_name, sql FROM sqlite_master "
+            "WHERE tbl_name != 'alembic_version'",
+        ),
+        key=str,
+    )
+
+
+def release_0_1_0(tmp_path: Path) -> Path:
+    """The 0.1.0 fixture as its demo left it: examples/ copied beside it, the feed URLs
+    pointing at the copied feeds (as the config resolves them); returns the config's path."""
+    feeds = tmp_path / "feeds"
+    shutil.copytree(EXAMPLES / "feeds", feeds)
+    database = tmp_path / "release.db"
+    shutil.copyfile(FIXTURE, database)
+    prefix = feeds.resolve().as_uri() + "/"
+    execute(database, "UPDATE feeds SET url = replace(url, ?, ?)", PLACEHOLDER, prefix)
+    execute(database, "UPDATE items SET feed = replace(feed, ?, ?)", PLACEHOLDER, prefix)
+    text = (EXAMPLES / "offline.yaml").read_text(encoding="utf-8")
+    pointed, count = re.subn(
+        r"^  database: .*$", f"  database: {sqlite_url(database)}", text, flags=re.M
+    )
+    assert count == 1
+    config = tmp_path / "offline.yaml"
+    config.write_text(pointed, encoding="utf-8")
+    return config
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scheduler.py"), *args],
+        cwd=cwd,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(cwd)},  # no bot tokens
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_head_is_the_newest_revision_of_the_scripts() -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    assert scripts.get_heads() == [migrate.HEAD]
+    assert scripts.get_base() == migrate.FIRST
+
+
+def test_the_migrations_are_packaged() -> None:
+    from setuptools import find_packages
+
+    packages = find_packages(str(ROOT), include=["policywire*", "bots*"])
+    assert "policywire.storage.migrations" in packages
+    assert "policywire.storage.migrations.versions" in packages
+
+
+async def test_a_new_database_is_created_at_head(tmp_path: Path) -> None:
+    database = tmp_path / "new.db"
+    store = await Store.open(sqlite_url(database))
+    assert store.schema_upgrade == migrate.SchemaUpgrade(None, migrate.HEAD)
+    await store.record_success("https://a.example/rss", Validators(), _now())
+    assert len(await store.feed_rows()) == 1
+    await store.close()
+    assert query(database, "SELECT version_num FROM alembic_version") == [(migrate.HEAD,)]
+    assert query(database, "SELECT key, value FROM meta") == [("schema_version", "1")]
+    reopened = await Store.open(sqlite_url(database))
+    assert reopened.schema_upgrade == migrate.SchemaUpgrade(migrate.HEAD, migrate.HEAD)
+    await reopened.close()
+
+
+async def test_the_first_revision_is_the_schema_of_0_1_0_and_of_the_metadata(
+    tmp_path: Path,
+) -> None:
+    migrated = tmp_path / "migrated.db"
+    await (await Store.open(sqlite_url(migrated))).close()
+    created = tmp_path / "created.db"
+    engine = create_engine(f"sqlite:///{created}")
+    metadata.create_all(engine)
+    engine.dispose()
+    assert schema(migrated) == schema(FIXTURE)
+    assert schema(migrated) == schema(created)
+
+
+def test_a_database_of_0_1_0_is_upgraded_and_sends_nothing_again(tmp_path: Path) -> None:
+    config = release_0_1_0(tmp_path)
+    database = tmp_path / "release.db"
+    items = query(database, "SELECT count(*) FROM items")
+    outbox = query(database, "SELECT id, state, sent_at FROM outbox ORDER BY id")
+    assert outbox and all(state == "sent" for _, state, _ in outbox)
+
+    result = cli("run", "--once", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert query(database, "SELECT version_num FROM alembic_version") == [(migrate.HEAD,)]
+    assert "database of policywire 0.1.0 stamped as revision 0001" in result.stderr
+    assert "one round done: 0 messages sent" in result.stderr
+    # The Italian digest would go to stdout, the English one to stderr between the log lines.
+    assert result.stdout == ""
+    assert all(LOG_LINE.match(line) for line in result.stderr.splitlines()), result.stderr
+    assert query(database, "SELECT id, state, sent_at FROM outbox ORDER BY id") == outbox
+    assert query(database, "SELECT count(*) FROM items") == items  # the same feeds, known
+
+    again = cli("db", "upgrade", "--config", str(config), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == f"database already at revision {migrate.HEAD}\n"
+
+
+def test_db_upgrade_says_what_it_did(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(
+        "settings:\n  database: sqlite+aiosqlite:///pw.db\n"
+        "feeds:\n  - url: http://127.0.0.1:9/feed.xml\n"
+        "topics:\n  ai-act:\n    any: [AI Act]\n"
+        "destinations:\n  - console: stdout\n",
+        encoding="utf-8",
+    )
+    assert main(["db", "upgrade", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == "new database upgraded from empty to revision 0001\n"
+    assert main(["db", "--config", str(config), "upgrade"]) == 0
+    assert capsys.readouterr().out == "database already at revision 0001\n"
+
+
+async def test_a_database_of_a_newer_policywire_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "future.db"
+    await (await Store.open(sqlite_url(database))).close()
+    execute(database, "UPDATE alembic_version SET version_num = '0042_future'")
+    with pytest.raises(SchemaError) as refused:
+        await Store.open(sqlite_url(database))
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "schema revision 0042_future" in message
+    assert "this policywire is older" in message
+    assert isinstance(refused.value, StoreError)
+    assert query(database, "SELECT version_num FROM alembic_version") == [("0042_future",)]
+
+
+def test_the_cli_refuses_a_newer_database_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = release_0_1_0(tmp_path)
+    execute(tmp_path / "release.db", "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    assert main(["db", "upgrade", "--config", str(config)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "schema version 2, newer than this policywire knows (1)" in line
+    assert "this policywire is older" in line
+    tables = query(tmp_path / "release.db", "SELECT name FROM sqlite_master WHERE type = 'table'")
+    assert ("alembic_version",) not in tables  # refused before anything was written
+
+
+async def test_tables_without_a_schema_version_are_not_taken_for_ours(tmp_path: Path) -> None:
+    database = tmp_path / "other.db"
+    execute(database, "CREATE TABLE feeds (url TEXT PRIMARY KEY)")
+    with pytest.raises(SchemaError, match="not a policywire database"):
+        await Store.open(sqlite_url(database))
+
+
+def test_a_database_at_head_is_opened_without_alembic(tmp_path: Path) -> None:
+    # Alembic loads every SQL dialect: a cron run on an up-to-date database must not pay it.
+    database = tmp_path / "pw.db"
+    asyncio.run(_create(database))
+    probe = (
+        "import asyncio, sys\n"
+        "from policywire.storage.store import Store\n"
+        "async def main():\n"
+        f"    store = await Store.open({sqlite_url(database)!r})\n"
+        "    await store.close()\n"
+        "asyncio.run(main())\n"
+        "loaded = ('alembic', 'sqlalchemy.dialects.postgresql')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(loaded)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+async def test_postgresql_is_upgraded_too() -> None:
+    pytest.importorskip("asyncpg")
+    url = os.environ.get(
+        "POLICYWIRE_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    )
+    try:
+        store = await Store.open(url)
+    except StoreError as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    await store.close()
+    await _drop_everything(url)
+    try:
+        store = await Store.open(url)
+        assert store.schema_upgrade == migrate.SchemaUpgrade(None, migrate.HEAD)
+        await store.record_success("https://a.example/rss", Validators('"e"', None, "h"), _now())
+        await store.record_success("https://a.example/rss", Validators('"f"', None, "h"), _now())
+        (row,) = await store.feed_rows()
+        assert row.etag == '"f"'
+        await store.close()
+        reopened = await Store.open(url)
+        assert reopened.schema_upgrade == migrate.SchemaUpgrade(migrate.HEAD, migrate.HEAD)
+        await reopened.close()
+    finally:
+        await _drop_everything(url)
+
+
+async def _drop_everything(url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.drop_all)
+        await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await engine.dispose()
+
+
+async def _create(database: Path) -> None:
+    await (await Store.open(sqlite_url(database))).close()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
