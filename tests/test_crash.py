@@ -27,6 +27,8 @@ def crash_config(tmp_path: Path, feeds: FeedServer, tg: FakeTelegram) -> Path:
 settings:
   database: sqlite+aiosqlite:///{tmp_path / "crash.db"}
   max_stories: 100
+  embedding:
+    backend: none   # thirty look-alike test titles, each its own story
   telegram:
     api_base_url: {tg.base_url}
 feeds:
