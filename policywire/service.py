@@ -372,14 +372,44 @@ class Service:
         return len(digest.stories)
 
     def _build_digest(
-        self, candidates: list[MatchedItem], *, delivered: list[MatchedItem], **options: Any
+        self,
+        candidates: list[MatchedItem],
+        *,
+        delivered: list[MatchedItem],
+        item_vectors: ItemVectors | None,
+        **options: Any,
     ) -> Digest:
-        """In a worker thread: the vectors of every item involved, then the digest."""
+        """In a worker thread: the vectors of every item involved (only those neither memory
+        nor the database had are computed), then the digest."""
         from policywire.curate.digest import build_digest
 
-        vectors = self._item_vectors()
-        found = vectors.for_items([*delivered, *candidates]) if vectors else None
+        found = item_vectors.for_items([*delivered, *candidates]) if item_vectors else None
         return build_digest(candidates, delivered=delivered, vectors=found, **options)
+
+    async def _digest_with_vectors(
+        self, candidates: list[MatchedItem], *, delivered: list[MatchedItem], **options: Any
+    ) -> Digest:
+        """Stored vectors read back on the loop, the digest built in a thread, the vectors it
+        computed stored on the loop (see curate/embedders/vectors.py)."""
+        # One model for the whole digest; built in the thread, as the first one imports numpy.
+        item_vectors = await asyncio.to_thread(self._item_vectors)
+        if item_vectors is not None:
+            from policywire.curate.embedders.vectors import load_stored
+
+            await load_stored(item_vectors, self.store, [*delivered, *candidates])
+        # Embedding and grouping thousands of candidates is CPU work: off the event loop.
+        digest = await asyncio.to_thread(
+            self._build_digest,
+            candidates,
+            delivered=delivered,
+            item_vectors=item_vectors,
+            **options,
+        )
+        if item_vectors is not None:
+            from policywire.curate.embedders.vectors import save_computed
+
+            await save_computed(item_vectors, self.store)
+        return digest
 
     def _item_vectors(self) -> ItemVectors | None:
         """The vectors of `settings.embedding` (None: names only), rebuilt when it changes."""
@@ -404,9 +434,7 @@ class Service:
             (d.max_stories for d in self.config.destinations if d.key == row.key),
             settings.max_stories,
         )
-        # Embedding and grouping thousands of candidates is CPU work: off the event loop.
-        digest = await asyncio.to_thread(
-            self._build_digest,
+        digest = await self._digest_with_vectors(
             candidates,
             destination=row.key,
             language=row.language,

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine
 from policywire.errors import SchemaError, StoreError
 from policywire.models import Validators
 from policywire.storage import migrate
-from policywire.storage.schema import metadata
+from policywire.storage.schema import SCHEMA_VERSION, metadata
 from policywire.storage.store import Store
 from scheduler import main
 
@@ -77,6 +77,18 @@ def release_0_1_0(tmp_path: Path) -> Path:
     return config
 
 
+def alembic(path: Path, action: str, revision: str) -> None:
+    """Run one Alembic command (upgrade or downgrade to `revision`) on a SQLite file."""
+    from alembic import command
+
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            getattr(command, action)(migrate.alembic_config(connection), revision)
+    finally:
+        engine.dispose()
+
+
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "scheduler.py"), *args],
@@ -113,23 +125,62 @@ async def test_a_new_database_is_created_at_head(tmp_path: Path) -> None:
     assert len(await store.feed_rows()) == 1
     await store.close()
     assert query(database, "SELECT version_num FROM alembic_version") == [(migrate.HEAD,)]
-    assert query(database, "SELECT key, value FROM meta") == [("schema_version", "1")]
+    assert query(database, "SELECT key, value FROM meta") == [
+        ("schema_version", str(SCHEMA_VERSION))
+    ]
     reopened = await Store.open(sqlite_url(database))
     assert reopened.schema_upgrade == migrate.SchemaUpgrade(migrate.HEAD, migrate.HEAD)
     await reopened.close()
 
 
-async def test_the_first_revision_is_the_schema_of_0_1_0_and_of_the_metadata(
-    tmp_path: Path,
-) -> None:
+def test_the_first_revision_is_the_schema_of_0_1_0(tmp_path: Path) -> None:
+    first = tmp_path / "first.db"
+    alembic(first, "upgrade", migrate.FIRST)
+    assert schema(first) == schema(FIXTURE)
+
+
+async def test_head_is_the_schema_of_the_metadata(tmp_path: Path) -> None:
     migrated = tmp_path / "migrated.db"
     await (await Store.open(sqlite_url(migrated))).close()
     created = tmp_path / "created.db"
     engine = create_engine(f"sqlite:///{created}")
     metadata.create_all(engine)
     engine.dispose()
-    assert schema(migrated) == schema(FIXTURE)
     assert schema(migrated) == schema(created)
+
+
+async def test_a_database_at_0001_with_items_is_upgraded_at_open(tmp_path: Path) -> None:
+    database = tmp_path / "at-0001.db"
+    alembic(database, "upgrade", migrate.FIRST)
+    execute(
+        database,
+        "INSERT INTO items (feed, item_id, link, title, summary, published, first_seen, tags,"
+        " links, source) VALUES ('https://a.example/rss', 'a-1', 'https://a.example/1', 'Title',"
+        " 'Summary', '2026-01-02 03:04:05.000000', '2026-01-02 03:04:05.000000', '[]', '[]',"
+        " 'a.example')",
+    )
+    execute(database, "INSERT INTO matches (item_pk, topic, keywords) VALUES (1, 'ai', '[]')")
+
+    store = await Store.open(sqlite_url(database))
+    assert store.schema_upgrade == migrate.SchemaUpgrade(migrate.FIRST, migrate.HEAD)
+    assert await store.count_items() == 1
+    key = ("https://a.example/rss", "a-1")
+    assert await store.save_vectors("model-x", {key: b"\x00\x00\x80\x3f"}) == 1
+    assert await store.load_vectors("model-x", [key]) == {key: b"\x00\x00\x80\x3f"}
+    await store.close()
+    assert query(database, "SELECT version_num FROM alembic_version") == [(migrate.HEAD,)]
+    assert query(database, "SELECT key, value FROM meta") == [
+        ("schema_version", str(SCHEMA_VERSION))
+    ]
+    assert query(database, "SELECT pk, item_id, title FROM items") == [(1, "a-1", "Title")]
+
+
+async def test_the_item_vectors_revision_downgrades_to_0001(tmp_path: Path) -> None:
+    database = tmp_path / "down.db"
+    await (await Store.open(sqlite_url(database))).close()
+    alembic(database, "downgrade", migrate.FIRST)
+    assert schema(database) == schema(FIXTURE)
+    assert query(database, "SELECT key, value FROM meta") == [("schema_version", "1")]
 
 
 def test_a_database_of_0_1_0_is_upgraded_and_sends_nothing_again(tmp_path: Path) -> None:
@@ -143,6 +194,8 @@ def test_a_database_of_0_1_0_is_upgraded_and_sends_nothing_again(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     assert query(database, "SELECT version_num FROM alembic_version") == [(migrate.HEAD,)]
     assert "database of policywire 0.1.0 stamped as revision 0001" in result.stderr
+    assert query(database, "SELECT value FROM meta") == [(str(SCHEMA_VERSION),)]
+    assert query(database, "SELECT count(*) FROM item_vectors") == [(0,)]  # nothing was sent
     assert "one round done: 0 messages sent" in result.stderr
     # The Italian digest would go to stdout, the English one to stderr between the log lines.
     assert result.stdout == ""
@@ -165,9 +218,11 @@ def test_db_upgrade_says_what_it_did(tmp_path: Path, capsys: pytest.CaptureFixtu
         encoding="utf-8",
     )
     assert main(["db", "upgrade", "--config", str(config)]) == 0
-    assert capsys.readouterr().out == "new database upgraded from empty to revision 0001\n"
+    assert (
+        capsys.readouterr().out == f"new database upgraded from empty to revision {migrate.HEAD}\n"
+    )
     assert main(["db", "--config", str(config), "upgrade"]) == 0
-    assert capsys.readouterr().out == "database already at revision 0001\n"
+    assert capsys.readouterr().out == f"database already at revision {migrate.HEAD}\n"
 
 
 async def test_a_database_of_a_newer_policywire_is_refused(
@@ -190,10 +245,13 @@ def test_the_cli_refuses_a_newer_database_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = release_0_1_0(tmp_path)
-    execute(tmp_path / "release.db", "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    newer = SCHEMA_VERSION + 1
+    execute(
+        tmp_path / "release.db", "UPDATE meta SET value = ? WHERE key = 'schema_version'", newer
+    )
     assert main(["db", "upgrade", "--config", str(config)]) == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert "schema version 2, newer than this policywire knows (1)" in line
+    assert f"schema version {newer}, newer than this policywire knows ({SCHEMA_VERSION})" in line
     assert "this policywire is older" in line
     tables = query(tmp_path / "release.db", "SELECT name FROM sqlite_master WHERE type = 'table'")
     assert ("alembic_version",) not in tables  # refused before anything was written

@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from policywire.models import Item, MatchedItem, TopicHit
 from policywire.storage.base import StoreBase, chunks
 from policywire.storage.rows import DestinationRow
-from policywire.storage.schema import deliveries_table, items_table, matches_table, outbox_table
+from policywire.storage.schema import (
+    deliveries_table,
+    item_vectors_table,
+    items_table,
+    matches_table,
+    outbox_table,
+)
 from policywire.storage.sqlite_bulk import (
     SQLITE_INSERT_ITEM,
     json_list,
@@ -101,11 +107,15 @@ class ItemsMixin(StoreBase):
             return int(await conn.scalar(select(func.count()).select_from(items_table)) or 0)
 
     async def prune(self, older_than: datetime) -> int:
-        """Forget items first seen before `older_than` (their matches and deliveries go too)."""
+        """Forget items first seen before `older_than` (their matches, deliveries and vectors
+        go too)."""
         async with self._tx(write=True) as conn:
             old = select(items_table.c.pk).where(items_table.c.first_seen < older_than)
             await conn.execute(delete(matches_table).where(matches_table.c.item_pk.in_(old)))
             await conn.execute(delete(deliveries_table).where(deliveries_table.c.item_pk.in_(old)))
+            await conn.execute(
+                delete(item_vectors_table).where(item_vectors_table.c.item_pk.in_(old))
+            )
             result = await conn.execute(
                 delete(items_table).where(items_table.c.first_seen < older_than)
             )

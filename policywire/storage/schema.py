@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -28,7 +29,7 @@ from sqlalchemy.types import TypeDecorator
 # `meta.schema_version`, the marker policywire 0.1.0 checks: it refuses a database whose
 # version is higher. A revision that changes the tables raises it, so 0.1.0 never writes
 # into a schema it does not know.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: item_vectors (revision 0002)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -148,6 +149,18 @@ outbox_table = Table(
     Column("last_error", Text),
     Index("ix_outbox_state_next", "state", "next_attempt_at"),
     Index("ix_outbox_destination", "destination", "id"),
+)
+
+# A matched item's embedding, per model: float32 little-endian bytes of `dimensions` values.
+# Keyed by the model's id, so a change of model computes new vectors instead of comparing
+# vectors of two spaces; they go with their item (ON DELETE CASCADE) when it is pruned.
+item_vectors_table = Table(
+    "item_vectors",
+    metadata,
+    Column("item_pk", Integer, ForeignKey("items.pk", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(256), primary_key=True),
+    Column("dimensions", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
 )
 
 TABLE_NAMES = frozenset(metadata.tables)  # every table policywire owns (without alembic's)
