@@ -345,3 +345,22 @@ def test_the_word_pattern_finds_what_the_lookbehind_first_one_did() -> None:
     for text in samples:
         found = [m.span() for m in entities._WORD.finditer(text)]
         assert found == [m.span() for m in before.finditer(text)], repr(text)
+
+
+def test_explain_pair_weighs_the_embeddings_it_is_given() -> None:
+    import numpy as np
+
+    # Two articles with no name in common: names alone keep them apart, close vectors join them.
+    a = matched(item(71, title="Regulators open an inquiry into chatbot data practices"))
+    b = matched(item(72, title="Indagine dei garanti sulle pratiche dei chatbot", language="it"))
+    apart = explain_pair(a, b)
+    assert not apart.same_story
+    assert dict(apart.signals)["semantic similarity"] == "-"
+    close = np.array([1.0, 0.0], dtype=np.float32)
+    nearly = np.array([0.96, 0.28], dtype=np.float32)
+    joined = explain_pair(a, b, vectors=(close, nearly))
+    assert dict(joined.signals)["semantic similarity"] == "0.96"
+    assert joined.same_story
+    assert "similarity 0.96" in joined.summary
+    far = explain_pair(a, b, vectors=(close, np.array([0.0, 1.0], dtype=np.float32)))
+    assert not far.same_story

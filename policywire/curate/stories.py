@@ -456,12 +456,17 @@ def explain_pair(
     a: Item | MatchedItem | Article,
     b: Item | MatchedItem | Article,
     params: GroupingParams | None = None,
+    vectors: tuple[Vector, Vector] | None = None,
 ) -> Explanation:
-    """The signals between two articles and the pairwise decision (before clustering)."""
+    """The signals between two articles and the pairwise decision (before clustering).
+
+    With `vectors` (each article's embedding) the decision weighs semantic similarity as
+    `group_articles` does; without, names only."""
     params = params or GroupingParams()
     article_a, article_b = _as_article(a), _as_article(b)
-    fa = article_features(article_a.item, article_a.copies, params)
-    fb = article_features(article_b.item, article_b.copies, params)
+    vector_a, vector_b = vectors if vectors is not None else (None, None)
+    fa = article_features(article_a.item, article_a.copies, params, vector_a)
+    fb = article_features(article_b.item, article_b.copies, params, vector_b)
     result = pair_score(fa, fb, params)
     same = result.in_window and (bool(result.decisive) or result.value >= params.threshold)
     signals = (
