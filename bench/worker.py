@@ -19,7 +19,7 @@ RESULT_PREFIX = "RESULT "
 
 
 def _scenarios() -> dict[str, Callable[[dict[str, Any]], dict[str, Result]]]:
-    from bench.scenarios import delivery, grouping, matching, parsing, poll, profile
+    from bench.scenarios import delivery, embedding, grouping, matching, parsing, poll, profile
 
     return {
         "poll.policywire": poll.run_policywire,
@@ -29,6 +29,8 @@ def _scenarios() -> dict[str, Callable[[dict[str, Any]], dict[str, Result]]]:
         "match.naive": matching.run_naive,
         "group.policywire": grouping.run_policywire,
         "group.naive": grouping.run_naive,
+        "group.semantic": embedding.run_group_semantic,
+        "embed.default": embedding.run_embed,
         "deliver.policywire": delivery.run_policywire,
         "deliver.naive": delivery.run_naive,
         "parse.compare": parsing.run_compare,

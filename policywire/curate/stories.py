@@ -64,6 +64,7 @@ from policywire.curate.story_scoring import (
     pair_value,
     semantic_share,
 )
+from policywire.ingest.links import canonical_link
 from policywire.models import Item, MatchedItem, Story, TopicHit
 
 __all__ = [
@@ -97,7 +98,10 @@ def merge_same_link(candidates: Iterable[MatchedItem]) -> list[Article]:
     """Fold items sharing a canonical link into one article, keeping first-seen order."""
     by_link: dict[str, list[MatchedItem]] = {}
     for matched in candidates:
-        key = matched.item.link or f"{matched.item.feed}#{matched.item.id}"
+        # Canonical again: an item stored before a tracking parameter joined the list still
+        # carries it, and must fold with the same article parsed since.
+        link = canonical_link(matched.item.link) if matched.item.link else ""
+        key = link or f"{matched.item.feed}#{matched.item.id}"
         by_link.setdefault(key, []).append(matched)
     return [_merge(group) for group in by_link.values()]
 
@@ -241,6 +245,7 @@ class _Clustering:
         self.clusters = _UnionFind(len(features))
         self.reasons: dict[int, list[str]] = {}
         self._values: dict[tuple[int, int], float] = {}
+        self._refused: dict[int, int] = {}  # refused joins recorded, by cluster root
 
     def value(self, i: int, j: int) -> float:
         pair = (i, j) if i < j else (j, i)
@@ -284,16 +289,25 @@ class _Clustering:
                 continue
             left, right = clusters.members[ri], clusters.members[rj]
             why = _join_guard(left, right, self.features, self.window, self.params, self.value)
-            signals = pair_score(self.features[i], self.features[j], self.params)
             if why:
-                line = f"kept apart: {self.pair_line(i, j, signals)}; {why}"
-                reasons.setdefault(ri, []).append(line)
-                reasons.setdefault(rj, []).append(line)
+                self._note_kept_apart(ri, rj, i, j, why)
                 continue
             root = clusters.union(ri, rj)
             moved = reasons.pop(rj if root == ri else ri, [])
-            line = f"grouped: {self.pair_line(i, j, signals)}"
+            line = f"grouped: {self.pair_line(i, j)}"
             reasons.setdefault(root, []).extend([line, *moved])
+
+    def _note_kept_apart(self, ri: int, rj: int, i: int, j: int, why: str) -> None:
+        """A refused join, recorded on both clusters while each has few: a large story can
+        refuse thousands of pairs, and building every line would cost more than grouping."""
+        refused = self._refused
+        roots = [r for r in (ri, rj) if refused.get(r, 0) < _MAX_NEAR_MISSES]
+        if not roots:
+            return
+        line = f"kept apart: {self.pair_line(i, j)}; {why}"
+        for root in roots:
+            refused[root] = refused.get(root, 0) + 1
+            self.reasons.setdefault(root, []).append(line)
 
     def note_near_misses(self, near: _Scored) -> None:
         """Record the closest pairs left in different clusters, a few per cluster."""
