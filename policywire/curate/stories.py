@@ -267,13 +267,13 @@ class _Clustering:
         features, params, window = self.features, self.params, self.window
         passing: _Scored = []
         near: _Scored = []
-        threshold, near_miss = params.threshold, params.near_miss
+        near_miss = params.near_miss
         for i, j in _candidate_pairs(features, params):
             result = pair_value(features[i], features[j], params, window)
             if result < near_miss:
                 continue
             self._values[(i, j)] = result
-            if result >= threshold:
+            if result >= params.threshold_for(features[i], features[j]):
                 passing.append((-result, i, j))
             else:
                 near.append((-result, i, j))
@@ -444,8 +444,10 @@ def _because(result: PairScore, params: GroupingParams) -> str:
     names = ", ".join(label(k) for k in result.shared[:6]) or "no names"
     if result.decisive:
         return f"{result.decisive}; shared: {names}"
-    mark = "≥" if result.value >= params.threshold else "<"
-    score = f"score {result.value:.2f} {mark} {params.threshold}"
+    similar = result.similarity is not None  # both had vectors
+    threshold = params.semantic_threshold if similar else params.threshold
+    mark = "≥" if result.value >= threshold else "<"
+    score = f"score {result.value:.2f} {mark} {threshold}"
     if result.similarity is None:
         return f"shared: {names} (weight {result.shared_weight:.1f}); {score}"
     semantic = semantic_share(result.similarity, params)
@@ -482,7 +484,9 @@ def explain_pair(
     fa = article_features(article_a.item, article_a.copies, params, vector_a)
     fb = article_features(article_b.item, article_b.copies, params, vector_b)
     result = pair_score(fa, fb, params)
-    same = result.in_window and (bool(result.decisive) or result.value >= params.threshold)
+    same = result.in_window and (
+        bool(result.decisive) or result.value >= params.threshold_for(fa, fb)
+    )
     signals = (
         ("hours apart", f"{result.hours:.1f}"),
         ("within window", "yes" if result.in_window else "no"),

@@ -53,17 +53,23 @@ class GroupingParams:
     # Semantic similarity (cosine of the articles' embeddings), when vectors are given: it is
     # mapped linearly from [semantic_low, semantic_high] onto [0, 1], and the names' score
     # adds names_weight times its value on top. Chosen on four dev sets (docs/grouping.md).
-    semantic_low: float = 0.3
-    semantic_high: float = 0.65
+    semantic_low: float = 0.35
+    semantic_high: float = 0.55
     names_weight: float = 0.5
+    semantic_threshold: float = 0.6  # `threshold` when both articles have vectors
     # Articles on one event come close together; a saga's next step a day later reads alike.
     # Subtracted from the score in proportion to the share of the window between the two.
-    time_penalty: float = 0.6
-    semantic_cluster_floor: float = 0.55  # `cluster_floor` when the articles have vectors
+    time_penalty: float = 0.45
+    semantic_cluster_floor: float = 0.5  # `cluster_floor` when the articles have vectors
     semantic_neighbours: int = 10  # each article's nearest articles that become candidates
     # Two articles of one feed are rarely one event told twice, and often its next step
     # (the same outlet's follow-up): subtracted when both come from the same feed.
-    same_feed_penalty: float = 0.0
+    same_feed_penalty: float = 0.25
+
+    def threshold_for(self, a: ArticleFeatures, b: ArticleFeatures) -> float:
+        """The score a pair needs: stricter when similarity is in it."""
+        both = a.vector is not None and b.vector is not None
+        return self.semantic_threshold if both else self.threshold
 
 
 _TITLE_WORD = re.compile(r"[^\W_][\w'’]*")
