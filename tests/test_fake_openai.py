@@ -228,11 +228,27 @@ async def test_json_response_format_needs_the_word_json(
     assert answer["choices"][0]["message"]["content"] == '{"relevant": true}'
 
 
+async def test_chat_answers_longer_than_max_tokens_are_cut(
+    server: FakeOpenAI, session: aiohttp.ClientSession
+) -> None:
+    server.reply_with("word " * 100)  # 500 characters: about 125 tokens
+    _, cut = await post(session, server, CHAT, chat_request("?", max_tokens=10))
+    _, also_cut = await post(session, server, CHAT, chat_request("?", max_completion_tokens=5))
+    _, whole = await post(session, server, CHAT, chat_request("?", max_tokens=200))
+    assert cut["choices"][0]["finish_reason"] == "length"
+    assert cut["choices"][0]["message"]["content"] == ("word " * 100)[:40]
+    assert len(also_cut["choices"][0]["message"]["content"]) == 20
+    assert whole["choices"][0]["finish_reason"] == "stop"
+    assert whole["choices"][0]["message"]["content"] == "word " * 100
+
+
 @pytest.mark.parametrize(
     "payload",
     [
         {"model": CHAT_MODEL},
         {"model": CHAT_MODEL, "messages": []},
+        {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 0},
+        {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": "9"},
         {"model": CHAT_MODEL, "messages": ["hi"]},
         {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "x"}], "stream": True},
     ],

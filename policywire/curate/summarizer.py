@@ -1,6 +1,7 @@
-"""The summary under a story's headline: 1–3 clean sentences from the lead article.
+"""The summary under a story's headline: 1–3 clean sentences from the lead article, or a
+model's headline and summary of the whole story in the reader's language.
 
-The seam is `Summarizer`, one async method. Two implementations:
+The seam is `Summarizer`, one async method per article. Two implementations:
 
 * `ExtractiveSummarizer` — the default, pure and offline: the lead's first sentences
   (`text.summarize`, which cuts at a sentence boundary in en/it/fr/de), after removing feed
@@ -11,31 +12,57 @@ The seam is `Summarizer`, one async method. Two implementations:
   endpoint (a local llama.cpp / vLLM / Ollama server, or a hosted one) for a short summary in
   the destination's language. It needs an `aiohttp.ClientSession` from the caller, does no
   I/O until called, and falls back to the extractive summary on any error or timeout, so a
-  digest never waits on or fails because of the model.
+  digest never waits on or fails because of the model. What digests use is its `write`,
+  which asks for a whole story: a headline and a 2–4 sentence summary from all its articles,
+  as checked JSON (`summary_text`); `summary_digest` applies it to a digest within a budget,
+  with a cache, as `settings.summarizer` configures it. (The per-article `summarize` is the
+  older seam; only tests call it.)
+
+A story with a model's text is a `SummarizedStory`: a `Story` that also carries `written`,
+which the renderers show (marked as machine-written) instead of the lead's title and
+extractive summary.
 
 Nothing here runs at import time, and the default path never touches the network.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
 
+from policywire.curate.summary_text import (
+    AnswerRejected,
+    SummarizerUnavailable,
+    WrittenSummary,
+    messages_for,
+    read_answer,
+)
 from policywire.ingest.boilerplate import strip_boilerplate
 from policywire.ingest.sentences import summarize
-from policywire.models import Item
+from policywire.models import Item, Story
 
 __all__ = [
     "ExtractiveSummarizer",
     "OpenAICompatibleSummarizer",
+    "SummarizedStory",
     "Summarizer",
     "extractive_summary",
 ]
 
 MAX_CHARS = 500
 MAX_SENTENCES = 3
+MAX_ANSWER_BYTES = 1024**2  # a chat answer is a few hundred bytes; more is not an answer
+
+
+@dataclass(frozen=True, slots=True)
+class SummarizedStory(Story):
+    """A story whose headline and summary a model wrote (`written`), for the renderers."""
+
+    written: WrittenSummary | None = None
 
 
 class Summarizer(Protocol):
@@ -92,6 +119,8 @@ class OpenAICompatibleSummarizer:
         api_key: str | None = None,
         timeout: float = 20.0,
         fallback: Summarizer | None = None,
+        max_tokens: int = 400,
+        json_mode: bool = True,
     ) -> None:
         self.session = session
         self.url = base_url.rstrip("/") + "/chat/completions"
@@ -100,6 +129,8 @@ class OpenAICompatibleSummarizer:
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.fallback: Summarizer = fallback or ExtractiveSummarizer()
         self.failures = 0  # how many times the fallback was used (for logs and tests)
+        self.max_tokens = max_tokens
+        self.json_mode = json_mode
 
     async def summarize(
         self, item: Item, *, language: str | None = None, max_chars: int = MAX_CHARS
@@ -140,3 +171,68 @@ class OpenAICompatibleSummarizer:
         if not isinstance(content, str):
             raise ValueError("no text in the answer")
         return " ".join(content.split())
+
+    async def write(
+        self, story: Story, language: str, *, max_chars: int, within: float
+    ) -> WrittenSummary:
+        """A checked headline and summary of `story` in `language`, within `within` seconds.
+
+        Raises `SummarizerUnavailable` when the endpoint fails (unreachable, too slow, an HTTP
+        error) and `AnswerRejected` when its answer is unusable; both carry one loggable line
+        that never contains the key or the model's text.
+        """
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages_for(story, language, max_chars),
+            "temperature": 0,
+            "max_tokens": self.max_tokens,
+            "stream": False,
+        }
+        if self.json_mode:
+            payload["response_format"] = {"type": "json_object"}
+        body = await self._post(payload, within)
+        try:
+            choice = body["choices"][0]
+            content, finish = choice["message"].get("content"), choice.get("finish_reason")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise AnswerRejected("the answer is not a chat completion") from None
+        return read_answer(
+            content, language=language, max_chars=max_chars, model=self.model, finish_reason=finish
+        )
+
+    async def _post(self, payload: dict[str, Any], within: float) -> Any:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        try:
+            async with self.session.post(
+                self.url,
+                json=payload,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=within),
+            ) as response:
+                if response.status >= 400:
+                    raise SummarizerUnavailable(_http_problem(response.status))
+                raw = await response.content.read(MAX_ANSWER_BYTES + 1)
+                # read(n) may stop short of n; the loop ends at the body's end or the cap.
+                while len(raw) <= MAX_ANSWER_BYTES and not response.content.at_eof():
+                    raw += await response.content.read(MAX_ANSWER_BYTES + 1 - len(raw))
+        except TimeoutError:
+            raise SummarizerUnavailable(f"no answer within {within:.1f}s") from None
+        except aiohttp.ClientError as exc:
+            raise SummarizerUnavailable(f"unreachable ({type(exc).__name__})") from None
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise AnswerRejected("the answer is larger than 1 MB")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise AnswerRejected("the answer is not JSON") from None
+
+
+def _http_problem(status: int) -> str:
+    if status == 400:
+        # The usual cause with local servers: no support for response_format.
+        return "HTTP 400 (if the server refuses response_format, set json_mode: false)"
+    if status in (401, 403):
+        return f"HTTP {status} (check the key in api_key_env)"
+    if status == 404:
+        return "HTTP 404 (check url and model)"
+    return f"HTTP {status}"

@@ -21,7 +21,9 @@ What is modelled:
   little-endian float32, as OpenAI does.
 * Chat content comes from one-shot ``reply_next`` replies, then ``reply_with`` (a string or a
   function of the request JSON). ``response_format={"type": "json_object"}`` needs the word
-  "json" in the messages, as on OpenAI; ``stream=true`` is refused (not modelled).
+  "json" in the messages, as on OpenAI; ``stream=true`` is refused (not modelled). A content
+  longer than ``max_tokens`` (or ``max_completion_tokens``; about 4 characters a token) is
+  cut there with ``finish_reason="length"``, as a model stops mid-answer.
 * Errors use OpenAI's ``{"error": {"message", "type", "param", "code"}}`` shape. With
   ``api_key`` set, a missing or different ``Authorization: Bearer`` gets 401; no answer ever
   contains the key. Unknown models get 404 ``model_not_found`` unless ``strict_models=False``.
@@ -576,7 +578,15 @@ class FakeOpenAI:
                 "'response_format' of type 'json_object'.",
                 param="messages",
             )
+        limit = payload.get("max_completion_tokens", payload.get("max_tokens"))
+        if limit is not None and (
+            not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
+        ):
+            raise _ApiError(400, "max_tokens must be a positive integer", param="max_tokens")
         content = await self._reply_for(payload)
+        finish_reason = "stop"
+        if limit is not None and _estimate_tokens(content) > limit:
+            content, finish_reason = content[: limit * 4], "length"
         prompt_tokens = sum(_estimate_tokens(json.dumps(m.get("content"))) for m in messages)
         completion_tokens = _estimate_tokens(content)
         return {
@@ -589,7 +599,7 @@ class FakeOpenAI:
                     "index": 0,
                     "message": {"role": "assistant", "content": content, "refusal": None},
                     "logprobs": None,
-                    "finish_reason": "stop",
+                    "finish_reason": finish_reason,
                 }
             ],
             "usage": {
