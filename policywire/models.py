@@ -21,11 +21,18 @@ class Item:
     link: str  # canonical: tracking parameters and fragment removed, host lower-cased
     title: str  # plain text
     summary: str  # plain text, boilerplate removed (may be long; digests cut it)
-    published: datetime  # aware, UTC; the first-seen time when missing or in the future
+    published: datetime  # aware, UTC; the first-seen time when not `dated`
     language: str | None = None  # ISO 639-1 ("en", "it"…) when known
     tags: tuple[str, ...] = ()
     source: str = ""  # the outlet's display name (feed name from config, else feed title)
     links: tuple[str, ...] = ()  # canonical links found inside the entry's content
+    # False: the feed gave no date we trust (none, unreadable, or in the future), so
+    # `published` is only when we first saw the item (storage/items.py decides if it is new).
+    dated: bool = True
+    # The start of the entry's full body as plain text (ingest/match_text.py), when the feed has
+    # one besides the text `summary` came from: read by topic matching, never stored, and not
+    # part of the item's identity (two polls of one entry are equal whatever body came along).
+    content: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

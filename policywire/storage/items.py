@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, tuple_
+from sqlalchemy import Interval, Select, and_, delete, func, insert, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policywire.models import Item, MatchedItem, TopicHit
@@ -19,6 +19,7 @@ from policywire.storage.base import StoreBase, chunks
 from policywire.storage.rows import DestinationRow
 from policywire.storage.schema import (
     deliveries_table,
+    feeds_table,
     item_vectors_table,
     items_table,
     matches_table,
@@ -33,6 +34,15 @@ from policywire.storage.sqlite_bulk import (
 
 Hits = Mapping[tuple[str, str], Sequence[TopicHit]]
 
+# items.date_source: where an item's `published` comes from.
+DATE_FROM_FEED = "feed"  # the feed's own date
+# No date we trust, and first seen on a later read of its feed: the first-seen time stands
+# in, and is honest (the item was not there the time before).
+DATE_FROM_FIRST_SEEN = "seen"
+# No date we trust, and there when we first read its feed: it may be years old, so it is
+# stored as seen and never sent as new (`published` holds the first-seen time regardless).
+DATE_UNKNOWN = "unknown"
+
 
 class ItemsMixin(StoreBase):
     """Digest candidates (matched items) and housekeeping."""
@@ -44,24 +54,33 @@ class ItemsMixin(StoreBase):
 
         Eligible: first seen no earlier than `backfill` before the destination was created
         (a new destination neither floods nor starts empty), and published no earlier than
-        `backfill` before we first saw it (a new feed's archive is recorded, never sent).
+        `backfill` before we first saw it (a new feed's archive is recorded, never sent),
+        which an item whose date is unknown (DATE_UNKNOWN) never is.
+        At most `limit` items, shared fairly between feeds (`_fair_share`).
         """
         if not destination.topics:
             return []
         delivered = select(deliveries_table.c.item_pk).where(
             deliveries_table.c.destination == destination.key
         )
+        following = select(matches_table.c.item_pk).where(
+            matches_table.c.topic.in_(destination.topics)
+        )
+        eligible = select(items_table.c.pk, items_table.c.feed, items_table.c.published).where(
+            items_table.c.pk.in_(following),
+            items_table.c.first_seen >= destination.created_at - backfill,
+            items_table.c.pk.not_in(delivered),
+            _not_archive(self._engine.dialect.name, backfill),
+            items_table.c.date_source != DATE_UNKNOWN,
+        )
         query = (
             select(items_table, matches_table.c.topic, matches_table.c.keywords)
             .join(matches_table, matches_table.c.item_pk == items_table.c.pk)
             .where(
                 matches_table.c.topic.in_(destination.topics),
-                items_table.c.first_seen >= destination.created_at - backfill,
-                items_table.c.pk.not_in(delivered),
-                _not_archive(self._engine.dialect.name, backfill),
+                items_table.c.pk.in_(_fair_share(eligible, limit)),
             )
             .order_by(items_table.c.published.desc(), items_table.c.pk)
-            .limit(limit)
         )
         async with self._tx() as conn:
             rows = (await conn.execute(query)).all()
@@ -139,25 +158,60 @@ async def add_new_items(
     fresh = [item for item in _unique(items) if (item.feed, item.id) not in known]
     plain = [i for i in fresh if (i.feed, i.id) not in hits]
     matched = [i for i in fresh if (i.feed, i.id) in hits]
+    dates = await _date_sources(conn, fresh)
     if plain:
-        await _insert_plain(conn, plain, first_seen)
-    new_matched = await _insert_matched(conn, matched, hits, first_seen)
+        await _insert_plain(conn, plain, first_seen, dates)
+    new_matched = await _insert_matched(conn, matched, hits, first_seen, dates)
     stored: dict[str, int] = {}
     for item in fresh:
         stored[item.feed] = stored.get(item.feed, 0) + 1
     return new_matched, stored
 
 
+async def _date_sources(conn: AsyncConnection, items: Sequence[Item]) -> Callable[[Item], str]:
+    """Each item's items.date_source. An undated item is new only when its feed had been
+    read before (a good poll is recorded after its items, in the same transaction)."""
+    undated_feeds = sorted({item.feed for item in items if not item.dated})
+    read_before: set[str] = set()
+    for chunk in chunks(undated_feeds, 500):
+        rows = await conn.execute(
+            select(feeds_table.c.url).where(
+                feeds_table.c.url.in_(chunk), feeds_table.c.last_success.is_not(None)
+            )
+        )
+        read_before.update(row.url for row in rows)
+
+    def date_source(item: Item) -> str:
+        if item.dated:
+            return DATE_FROM_FEED
+        return DATE_FROM_FIRST_SEEN if item.feed in read_before else DATE_UNKNOWN
+
+    return date_source
+
+
 async def _insert_plain(
-    conn: AsyncConnection, items: Sequence[Item], first_seen: Callable[[Item], datetime]
+    conn: AsyncConnection,
+    items: Sequence[Item],
+    first_seen: Callable[[Item], datetime],
+    dates: Callable[[Item], str],
 ) -> None:
     """The items no topic matched: 97 % of a cold start's rows, so the cheapest path."""
     if conn.dialect.name != "sqlite":
-        await conn.execute(insert(items_table), [_item_row(i, first_seen(i)) for i in items])
+        rows = [_item_row(i, first_seen(i), dates(i)) for i in items]
+        await conn.execute(insert(items_table), rows)
         return
-    # SQLAlchemy's per-row parameter processing was a third of the store's CPU time; these
-    # tuples hold exactly what it would have bound (tests/test_store.py compares the rows).
-    await conn.exec_driver_sql(SQLITE_INSERT_ITEM, [sqlite_item(i, first_seen(i)) for i in items])
+    # The driver's rows leave items.date_source to its default ("feed"): the few undated
+    # items take the Core statement.
+    undated = [_item_row(i, first_seen(i), dates(i)) for i in items if not i.dated]
+    if undated:
+        await conn.execute(insert(items_table), undated)
+    dated = [i for i in items if i.dated]
+    if dated:
+        # SQLAlchemy's per-row parameter processing was a third of the store's CPU time;
+        # these tuples hold exactly what it would have bound (tests/test_store.py compares
+        # the rows).
+        values = [sqlite_item(i, first_seen(i)) for i in dated]
+        await conn.exec_driver_sql(SQLITE_INSERT_ITEM, values)
 
 
 async def _insert_matched(
@@ -165,12 +219,13 @@ async def _insert_matched(
     items: Sequence[Item],
     hits: Hits,
     first_seen: Callable[[Item], datetime],
+    dates: Callable[[Item], str],
 ) -> list[MatchedItem]:
     if not items:
         return []
     result = await conn.execute(
         insert(items_table).returning(items_table.c.pk, sort_by_parameter_order=True),
-        [_item_row(i, first_seen(i)) for i in items],
+        [_item_row(i, first_seen(i), dates(i)) for i in items],
     )
     pks = [int(row.pk) for row in result]
     matched = [
@@ -218,7 +273,28 @@ def _not_archive(dialect: str, backfill: timedelta) -> Any:
             items_table.c.first_seen, f"-{int(backfill.total_seconds()) + 1} seconds"
         )
         return items_table.c.published >= shifted
-    return items_table.c.published >= items_table.c.first_seen - backfill
+    # An explicit interval: bound as the column's own type, a timedelta failed on PostgreSQL.
+    return items_table.c.published >= items_table.c.first_seen - literal(backfill, Interval())
+
+
+def _fair_share(eligible: Select[Any], limit: int) -> Select[Any]:
+    """The pks of at most `limit` eligible items, taken feed by feed in turns: every feed's
+    newest item, then every feed's second newest, and so on (newest first within a turn).
+
+    A feed that publishes ten thousand items gets the same turns as one that publishes
+    three; the turns a quiet feed cannot use go to the busy ones, so the limit is still
+    filled. ROW_NUMBER() OVER (PARTITION BY …) runs on SQLite (3.25+) and PostgreSQL.
+    """
+    turn = func.row_number().over(
+        partition_by=items_table.c.feed,
+        order_by=(items_table.c.published.desc(), items_table.c.pk),
+    )
+    ranked = eligible.add_columns(turn.label("turn")).subquery("ranked")
+    return (
+        select(ranked.c.pk)
+        .order_by(ranked.c.turn, ranked.c.published.desc(), ranked.c.pk)
+        .limit(limit)
+    )
 
 
 def _group_matches(rows: Sequence[Any]) -> list[MatchedItem]:
@@ -236,14 +312,16 @@ def _group_matches(rows: Sequence[Any]) -> list[MatchedItem]:
     ]
 
 
-def _item_row(item: Item, now: datetime) -> dict[str, Any]:
+def _item_row(item: Item, now: datetime, date_source: str) -> dict[str, Any]:
     return {
         "feed": item.feed,
         "item_id": item.id,
         "link": item.link,
         "title": item.title,
         "summary": item.summary,
-        "published": item.published,
+        # An undated item's date is exactly when it was first seen, as the digest says.
+        "published": item.published if item.dated else now,
+        "date_source": date_source,
         "first_seen": now,
         "language": item.language,
         "tags": json_list(item.tags),
@@ -264,6 +342,7 @@ def _item_from_row(row: Any) -> Item:
         tags=tuple(json.loads(row.tags)),
         source=row.source,
         links=tuple(json.loads(row.links)),
+        dated=row.date_source == DATE_FROM_FEED,
     )
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.types import TypeDecorator
 # `meta.schema_version`, the marker policywire 0.1.0 checks: it refuses a database whose
 # version is higher. A revision that changes the tables raises it, so 0.1.0 never writes
 # into a schema it does not know.
-SCHEMA_VERSION = 2  # 2: item_vectors (revision 0002)
+SCHEMA_VERSION = 3  # 2: item_vectors (revision 0002); 3: items.date_source (0003)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -92,6 +92,11 @@ items_table = Table(
     Column("links", Text, nullable=False, default="[]"),
     Column("source", Text, nullable=False, default=""),
     Column("story_id", Integer),
+    # Where `published` comes from (storage/items.py, DATE_FROM_*): "feed", the feed's own
+    # date; "seen", no date we trust, first seen after we had read the feed before, so the
+    # first-seen time stands in; "unknown", no date we trust and there when we first read
+    # the feed: an archive item, never sent as new.
+    Column("date_source", String(8), nullable=False, server_default="feed"),
     UniqueConstraint("feed", "item_id", name="uq_items_feed_item"),
     Index("ix_items_link", "link"),
     Index("ix_items_first_seen", "first_seen"),
