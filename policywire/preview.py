@@ -19,8 +19,10 @@ from policywire.config.model import Config, DestinationConfig, FeedConfig
 from policywire.curate.digest import build_digest
 from policywire.curate.embedders.seam import Vector
 from policywire.curate.stories import ArticleKey
+from policywire.curate.summarizer import SummarizedStory
+from policywire.ingest.match import ItemExplanation, Matcher
 from policywire.ingest.parsepool import ParsePool
-from policywire.models import Digest, MatchedItem, Story
+from policywire.models import Digest, Item, MatchedItem, Story
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for
 
 
@@ -28,6 +30,8 @@ from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for
 class PreviewResult:
     digests: tuple[Digest, ...]
     errors: tuple[tuple[str, str], ...]  # (feed name, one-line error)
+    # With `explain`: per item that matched a topic or had one of its `any` keywords, why.
+    matching: tuple[ItemExplanation, ...] = ()
 
 
 class Progress:
@@ -62,23 +66,44 @@ async def run_preview(
     language: str | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     progress_stream: TextIO | None = None,
+    explain: bool = False,
 ) -> PreviewResult:
-    outcomes = await poll_everything(config, clock, progress_stream or sys.stderr)
+    polled: list[Item] | None = [] if explain else None
+    outcomes = await poll_everything(config, clock, progress_stream or sys.stderr, polled)
     matched = [m for outcome in outcomes for m in outcome.matched()]
     now = clock()
-    eligible = [m for m in matched if m.item.published >= now - config.settings.backfill]
+    # As on a first `run`: an item without a date we trust may be years old, so it is not new.
+    eligible = [
+        m for m in matched if m.item.dated and m.item.published >= now - config.settings.backfill
+    ]
     vectors = await asyncio.to_thread(_vectors, config, eligible)
     digests = tuple(
         _digest_for(config, target, eligible, now, vectors)
         for target in _targets(config, topic, language)
     )
+    if config.settings.summarizer.backend != "none":
+        from policywire.curate.summary_digest import summarize_digests
+
+        digests = await summarize_digests(config.settings.summarizer, os.environ, digests)
     errors = tuple((o.feed.name, o.error or "") for o in outcomes if o.status is PollStatus.ERROR)
-    return PreviewResult(digests, errors)
+    matching = await asyncio.to_thread(_explain_matching, config, polled) if polled else ()
+    return PreviewResult(digests, errors, matching)
+
+
+def _explain_matching(config: Config, items: Sequence[Item]) -> tuple[ItemExplanation, ...]:
+    """Why each item matched, or came close to matching, the configuration's topics."""
+    matcher = Matcher.compile(config.topic_rules().values())
+    explained = (matcher.explain_item(item) for item in items)
+    return tuple(explanation for explanation in explained if explanation.topics)
 
 
 async def poll_everything(
-    config: Config, clock: Callable[[], datetime], stream: TextIO
+    config: Config,
+    clock: Callable[[], datetime],
+    stream: TextIO,
+    polled: list[Item] | None = None,
 ) -> list[PollOutcome]:
+    """Poll every feed once; `polled`, when given, receives every item, matched or not."""
     settings = config.settings
     progress = Progress(len(config.feeds), stream)
     outcomes: list[PollOutcome] = []
@@ -90,7 +115,10 @@ async def poll_everything(
 
             async def poll(feed: FeedConfig) -> PollOutcome:
                 async with slots:
-                    return _keep_matched(await poller.poll(feed))
+                    outcome = await poller.poll(feed)
+                    if polled is not None:
+                        polled.extend(outcome.items)
+                    return _keep_matched(outcome)
 
             for next_done in asyncio.as_completed([poll(f) for f in config.feeds]):
                 outcome = await next_done
@@ -167,7 +195,11 @@ def _digest_for(
         candidates,
         destination=target.key,
         language=target.language,
-        topics=[config.topics[t].name for t in target.topics if t in config.topics],
+        topics=[
+            config.topics[t].display_name(target.language)
+            for t in target.topics
+            if t in config.topics
+        ],
         max_stories=target.max_stories,
         now=now,
         timezone=target.timezone,
@@ -185,10 +217,43 @@ def _only_topics(matched: MatchedItem, wanted: set[str]) -> MatchedItem:
 
 
 def preview_json(result: PreviewResult, *, explain: bool = False) -> dict[str, Any]:
-    return {
+    shaped: dict[str, Any] = {
         "digests": [_digest_json(d, explain) for d in result.digests],
         "errors": [{"feed": feed, "error": error} for feed, error in result.errors],
     }
+    if explain:
+        shaped["matching"] = [_matching_json(e) for e in result.matching]
+    return shaped
+
+
+def _matching_json(explanation: ItemExplanation) -> dict[str, Any]:
+    return {
+        "feed": explanation.feed,
+        "id": explanation.id,
+        "title": explanation.title,
+        "topics": [
+            {
+                "topic": topic.topic,
+                "matched": topic.matched,
+                "found": [{"keyword": kw, "where": where} for kw, where in topic.found],
+                "any_found": topic.any_found,
+                "missing": list(topic.missing),
+                "excluded": list(topic.excluded),
+                "why": topic.line(),
+            }
+            for topic in explanation.topics
+        ],
+    }
+
+
+def format_match_explanations(result: PreviewResult) -> str:
+    """Plain text for `preview --explain`: per item, why it matched each topic or did not."""
+    blocks = []
+    for explanation in result.matching:
+        lines = [f"{explanation.title[:100]}  <{explanation.id}>"]
+        lines += [f"   · {topic.line()}" for topic in explanation.topics]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + ("\n" if blocks else "")
 
 
 def _digest_json(digest: Digest, explain: bool) -> dict[str, Any]:
@@ -206,6 +271,13 @@ def _story_json(story: Story, explain: bool) -> dict[str, Any]:
         "keywords": list(story.keywords),
         "items": [_item_json(m) for m in story.members],
     }
+    written = story.written if isinstance(story, SummarizedStory) else None
+    if written is not None:
+        shaped["machine_summary"] = {
+            "headline": written.headline,
+            "summary": written.summary,
+            "model": written.model,
+        }
     if explain:
         shaped["reasons"] = list(story.reasons)
     return shaped

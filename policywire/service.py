@@ -28,15 +28,18 @@ from policywire.config.durations import parse_schedule
 from policywire.config.model import Config, DestinationConfig, EmbeddingSettings, FeedConfig
 from policywire.deliver.payloads import RENDERERS, Renderer
 from policywire.deliver.sender import Sender, Transport
-from policywire.errors import ConfigError
+from policywire.errors import ConfigError, DatabaseGone, PolicywireError
 from policywire.ingest.fetch import next_delay
 from policywire.ingest.parsepool import ParsePool
 from policywire.models import Digest, MatchedItem
+from policywire.ops.supervise import InFlight, job
 from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, poll_into_store
+from policywire.status import RoundReport
 from policywire.storage.store import DestinationRow, FeedState, Store
 
 if TYPE_CHECKING:
     from policywire.curate.embedders.vectors import ItemVectors
+    from policywire.curate.summary_digest import DigestSummarizer
 
 log = logging.getLogger(__name__)
 
@@ -107,14 +110,35 @@ class Service:
         self.poller = Poller(self.fetcher, self.parser, clock)
         self._vectors: ItemVectors | None = None
         self._vectors_settings: EmbeddingSettings | None = None
+        self._summarizer: DigestSummarizer | None = None  # kept across digests: its cache
         self._digest_locks: dict[str, asyncio.Lock] = {}
         self._poll_locks: dict[str, asyncio.Lock] = {}
         self._poll_slots = asyncio.Semaphore(config.settings.concurrency)
         self._sender_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        # Set when the service cannot go on (the database file vanished): `run` then stops
+        # and exits non-zero with `failure` as its one line.
+        self.failed = asyncio.Event()
+        self.failure: PolicywireError | None = None
+        self.in_flight = InFlight(
+            checks=(store.check_database_file,), fatal=(DatabaseGone,), on_fatal=self.fail
+        )
 
     def add_transport(self, transport: Transport) -> None:
         """A chat platform that came up after the service was built (it needs our hooks)."""
         self.sender.add_transport(transport)
+
+    def remove_transport(self, platform: str) -> None:
+        """A chat platform whose client went down: its messages wait until it is back."""
+        self.sender.remove_transport(platform)
+
+    def fail(self, error: Exception) -> None:
+        """Stop the service because of `error` (said once, by whoever waits on `failed`)."""
+        if self.failure is None:
+            self.failure = (
+                error if isinstance(error, PolicywireError) else PolicywireError(str(error))
+            )
+        self.failed.set()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -124,6 +148,8 @@ class Service:
         freeze_startup_heap()
         self.scheduler.start()
         self._sender_task = asyncio.create_task(self.sender.run(), name="policywire-sender")
+        self._sender_task.add_done_callback(self._sender_ended)
+        self._watch_task = asyncio.create_task(self._watch_database(), name="database-watch")
         log.info(
             "running: %d feeds, %d destinations",
             len(self.config.feeds),
@@ -152,11 +178,34 @@ class Service:
                 max_instances=1,
             )
 
+    def _sender_ended(self, task: asyncio.Task[None]) -> None:
+        """The sender only ends by itself on an error it cannot go on after: stop with it."""
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self.fail(error if isinstance(error, Exception) else PolicywireError(str(error)))
+
+    async def _watch_database(self, every: float = 2.0) -> None:
+        """Notice a deleted database file within seconds even when nothing writes."""
+        while not self.failed.is_set():
+            try:
+                self.store.check_database_file()
+            except DatabaseGone as exc:
+                self.fail(exc)
+                return
+            await asyncio.sleep(every)
+
     async def stop(self, grace: float = 10.0) -> None:
         """Stop polling, let the send in flight finish (at most `grace` s), close everything.
 
-        Messages not sent yet stay in the outbox for the next start.
+        Polls and digests in flight are cancelled (said in one line); messages not sent yet
+        stay in the outbox for the next start.
         """
+        if self.scheduler.running:
+            self.scheduler.pause()  # no job starts while the running ones are cancelled
+        cancelled = await self.in_flight.cancel_all(grace=min(grace, 2.0))
+        if cancelled:
+            log.info("stopping: cancelled %s", ", ".join(cancelled))
+        if self._watch_task is not None:
+            self._watch_task.cancel()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._sender_task is not None:
@@ -167,7 +216,9 @@ class Service:
                 log.warning("a send did not finish within %.0fs; it will be retried", grace)
                 self._sender_task.cancel()
                 await asyncio.gather(self._sender_task, return_exceptions=True)
-        pending = await self.store.outbox_depth()
+        pending = 0
+        if self.failure is None:  # a vanished database has nothing to count
+            pending = await self.store.outbox_depth()
         if pending:
             log.info("%d messages wait in the outbox for the next start", pending)
         await self.fetcher.__aexit__(None, None, None)
@@ -178,15 +229,40 @@ class Service:
 
         For cron users: returns the number of messages sent.
         """
+        return (await self.run_round(deadline)).sent
+
+    async def run_round(self, deadline: float = 120.0) -> RoundReport:
+        """`run_once`, saying also which feeds failed and which destinations were not
+        delivered to (the exit code of `run --once`)."""
+        self.store.check_database_file()
         await self.fetcher.__aenter__()
         await self._sync_config_destinations()
         freeze_startup_heap()
         feeds = self.config.feeds
         states = await self.store.feed_states([feed.url for feed in feeds])  # one query
-        await asyncio.gather(*(self._poll_quietly(feed, states[feed.url]) for feed in feeds))
+        polls = await asyncio.gather(
+            *(self._poll_quietly(feed, states[feed.url]) for feed in feeds)
+        )
         for row in await self.store.destinations():
             await self.send_digest(row)
-        return await self.drain_outbox(deadline)
+        sent = await self.drain_outbox(deadline)
+        failed = sum(status is PollStatus.ERROR for status in polls)
+        return RoundReport(sent, len(feeds), failed, await self._undelivered())
+
+    async def _undelivered(self) -> dict[str, str]:
+        """Active destinations with messages still waiting, and those that lost one."""
+        platforms = {row.key: row.platform for row in await self.store.destinations()}
+        waiting = {}
+        for backlog in await self.store.backlogs():
+            platform = platforms.get(backlog.destination)
+            if not backlog.pending or platform is None:
+                continue  # inactive destinations keep their messages on purpose
+            if platform not in self.sender.transports:
+                why = f"no {platform} client running"
+            else:
+                why = backlog.head_error or "not sent in time"
+            waiting[backlog.destination] = f"{backlog.pending} messages wait ({why})"
+        return {**self.sender.undeliverable, **waiting}
 
     async def drain_outbox(self, deadline: float) -> int:
         """Send until the outbox is empty, waiting out retries for at most `deadline` s."""
@@ -195,7 +271,7 @@ class Service:
         sent = 0
         while await self.store.outbox_depth():
             sent += await self.sender.drain()
-            due = await self.store.next_due_time()
+            due = await self.store.next_due_time(platforms=list(self.sender.transports))
             if due is None:
                 break  # only destinations without a running bot are left
             wait = max(0.05, (due - self.clock()).total_seconds())
@@ -219,6 +295,7 @@ class Service:
 
     # --- hot reload ------------------------------------------------------------------------
 
+    @job("config-watch")
     async def reload_if_changed(self) -> bool:
         """Apply an edited config file; a broken edit is refused and the running one stays."""
         signature = _file_signature(self.config.path)
@@ -281,6 +358,7 @@ class Service:
             next_run_time=self.clock() + timedelta(seconds=self.rng.uniform(0, 2)),
         )
 
+    @job("poll")
     async def poll_job(self, url: str) -> None:
         feed = next((f for f in self.config.feeds if f.url == url), None)
         if feed is None:
@@ -302,8 +380,8 @@ class Service:
         async with self._poll_slots:
             return await poll_into_store(self.poller, self.store, feed, state)
 
-    async def _poll_quietly(self, feed: FeedConfig, state: FeedState) -> None:
-        await self._bounded_poll(feed, state)  # the outcome (and its items) is not kept
+    async def _poll_quietly(self, feed: FeedConfig, state: FeedState) -> PollStatus:
+        return (await self._bounded_poll(feed, state)).status  # its items are not kept
 
     def _reschedule(self, job_id: str, when: datetime) -> None:
         with contextlib.suppress(JobLookupError):  # the feed was removed meanwhile
@@ -338,6 +416,7 @@ class Service:
         with contextlib.suppress(JobLookupError):
             self.scheduler.remove_job(job_id)
 
+    @job("digest")
     async def digest_job(self, key: str) -> None:
         row = await self.store.destination(key)
         if row is not None and row.active:
@@ -438,13 +517,14 @@ class Service:
             candidates,
             destination=row.key,
             language=row.language,
-            topics=[topics[t].name for t in row.topics if t in topics],
+            topics=[topics[t].display_name(row.language) for t in row.topics if t in topics],
             max_stories=max_stories,
             now=self.clock(),
             timezone=row.timezone,
             delivered=delivered,
             window=settings.story_window,
         )
+        digest = await self._summarized(digest)
         old_links = {m.item.link for m in delivered}
         shown = {pk for story in digest.stories for pk in story.item_pks}
         settled = [
@@ -454,6 +534,17 @@ class Service:
         ]
         return digest, settled
 
+    async def _summarized(self, digest: Digest) -> Digest:
+        """The model's headlines and summaries when `settings.summarizer` names one; bounded by
+        its budget, and the digest as it was on any failure (curate/summary_digest.py)."""
+        settings = self.config.settings.summarizer
+        if settings.backend == "none" or not digest.stories:
+            return digest
+        from policywire.curate.summary_digest import summarizer_for
+
+        self._summarizer = summarizer_for(settings, os.environ, self._summarizer)
+        return await self._summarizer.apply(digest)
+
     async def _on_subscription(self, row: DestinationRow, is_new: bool) -> None:
         self.schedule_digest(row)
         if is_new and row.active:
@@ -461,6 +552,7 @@ class Service:
 
     # --- housekeeping ----------------------------------------------------------------------
 
+    @job("housekeeping")
     async def housekeeping(self) -> None:
         cutoff = self.clock() - self.config.settings.retention
         removed = await self.store.prune(cutoff)

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from yaml.nodes import Node
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from policywire.config.destinations import DestinationsReader
 from policywire.config.durations import parse_duration
@@ -23,6 +23,7 @@ from policywire.config.model import (
     EmbeddingSettings,
     FeedConfig,
     Settings,
+    SummarizerSettings,
     TelegramSettings,
     TopicConfig,
 )
@@ -38,8 +39,10 @@ from policywire.config.values import (
     parse_embedding_backend,
     parse_env_name,
     parse_feed_language,
+    parse_flag,
     parse_http_url,
     parse_language,
+    parse_summarizer_backend,
     parse_sync_scope,
     parse_timezone,
     parse_websocket_url,
@@ -53,6 +56,7 @@ from policywire.config.yamlpos import (
     item_path,
     line_of,
     parse_node,
+    scalar_text,
     sequence_items,
 )
 from policywire.errors import ConfigError, YamlSyntaxError
@@ -134,7 +138,7 @@ class ConfigReader:
             return Config(config_path, self._settings(None), (), {}, ())
         top.reject_unknown(_TOP_LEVEL_KEYS)
         settings = self._settings(self._section(top, "settings"))
-        topics = self._topics(top)
+        topics = self._topics(top, settings.language)
         return Config(
             path=config_path,
             settings=settings,
@@ -173,9 +177,15 @@ class ConfigReader:
                 "per_host_concurrency", defaults.per_host_concurrency, minimum=1
             ),
             timeout=fields.parsed("timeout", defaults.timeout, parse_duration),
+            allow_private_networks=fields.parsed(
+                "allow_private_networks", defaults.allow_private_networks, parse_flag
+            ),
+            parse_timeout=fields.parsed("parse_timeout", defaults.parse_timeout, parse_duration),
+            parse_memory=fields.parsed("parse_memory", defaults.parse_memory, parse_byte_size),
             telegram=self._telegram_settings(self._section(fields, "telegram")),
             discord=self._discord_settings(self._section(fields, "discord")),
             embedding=self._embedding_settings(self._section(fields, "embedding")),
+            summarizer=self._summarizer_settings(self._section(fields, "summarizer")),
         )
 
     def _embedding_settings(self, fields: Fields | None) -> EmbeddingSettings:
@@ -199,6 +209,33 @@ class ConfigReader:
                     fields.path_of(key),
                     f"required with backend {settings.backend!r}",
                 )
+        return settings
+
+    def _summarizer_settings(self, fields: Fields | None) -> SummarizerSettings:
+        defaults = SummarizerSettings()
+        if fields is None:
+            return defaults
+        fields.reject_unknown([*SummarizerSettings.__dataclass_fields__])
+        settings = SummarizerSettings(
+            backend=fields.parsed("backend", defaults.backend, parse_summarizer_backend),
+            url=fields.parsed("url", None, parse_http_url),
+            model=fields.optional_text("model"),
+            api_key_env=fields.parsed("api_key_env", None, parse_env_name),
+            timeout=fields.parsed("timeout", defaults.timeout, parse_duration),
+            budget_requests=fields.integer("budget_requests", defaults.budget_requests, minimum=1),
+            budget_time=fields.parsed("budget_time", defaults.budget_time, parse_duration),
+            max_tokens=fields.integer("max_tokens", defaults.max_tokens, minimum=16),
+            max_chars=fields.integer("max_chars", defaults.max_chars, minimum=80),
+            json_mode=fields.parsed("json_mode", defaults.json_mode, parse_flag),
+        )
+        if settings.backend == "openai":
+            for key in ("url", "model"):
+                if getattr(settings, key) is None:
+                    self.problems.add(
+                        fields.key_node("backend"),
+                        fields.path_of(key),
+                        "required with backend 'openai'",
+                    )
         return settings
 
     def _telegram_settings(self, fields: Fields | None) -> TelegramSettings:
@@ -249,7 +286,9 @@ class ConfigReader:
     def _feed(self, node: Node, path: str, settings: Settings) -> tuple[FeedConfig, Node] | None:
         if not is_mapping(node):
             # A bare URL is a feed with every option left at its default.
-            url = parse_node(node, path, self.problems, self._resolve_feed_url)
+            url = parse_node(
+                node, path, self.problems, lambda text: self._resolve_feed_url(text, settings)
+            )
             if url is None:
                 return None
             return FeedConfig(url, default_feed_name(url), None, settings.poll_interval), node
@@ -265,21 +304,21 @@ class ConfigReader:
         if url_text is None or url_node is None:
             return None
         try:
-            url = self._resolve_feed_url(url_text)
+            url = self._resolve_feed_url(url_text, settings)
         except ValueError as exc:
             self.problems.add(url_node, fields.path_of("url"), str(exc))
             return None
         return FeedConfig(url, name or default_feed_name(url), language, interval), url_node
 
-    def _resolve_feed_url(self, text: str) -> str:
+    def _resolve_feed_url(self, text: str, settings: Settings) -> str:
         if URL_SCHEME.match(text):
-            return check_feed_url(text)
+            return check_feed_url(text, settings.allow_private_networks)
         local = Path(text).expanduser()
         return Path(os.path.normpath(self.base_dir / local)).as_uri()
 
     # topics
 
-    def _topics(self, top: Fields) -> dict[str, TopicConfig]:
+    def _topics(self, top: Fields, language: str) -> dict[str, TopicConfig]:
         fields = self._section(top, "topics")
         if fields is None:
             return {}
@@ -294,19 +333,23 @@ class ConfigReader:
                     "starting with a letter or digit",
                 )
                 continue
-            topic = self._topic(topic_id, key_node, value_node, path)
+            topic = self._topic(topic_id, key_node, value_node, path, language)
             if topic is not None:
                 topics[topic_id] = topic
         return topics
 
-    def _topic(self, topic_id: str, key_node: Node, node: Node, path: str) -> TopicConfig | None:
+    def _topic(
+        self, topic_id: str, key_node: Node, node: Node, path: str, language: str
+    ) -> TopicConfig | None:
         fields = Fields.of(node, path, self.problems)
         if fields is None:
             return None
         fields.reject_unknown(_TOPIC_KEYS)
+        name, names = self._topic_names(fields, topic_id, language)
         topic = TopicConfig(
             id=topic_id,
-            name=fields.text("name", topic_id),
+            name=name,
+            names=names,
             any=self._keywords(fields, "any"),
             all=self._keywords(fields, "all"),
             none=self._keywords(fields, "none"),
@@ -315,6 +358,42 @@ class ConfigReader:
         if not (topic.any or topic.all or has_items(fields, "any") or has_items(fields, "all")):
             self.problems.add(key_node, path, "needs at least one keyword in 'any' or 'all'")
         return topic
+
+    def _topic_names(
+        self, fields: Fields, topic_id: str, language: str
+    ) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """`name:` as one text for every language, or as a mapping of language → text; the
+        fallback is the name in the default `language`, else the first one given."""
+        node = fields.value("name")
+        if isinstance(node, SequenceNode):
+            message = "expected a name, or one per language (en: AI Act, it: Legge sull'IA)"
+            self.problems.add(node, fields.path_of("name"), message)
+            return topic_id, ()
+        if not isinstance(node, MappingNode):
+            return fields.text("name", topic_id), ()
+        names = Fields(node, fields.path_of("name"), self.problems)
+        found: dict[str, str] = {}
+        first_line: dict[str, int] = {}  # "EN" and "en" are one language
+        for key, key_node, value_node in names.items():
+            path = names.path_of(key)
+            try:
+                code = parse_language(key)
+            except ValueError as exc:
+                self.problems.add(key_node, path, str(exc))
+                continue
+            if code in first_line:
+                message = f"duplicate language (first given at line {first_line[code]})"
+                self.problems.add(key_node, path, message)
+                continue
+            first_line[code] = line_of(key_node)
+            text = scalar_text(value_node, path, self.problems)
+            if text is not None:
+                found[code] = text
+        if not node.value:
+            self.problems.add(node, fields.path_of("name"), "needs a name, e.g. en: AI Act")
+        if not found:
+            return topic_id, ()
+        return found.get(language, next(iter(found.values()))), tuple(found.items())
 
     def _keywords(self, fields: Fields, key: str) -> tuple[str, ...]:
         keywords: dict[str, None] = {}  # a dict keeps the order and drops repeats

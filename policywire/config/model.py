@@ -51,6 +51,27 @@ class EmbeddingSettings:
     batch_size: int = 64
 
 
+SummarizerBackend = Literal["openai", "none"]
+SUMMARIZER_BACKENDS: tuple[SummarizerBackend, ...] = ("openai", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class SummarizerSettings:
+    """Who writes a story's headline and summary in the reader's language (see
+    docs/configuration.md); "none" keeps the lead article's own title and first sentences."""
+
+    backend: SummarizerBackend = "none"
+    url: str | None = None  # openai: the API base, e.g. http://127.0.0.1:11434/v1
+    model: str | None = None  # openai: the model's id on that server
+    api_key_env: str | None = None  # openai: the variable holding the key, if it needs one
+    timeout: timedelta = timedelta(seconds=20)  # one request
+    budget_requests: int = 10  # requests per digest; later stories keep the extractive text
+    budget_time: timedelta = timedelta(seconds=60)  # all of one digest's requests together
+    max_tokens: int = 400  # asked of the model per answer
+    max_chars: int = 600  # the longest summary accepted
+    json_mode: bool = True  # send response_format json_object (off for servers that refuse it)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database: str = "sqlite+aiosqlite:///policywire.db"
@@ -66,9 +87,14 @@ class Settings:
     concurrency: int = 50
     per_host_concurrency: int = 4
     timeout: timedelta = timedelta(seconds=20)
+    # Feeds may reach loopback/private/link-local addresses only when true (see netguard).
+    allow_private_networks: bool = False
+    parse_timeout: timedelta = timedelta(seconds=20)  # one parse, in its worker process
+    parse_memory: int = 512 * 1024**2  # what one parse may allocate in its worker
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
+    summarizer: SummarizerSettings = field(default_factory=SummarizerSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +108,15 @@ class FeedConfig:
 @dataclass(frozen=True, slots=True)
 class TopicConfig:
     id: str
-    name: str
+    name: str  # the default display name (`name:` as text, or its mapping's fallback)
     any: tuple[str, ...] = ()
     all: tuple[str, ...] = ()
     none: tuple[str, ...] = ()
+    names: tuple[tuple[str, str], ...] = ()  # (language, display name) from a `name:` mapping
+
+    def display_name(self, language: str) -> str:
+        """What a reader in `language` sees: the name in that language, else `name`."""
+        return dict(self.names).get(language, self.name)
 
     def to_rule(self) -> TopicRule:
         return TopicRule(id=self.id, name=self.name, any=self.any, all=self.all, none=self.none)

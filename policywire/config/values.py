@@ -20,8 +20,10 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from policywire.config.durations import parse_duration, parse_schedule
 from policywire.config.model import (
     EMBEDDING_BACKENDS,
+    SUMMARIZER_BACKENDS,
     SUPPORTED_LANGUAGES,
     EmbeddingBackend,
+    SummarizerBackend,
     SyncScope,
     TopicConfig,
 )
@@ -29,6 +31,7 @@ from policywire.config.yamlpos import (
     Fields,
 )
 from policywire.ingest.match import validate_keyword
+from policywire.ingest.netguard import config_problem
 
 TOPIC_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -138,6 +141,27 @@ def parse_embedding_backend(text: str) -> EmbeddingBackend:
     raise ValueError(f"must be one of {choices}, got {text!r}")
 
 
+def parse_summarizer_backend(text: str) -> SummarizerBackend:
+    for backend in SUMMARIZER_BACKENDS:
+        if text == backend:
+            return backend
+    choices = ", ".join(repr(b) for b in SUMMARIZER_BACKENDS)
+    raise ValueError(f"must be one of {choices}, got {text!r}")
+
+
+_TRUE = frozenset({"true", "yes", "on"})
+_FALSE = frozenset({"false", "no", "off"})
+
+
+def parse_flag(text: str) -> bool:
+    """A YAML boolean as written: true/false (yes/no and on/off too, as YAML 1.1 reads them)."""
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise ValueError(f"must be true or false, got {text!r}")
+
+
 def parse_sync_scope(text: str) -> SyncScope:
     if text == "guild":
         return "guild"
@@ -161,12 +185,19 @@ def _check_url(text: str, schemes: tuple[str, ...]) -> str:
     return text
 
 
-def check_feed_url(text: str) -> str:
-    """Keep http(s) URLs as written; rewrite file URLs in one canonical spelling."""
+def check_feed_url(text: str, allow_private_networks: bool = False) -> str:
+    """Keep http(s) URLs as written; rewrite file URLs in one canonical spelling.
+
+    An IP address as host is checked as the fetcher will check it (`netguard.config_problem`).
+    """
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
-        return _check_url(text, ("http", "https"))
+        url = _check_url(text, ("http", "https"))
+        problem = config_problem(parts.hostname or "", allow_private_networks)
+        if problem is not None:
+            raise ValueError(problem)
+        return url
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):
             raise ValueError("a file URL needs an absolute path, e.g. file:///srv/feeds/news.xml")

@@ -11,6 +11,8 @@ items this destination received recently (`delivered`) and `now`.
   the earliest article.
 * Ranking: more outlets first, then more topic keywords hit, then the newest article; ties by
   the lead's link, so the order never depends on arrival order.
+* The cap is fair between feeds (`fair_cap`): stories several feeds told come first, then the
+  stories of a single feed take turns, so one busy feed cannot fill a digest on its own.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def build_digest(
         destination=destination,
         language=language,
         topics=tuple(topics),
-        stories=tuple(stories[:max_stories]),
+        stories=tuple(fair_cap(stories, max_stories)),
         generated_at=now,
         timezone=timezone,
         more=max(0, len(stories) - max_stories),
@@ -127,3 +129,24 @@ def _rank_key(story: Story) -> tuple[int, int, float, str]:
     hits = {(hit.topic, kw) for m in story.members for hit in m.hits for kw in hit.keywords}
     newest = max(m.item.published.timestamp() for m in story.members)
     return (-len(story.outlets), -len(hits), -newest, story.lead.item.link)
+
+
+def fair_cap(ranked: Sequence[Story], max_stories: int) -> list[Story]:
+    """The best `max_stories` of the ranked stories, with every feed getting its turn.
+
+    A story whose articles come from several feeds belongs to no single feed and keeps its
+    place. A single feed's stories are counted in rank order (its 1st, 2nd, …): all the feeds'
+    1st stories are chosen before any feed's 2nd, and so on, best ranked first within a turn.
+    The chosen stories keep their rank order.
+    """
+    turns: dict[str, int] = {}
+    keyed: list[tuple[int, int]] = []
+    for position, story in enumerate(ranked):
+        feeds = {member.item.feed for member in story.members}
+        turn = 0
+        if len(feeds) == 1:
+            (feed,) = feeds
+            turn = turns[feed] = turns.get(feed, 0) + 1
+        keyed.append((turn, position))
+    chosen = sorted(position for _, position in sorted(keyed)[:max_stories])
+    return [ranked[position] for position in chosen]

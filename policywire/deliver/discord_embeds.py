@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from policywire.deliver.render import DigestView, ReadingLink, StoryView
+from policywire.deliver.render import DigestView, ReadingLink, StoryView, byline
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
@@ -165,7 +165,7 @@ def story_embed(
     readings = list(story.further if further is None else further)
     if readings:
         embed["fields"] = _reading_fields(readings, words.further_reading)
-    footer = f"{', '.join(story.outlets)} · {story.date}"
+    footer = byline(story, words)
     embed["footer"] = {"text": fit(footer, MAX_FOOTER, plain)}
     return embed
 

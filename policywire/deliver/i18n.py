@@ -25,7 +25,9 @@ class Wording:
     more_one: str  # footer: how many more matched than fit
     more_many: str
     no_stories: str
+    undated: str  # an article the feed gave no date: when we first saw it ({date})
     source: str
+    machine_written: str  # marks a headline and summary written by the story summarizer
 
 
 WORDING: dict[str, Wording] = {
@@ -37,7 +39,9 @@ WORDING: dict[str, Wording] = {
         more_one="{n} more matching story did not fit in this digest.",
         more_many="{n} more matching stories did not fit in this digest.",
         no_stories="Nothing new on these topics.",
+        undated="undated, seen {date}",
         source="Source",
+        machine_written="Machine-written summary",
     ),
     "it": Wording(
         story_one="{n} notizia",
@@ -47,7 +51,9 @@ WORDING: dict[str, Wording] = {
         more_one="Un'altra notizia pertinente non è entrata in questo riepilogo.",
         more_many="Altre {n} notizie pertinenti non sono entrate in questo riepilogo.",
         no_stories="Nessuna novità su questi temi.",
+        undated="senza data, visto il {date}",
         source="Fonte",
+        machine_written="Riassunto automatico",
     ),
     "fr": Wording(
         story_one="{n} article",
@@ -57,7 +63,9 @@ WORDING: dict[str, Wording] = {
         more_one="{n} autre article correspondant n'a pas trouvé place dans ce résumé.",
         more_many="{n} autres articles correspondants n'ont pas trouvé place dans ce résumé.",
         no_stories="Rien de nouveau sur ces sujets.",
+        undated="non daté, vu le {date}",
         source="Source",
+        machine_written="Résumé automatique",
     ),
     "de": Wording(
         story_one="{n} Meldung",
@@ -67,7 +75,9 @@ WORDING: dict[str, Wording] = {
         more_one="{n} weitere passende Meldung hatte keinen Platz mehr.",
         more_many="{n} weitere passende Meldungen hatten keinen Platz mehr.",
         no_stories="Nichts Neues zu diesen Themen.",
+        undated="ohne Datum, gesehen am {date}",
         source="Quelle",
+        machine_written="Automatische Zusammenfassung",
     ),
 }
 
@@ -104,6 +114,12 @@ def short_datetime(moment: datetime, language: str, timezone: str = "UTC") -> st
     local = moment.astimezone(ZoneInfo(timezone))
     day = format_date(local.date(), format="medium", locale=_known(language))
     return f"{day}, {local:%H:%M}"
+
+
+def seen_datetime(moment: datetime, language: str, timezone: str = "UTC") -> str:
+    """An undated article's date, which is when we first saw it: "senza data, visto il 26 feb
+    2024, 14:05"."""
+    return wording(language).undated.format(date=short_datetime(moment, language, timezone))
 
 
 def _known(language: str) -> str:

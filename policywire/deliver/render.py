@@ -11,9 +11,9 @@ import re
 import textwrap
 from dataclasses import dataclass, replace
 
-from policywire.curate.summarizer import extractive_summary
+from policywire.curate.summarizer import SummarizedStory, extractive_summary
 from policywire.deliver import i18n
-from policywire.models import Digest, MatchedItem, Story
+from policywire.models import Digest, Item, MatchedItem, Story
 
 MAX_TITLE_CHARS = 300
 MAX_FURTHER_READING = 8
@@ -39,6 +39,7 @@ class StoryView:
     further: tuple[ReadingLink, ...]
     topics: tuple[str, ...]  # topic ids, for hashtags and colours
     is_update: bool = False
+    machine_written: bool = False  # headline and summary by the story summarizer: say so
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +80,34 @@ def view_digest(digest: Digest) -> DigestView:
 
 def view_story(story: Story, language: str, timezone: str) -> StoryView:
     lead = story.lead.item
+    # A model's text is untrusted like feed text: cleaned here, escaped by each platform.
+    written = story.written if isinstance(story, SummarizedStory) else None
     return StoryView(
-        headline=clean(lead.title, MAX_TITLE_CHARS),
+        headline=clean(written.headline if written else lead.title, MAX_TITLE_CHARS),
         link=lead.link,
         outlets=tuple(clean(o, 80) for o in (story.lead.sources or (lead.source,))),
-        date=i18n.short_datetime(lead.published, language, timezone),
-        summary=_summary(story.lead),
+        date=_date(lead, language, timezone),
+        summary=clean(written.summary, 2000) if written else _summary(story.lead),
         further=tuple(_reading(m) for m in story.related[:MAX_FURTHER_READING]),
         topics=story.topics,
         is_update=story.is_update,
+        machine_written=written is not None,
     )
+
+
+def byline(story: StoryView, words: i18n.Wording) -> str:
+    """Outlets and date, plus the machine-written mark when a model wrote the story's text."""
+    parts = [", ".join(story.outlets), story.date]
+    if story.machine_written:
+        parts.append(words.machine_written)
+    return " · ".join(parts)
+
+
+def _date(item: Item, language: str, timezone: str) -> str:
+    """When the article was published; for one the feed gave no date, when we saw it."""
+    if item.dated:
+        return i18n.short_datetime(item.published, language, timezone)
+    return i18n.seen_datetime(item.published, language, timezone)
 
 
 def _summary(matched: MatchedItem) -> str:
@@ -130,7 +149,7 @@ def _console_story(story: StoryView, words: i18n.Wording, width: int) -> list[st
     if story.is_update:
         lines.append(f"[{words.new_on_story}]")
     lines += textwrap.wrap(story.headline, width) or [story.headline]
-    lines.append(f"{', '.join(story.outlets)} · {story.date}")
+    lines.append(byline(story, words))
     if story.summary:
         lines += textwrap.wrap(story.summary, width)
     lines.append(story.link)
