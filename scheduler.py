@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -25,7 +24,9 @@ from policywire.languages import SUPPORTED_LANGUAGES
 from policywire.logsafe import redact_secrets
 
 if TYPE_CHECKING:
+    from policywire.ops.supervise import Client, Supervisor
     from policywire.service import Service
+    from policywire.status import RoundReport
 
 
 class Bot(Protocol):
@@ -39,6 +40,9 @@ class Bot(Protocol):
 log = logging.getLogger("policywire")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 2  # usage errors, like argparse's
+# `run --once` did its round but a feed or destination needs a look; `status --check` found
+# a problem (docs/commands.md, "Exit codes").
+EXIT_UNHEALTHY = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,8 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--explain", action="store_true", help="also say why articles were grouped or kept apart"
     )
 
-    commands.add_parser(
+    status = commands.add_parser(
         "status", parents=[common], help="feeds, destinations and the outbox, from the database"
+    )
+    status.add_argument(
+        "--check",
+        action="store_true",
+        help="print only problems; exit 3 when a feed has failed too long or the outbox is stuck",
+    )
+    status.add_argument(
+        "--feed-grace",
+        default="6h",
+        metavar="DURATION",
+        help="a failing feed is a problem after max(this, 3 × its interval) (default: 6h)",
+    )
+    status.add_argument(
+        "--outbox-grace",
+        default="1h",
+        metavar="DURATION",
+        help="the outbox is stuck when a message has waited longer than this (default: 1h)",
     )
 
     db = commands.add_parser("db", parents=[common], help="database maintenance")
@@ -77,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     db_actions.add_parser(
         "upgrade", parents=[common], help="upgrade the database to this version's schema and exit"
     )
+
+    backup = commands.add_parser(
+        "backup", parents=[common], help="copy the SQLite database to PATH (safe while running)"
+    )
+    backup.add_argument("path", metavar="PATH", type=Path, help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
     run = commands.add_parser(
         "run", parents=[common], help="run the service: poll, digest, deliver, answer chats"
@@ -120,17 +147,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    from policywire.storage.lock import instance_lock  # here: `check` needs no SQLAlchemy
+
     config = load_config(args.config or default_config_path())
     if args.command == "check":
         return _check(config)
     if args.command == "preview":
         return _preview(config, args)
     if args.command == "status":
-        return asyncio.run(_status(config))
+        return asyncio.run(_status(config, args))
     if args.command == "db":  # "upgrade", its only action
-        return asyncio.run(_db_upgrade(config))
+        with instance_lock(config.settings.database):  # never under a running service
+            return asyncio.run(_db_upgrade(config))
+    if args.command == "backup":
+        return _backup(config, args.path, force=args.force)
     if args.command == "run":
-        return asyncio.run(serve(config, os.environ, once=args.once))
+        # One instance per SQLite file: two would send everything twice (issue 15).
+        with instance_lock(config.settings.database):
+            return asyncio.run(serve(config, os.environ, once=args.once))
     raise AssertionError(f"unhandled command {args.command}")
 
 
@@ -141,7 +175,8 @@ def _setup_logging(verbose: bool) -> None:
         stream=sys.stderr,
     )
     # Keep the libraries' per-request chatter out of the one-line-per-event log.
-    for noisy in ("httpx", "aiohttp.access", "apscheduler.executors.default"):
+    # APScheduler says INFO for every job added, run and removed: warnings and errors only.
+    for noisy in ("httpx", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -181,19 +216,30 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _status(config: Config) -> int:
+async def _status(config: Config, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from policywire.status import collect_status, format_status
+    from policywire.config.durations import parse_duration
+    from policywire.status import Thresholds, check_health, collect_status, format_status
     from policywire.storage.store import Store
 
+    thresholds = Thresholds(
+        parse_duration(args.feed_grace, allow_zero=True),
+        parse_duration(args.outbox_grace, allow_zero=True),
+    )
+    now = datetime.now(UTC)
     store = await Store.open(config.settings.database)
     try:
-        status = await collect_status(config, store, datetime.now(UTC))
+        status = await collect_status(config, store, now)
     finally:
         await store.close()
-    print(format_status(status, config.settings.timezone))
-    return EXIT_OK
+    if not args.check:
+        print(format_status(status, config.settings.timezone))
+        return EXIT_OK
+    problems = check_health(config, status, now, thresholds)
+    for line in problems or [f"OK: {status.summary()}"]:
+        print(line)
+    return EXIT_UNHEALTHY if problems else EXIT_OK
 
 
 async def _db_upgrade(config: Config) -> int:
@@ -204,6 +250,16 @@ async def _db_upgrade(config: Config) -> int:
     await store.close()
     assert store.schema_upgrade is not None  # set by every open
     print(store.schema_upgrade.describe())
+    return EXIT_OK
+
+
+def _backup(config: Config, path: Path, *, force: bool) -> int:
+    """`policywire backup PATH`: progress lines on stderr for a large database, then one line."""
+    from policywire.storage.backup import backup_database, progress_lines
+
+    report = progress_lines(lambda line: print(line, file=sys.stderr, flush=True))
+    result = backup_database(config.settings.database, path, force=force, progress=report)
+    print(result.describe())
     return EXIT_OK
 
 
@@ -221,26 +277,50 @@ async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -
         config_loader=lambda: load_config(config.path, env),
     )
     stop = None if once else _stop_on_signals()  # early: a SIGTERM during start-up counts
-    bots = await _start_bots(config, env, service)
+    bots = await _start_bots(config, env, service, once=once)
+    code = EXIT_OK
     try:
         if stop is None:
-            sent = await service.run_once()
-            log.info("one round done: %d messages sent", sent)
+            report = await service.run_round()
+            log.info("one round done: %s", report.describe())
+            code = _round_exit_code(report)
         else:
             await service.start()
-            await stop.wait()
+            from policywire.ops import systemd
+
+            async with systemd.running(env):  # READY=1, watchdog pings, STOPPING=1
+                await _until_stopped(stop, service)
             log.info("stopping")
     finally:
         await service.stop()  # first: the send in flight still needs its bot
         for bot in bots:
             await bot.stop()
         await store.close()
-    return EXIT_OK
+    if service.failure is not None:
+        raise service.failure  # one line, exit 1 (the database vanished…)
+    return code
 
 
-async def _start_bots(config: Config, env: Mapping[str, str], service: Service) -> list[Bot]:
-    """Start each chat bot whose token is set; say in one line which did not start."""
-    bots: list[Bot] = []
+async def _until_stopped(stop: asyncio.Event, service: Service) -> None:
+    """Until SIGTERM/SIGINT, or until the service cannot go on (`service.failed`)."""
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(service.failed.wait())]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def _round_exit_code(report: RoundReport) -> int:
+    """`run --once`: non-zero when every feed failed or a destination was not delivered to."""
+    return EXIT_UNHEALTHY if report.problems() else EXIT_OK
+
+
+async def _start_bots(
+    config: Config, env: Mapping[str, str], service: Service, *, once: bool
+) -> list[Supervisor]:
+    """Start each chat bot whose token is set, supervised; say in one line which did not."""
+    bots: list[Supervisor] = []
     telegram = config.settings.telegram
     token = env.get(telegram.token_env, "").strip()
     if not token:
@@ -250,20 +330,20 @@ async def _start_bots(config: Config, env: Mapping[str, str], service: Service) 
         from bots.telegram import TelegramBot
 
         bot = TelegramBot(token, telegram.api_base_url, service.subscriptions, service.send_digest)
-        if await _started("telegram", bot):
-            service.add_transport(bot)
-            bots.append(bot)
-    bots += await _start_discord(config, env, service)
+        bots.append(await _supervised("telegram bot", bot, service, once=once))
+    bots += await _start_discord(config, env, service, once=once)
     return bots
 
 
-async def _start_discord(config: Config, env: Mapping[str, str], service: Service) -> list[Bot]:
+async def _start_discord(
+    config: Config, env: Mapping[str, str], service: Service, *, once: bool
+) -> list[Supervisor]:
     """The Discord bot when its token is set; the webhook transport when a destination uses it.
 
     discord.py is imported only here, so a run without Discord never loads it.
     """
     settings = config.settings.discord
-    started: list[Bot] = []
+    started: list[Supervisor] = []
     token = env.get(settings.token_env, "").strip()
     if not token:
         log.info("discord bot not started: %s is not set", settings.token_env)
@@ -272,31 +352,35 @@ async def _start_discord(config: Config, env: Mapping[str, str], service: Servic
         from bots.discord_bot import DiscordBot
 
         bot = DiscordBot(token, settings, service.subscriptions, service.send_digest)
-        if await _started("discord", bot):
-            service.add_transport(bot)
-            started.append(bot)
+        started.append(await _supervised("discord bot", bot, service, once=once))
     hooks = [d.target for d in config.destinations if d.kind == "discord_webhook"]
     if hooks:
         from bots.discord_webhook import DiscordWebhookTransport, webhook_secrets
 
         redact_secrets([secret for name in hooks for secret in webhook_secrets(env.get(name, ""))])
         transport = DiscordWebhookTransport(settings, env)
-        if await _started("discord webhook", transport):
-            service.add_transport(transport)
-            started.append(transport)
+        started.append(await _supervised("discord webhook", transport, service, once=once))
     return started
 
 
-async def _started(name: str, bot: Bot) -> bool:
-    """A bot that cannot start (bad token, API unreachable) is reported; the rest runs on."""
-    try:
-        await bot.start()
-    except Exception as exc:  # any library error: one line, and its messages wait in the outbox
-        log.error("%s bot could not start: %s", name, exc)
-        with contextlib.suppress(Exception):
-            await bot.stop()  # release what the half-started bot holds
-        return False
-    return True
+async def _supervised(name: str, bot: Client, service: Service, *, once: bool) -> Supervisor:
+    """A bot that cannot start (API unreachable, token refused) is retried with backoff while
+    the service runs, and its messages wait in the outbox; `--once` tries once (one line)."""
+    from policywire.ops.supervise import Supervisor
+
+    supervisor = Supervisor(
+        name,
+        bot,
+        on_up=service.add_transport,
+        on_down=service.remove_transport,
+        record=service.store.set_platform_state,
+        clock=service.clock,
+    )
+    if once:
+        await supervisor.start_once()
+    else:
+        supervisor.run()
+    return supervisor
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -6,7 +6,10 @@ The tree says what the caller should do, not where the error came from:
     ├── ConfigError            feeds.yaml cannot be used (one line per problem)
     ├── YamlSyntaxError        the text is not well-formed YAML (becomes a ConfigError)
     ├── StoreError             the database failed or cannot be used
-    │   └── SchemaError        the database was written by a newer policywire, or is not ours
+    │   ├── SchemaError        the database was written by a newer policywire, or is not ours
+    │   └── DatabaseGone       the database file was deleted or replaced while running
+    ├── AlreadyRunning         another instance holds this database (SQLite): stop that one
+    ├── BackupError            `policywire backup` cannot make the copy asked for
     ├── ParseError             a feed body with nothing usable in it
     ├── StartError             a chat platform client could not start
     ├── DeliveryError          a platform call failed; the subclass says what to do
@@ -53,6 +56,20 @@ class StoreError(PolicywireError):
 
 class SchemaError(StoreError):
     """The database's schema is not one this code can use (newer, or not policywire's)."""
+
+
+class DatabaseGone(StoreError):
+    """The SQLite file the service opened was deleted or replaced under it: stop at once,
+    before anything is sent again from a database that forgot what it sent."""
+
+
+class AlreadyRunning(PolicywireError):
+    """Another policywire instance holds this SQLite database; two would send everything twice."""
+
+
+class BackupError(PolicywireError):
+    """The backup cannot be made as asked (not a SQLite database, the file exists…); nothing
+    was written at the target."""
 
 
 class ParseError(PolicywireError):
