@@ -9,11 +9,15 @@ import sys
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from policywire.config.load import load_config
 from policywire.ingest import match as match_module
-from policywire.ingest.match import Matcher, validate_keyword
+from policywire.ingest.match import BODY_MENTIONS, Matcher, validate_keyword
+from policywire.ingest.match_text import BODY_CHARS, body_text, strip_for_matching
+from policywire.ingest.parse import parse_feed
 from policywire.models import Item, TopicHit, TopicRule
 
 
@@ -39,7 +43,20 @@ KEYWORD_CASES = [
     ("GPT4", "GPT4 is out", True),
     ("GPT4", "gpt4 is out", False),
     ("AI Act", "the AI act", True),
-    ("AI Act", "THE AI ACT", True),
+    # All-caps text (three or more words in capitals in a row): its capitals say nothing, so
+    # on its own it cannot satisfy an acronym (the old expectation here, True, was the defect).
+    ("AI Act", "THE AI ACT", False),
+    ("Mistral AI", "ALLERTA MISTRAL AI PORTI DELLA LIGURIA", False),
+    ("AI", "LETTERA AI CITTADINI", False),
+    ("AI", "NEW AI RULES", False),
+    ("AI", "NEW AI rules", True),  # two words in capitals are not all-caps text
+    ("AI", "EU AI", True),
+    ("AI", "LETTERA AI CITTADINI: the AI debate", True),  # confirmed by the mixed-case part
+    ("AI Act", "THE AI ACT: the new AI rules", True),
+    ("AI Act", "THE AI ACT 2024 SPEECH, ai act", False),
+    ("AI", "NEW AI RULES 2 ai", False),
+    ("AI", "THE 2 AI 3 RULES", True),  # a number breaks the run
+    ("Mistral", "ALLERTA MISTRAL PORTI", True),  # ordinary words ignore case anyway
     ("AI Act", "the ai act", False),
     # Accents and case.
     ("regulation", "La régulation de l'IA", True),
@@ -99,6 +116,11 @@ KEYWORD_CASES = [
     ("re:^Breaking", "not Breaking", False),
     ("re:^breaking", "BREAKING news", True),
     (r"re:\bdatenschutz\w*", "Die Datenschutzgrundverordnung", True),
+    # A case-sensitive part of a regex cannot be satisfied by all-caps text either.
+    ("re:(?-i:AI)", "LETTERA AI CITTADINI", False),
+    ("re:(?-i:AI)", "lettera AI cittadini", True),
+    ("re:(?-i:AI) Act", "THE AI ACT ÉTÉ", False),
+    ("re:ai act", "THE AI ACT", True),
     (r"re:\bdatenschutz", "kein Daten schutz", False),
     (r"re:\bmistral", "MIſTRAL", True),  # re.IGNORECASE: "ſ" (long s) matches "s"
     ("re:kilo", "\u212ailo", True),  # and the Kelvin sign matches "k"
@@ -315,23 +337,96 @@ def _ref_gap(gap: str) -> str:
 
 
 _RefWord = tuple[str, bool, str]  # folded word, acronym (keyword) or in capitals (text), gap
+_REF_RUN = 3  # words in capitals in a row that make all-caps text
 
 
-def _ref_prepare(text: str, *, keyword: bool) -> list[_RefWord]:
-    def capitals(word: str) -> bool:
-        if keyword:
-            return word.isupper() and sum(char.isalpha() for char in word) >= 2
-        return word.isupper()
+def _ref_keyword_words(text: str) -> list[_RefWord]:
+    return [
+        (
+            _ref_fold(word),
+            word.isupper() and sum(char.isalpha() for char in word) >= 2,
+            _ref_gap(gap),
+        )
+        for word, gap in _ref_words(text)
+    ]
 
-    return [(_ref_fold(word), capitals(word), _ref_gap(gap)) for word, gap in _ref_words(text)]
+
+def _ref_breaks_run(gap: str) -> bool:
+    # The fast matcher joins fields with a lone NUL, which it takes as a word of its own; a lone
+    # NUL written in a field is taken the same way, so it ends a run of capitals too.
+    return re.search(r"\s\x00(?=\s)", gap) is not None
+
+
+def _ref_shouting(words: list[tuple[str, str]]) -> list[bool]:
+    """Per word: is it in capitals inside a run of _REF_RUN words in capitals?"""
+    flags = [False] * len(words)
+    run: list[int] = []
+    for index, (word, gap) in enumerate([*words, ("", "")]):
+        if word.isupper() and not (run and _ref_breaks_run(gap)):
+            run.append(index)
+            continue
+        if len(run) >= _REF_RUN:
+            for member in run:
+                flags[member] = True
+        run = [index] if word.isupper() else []
+    return flags
+
+
+def _ref_confirmed(texts: Sequence[str]) -> set[str]:
+    """Words written in capitals outside all-caps text somewhere in the item."""
+    confirmed = set()
+    for text in texts:
+        words = _ref_words(text)
+        for (word, _), shouted in zip(words, _ref_shouting(words), strict=True):
+            if word.isupper() and not shouted:
+                confirmed.add(_ref_fold(word))
+    return confirmed
+
+
+def _ref_text_words(text: str, confirmed: set[str]) -> list[_RefWord]:
+    words = _ref_words(text)
+    return [
+        (
+            _ref_fold(word),
+            word.isupper() and (not shouted or _ref_fold(word) in confirmed),
+            _ref_gap(gap),
+        )
+        for (word, gap), shouted in zip(words, _ref_shouting(words), strict=True)
+    ]
+
+
+def _ref_unshout(text: str) -> str:
+    """Lower-case runs of _REF_RUN words in capitals, line by line, by scanning characters."""
+    lines = []
+    for line in text.split("\n"):
+        segments: list[list[str | bool]] = []  # [text, is a word]
+        for char in line:
+            if segments and segments[-1][1] == char.isalnum():
+                segments[-1][0] = str(segments[-1][0]) + char
+            else:
+                segments.append([char, char.isalnum()])
+        run: list[list[str | bool]] = []
+        for segment in [*segments, None]:
+            if segment is not None and not segment[1]:
+                continue  # a gap neither starts nor ends a run
+            if segment is not None and str(segment[0]).isupper():
+                run.append(segment)
+                continue
+            if len(run) >= _REF_RUN:
+                for member in run:
+                    member[0] = str(member[0]).lower()
+            run = []
+        lines.append("".join(str(segment[0]) for segment in segments))
+    return "\n".join(lines)
 
 
 @functools.cache
 def _ref_keyword(keyword: str) -> list[_RefWord]:
-    return _ref_prepare(keyword.strip().rstrip("."), keyword=True)
+    return _ref_keyword_words(keyword.strip().rstrip("."))
 
 
-def _ref_occurs(wanted: list[_RefWord], found: list[_RefWord]) -> bool:
+def _ref_count(wanted: list[_RefWord], found: list[_RefWord]) -> int:
+    count = 0
     for start in range(len(found) - len(wanted) + 1):
         if found[start][0] == wanted[0][0] and all(
             text_word == word and (text_upper or not acronym) and (offset == 0 or text_gap == gap)
@@ -339,24 +434,32 @@ def _ref_occurs(wanted: list[_RefWord], found: list[_RefWord]) -> bool:
                 zip(wanted, found[start:], strict=False)
             )
         ):
-            return True
-    return False
+            count += 1
+    return count
 
 
-def _ref_match(rules: Sequence[TopicRule], fields: Sequence[str]) -> tuple[TopicHit, ...]:
-    prepared = [_ref_prepare(field, keyword=False) for field in fields]
-    present = {word for field in prepared for word, _, _ in field}
+def _ref_match(
+    rules: Sequence[TopicRule], fields: Sequence[str], body: str = ""
+) -> tuple[TopicHit, ...]:
+    confirmed = _ref_confirmed([*fields, body])
+    prepared = [_ref_text_words(field, confirmed) for field in fields]
+    body_words = _ref_text_words(body, confirmed)
     cache: dict[str, bool] = {}
 
     def hits(keyword: str) -> bool:
         if keyword not in cache:
             if keyword.startswith("re:"):
-                joined = "\n".join(fields)
-                cache[keyword] = re.search(keyword[3:], joined, re.IGNORECASE) is not None
+                joined = "\n".join(_ref_unshout(field) for field in fields)
+                in_body = len(re.findall(keyword[3:], _ref_unshout(body), re.IGNORECASE))
+                cache[keyword] = (
+                    re.search(keyword[3:], joined, re.IGNORECASE) is not None
+                    or in_body >= BODY_MENTIONS
+                )
             else:
                 wanted = _ref_keyword(keyword)
-                cache[keyword] = wanted[0][0] in present and any(
-                    _ref_occurs(wanted, field) for field in prepared
+                cache[keyword] = (
+                    any(_ref_count(wanted, field) for field in prepared)
+                    or _ref_count(wanted, body_words) >= BODY_MENTIONS
                 )
         return cache[keyword]
 
@@ -562,3 +665,180 @@ def test_small_caches_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> 
         assert matcher.match(title, summary) == expected, (title, summary)
     assert len(match_module._TOKEN_FOLDS) <= 3
     assert all(len(token) <= 4 for token in match_module._TOKEN_FOLDS)
+
+
+def test_same_results_as_slow_reference_with_bodies() -> None:
+    # The body counts from BODY_MENTIONS mentions; acronyms in it confirm all-caps titles.
+    rng = random.Random(13)
+    rules = [_random_rule(rng, number) for number in range(300)]
+    matcher = Matcher.compile(rules)
+    from_body = 0
+    for _ in range(800):
+        title = _random_text(rng, rng.randint(0, 8))
+        summary = _random_text(rng, rng.randint(0, 12))
+        body = _random_text(rng, rng.randint(0, 60))
+        expected = _ref_match(rules, (title, summary), body)
+        assert matcher.match(title, summary, (), body) == expected, (title, summary, body)
+        from_body += len(expected) - len(_ref_match(rules, (title, summary)))
+    assert from_body != 0  # bodies did change some outcomes
+
+
+# --- What the matcher reads of an item (match_text) and the shipped topics on it.
+
+
+def _item(title: str, summary: str = "", content: str = "", tags: tuple[str, ...] = ()) -> Item:
+    return Item(
+        feed="https://feeds.example/f",
+        id=title,
+        link="https://news.example/1",
+        title=title,
+        summary=summary,
+        published=datetime(2025, 6, 1, tzinfo=UTC),
+        tags=tags,
+        content=content,
+    )
+
+
+@functools.cache
+def _shipped() -> Matcher:
+    config = load_config(Path(__file__).resolve().parents[1] / "feeds.yaml", env={})
+    return Matcher.compile(config.topic_rules().values())
+
+
+def _topics(item: Item) -> list[str]:
+    return [hit.topic for hit in _shipped().match_item(item)]
+
+
+def test_aggregator_trailer_does_not_make_google_plus_bill_match() -> None:
+    summary = (
+        "Senators strike a deal on the farm bill Capitol Wire. Farm bill vote set for Friday"
+        " Plains Daily. View Full Coverage on Google News"
+    )
+    item = _item("Senators strike a deal on the farm bill - Capitol Wire", summary)
+    assert _topics(item) == []
+    # What made it match before: the trailer names Google, and a rule in the old shipped
+    # style (a company plus a regulatory word) took it.
+    old_style = _rules(TopicRule(id="labs", name="Labs", any=("Google",), all=("re:\\bbills?\\b",)))
+    assert old_style.match(item.title, summary) == (
+        TopicHit("labs", ("Google", "re:\\bbills?\\b")),
+    )
+    assert old_style.match_item(item) == ()
+    french = _item("Accord sur la loi", "Accord. Voir la couverture complète sur Google Actualités")
+    assert strip_for_matching(french.summary) == "Accord."
+
+
+@pytest.mark.parametrize(
+    ("text", "stripped"),
+    [
+        ("Farm bill passes. View Full Coverage on Google News", "Farm bill passes."),
+        ("Publishers sue Google News.", "Publishers sue Google News."),
+        ("Rules are out. This article was translated with the help of AI.", "Rules are out."),
+        ("Rules are out. Follow us on Google News for more.", "Rules are out."),
+        ("Episode 12. See pod.example/listener for privacy information.", "Episode 12."),
+        (
+            "The regulator opened a probe. The report was generated by the agency.",
+            "The regulator opened a probe. The report was generated by the agency.",
+        ),
+        ("", ""),
+    ],
+)
+def test_strip_for_matching(text: str, stripped: str) -> None:
+    assert strip_for_matching(text) == stripped
+
+
+def test_forum_trailers_are_stripped() -> None:
+    assert strip_for_matching("A thread. submitted by /u/someone [link] [comments]") == "A thread."
+    assert strip_for_matching("A post. Article URL: a Comments URL: b Points: 3") == "A post."
+
+
+def test_all_caps_headline_is_judged_by_the_rest_of_the_item() -> None:
+    weather = _item("ALLERTA MISTRAL AI PORTI DELLA LIGURIA", "Raffiche di vento ai moli.")
+    assert _topics(weather) == []
+    funding = _item("MISTRAL AI RAISES NEW FUNDS", "The Paris AI start-up closed a round.")
+    assert _topics(funding) == ["mistral"]
+    # Without a confirming "AI" elsewhere, an all-caps headline alone cannot satisfy it.
+    assert _topics(_item("MISTRAL AI RAISES NEW FUNDS", "The Paris start-up closed a round.")) == []
+    # The case-sensitive regex of data-protection is not fooled by an all-caps title either.
+    garante = _item("IL GARANTE PRIVACY SCRIVE AI CITTADINI", "Una lettera sui dati.")
+    assert _topics(garante) == []
+    assert _topics(_item("Il Garante privacy indaga su un chatbot", "Istruttoria.")) == [
+        "data-protection"
+    ]
+
+
+def test_a_mention_in_the_body_only_counts_when_repeated() -> None:
+    once = _item("Brussels news", "What happened this week.", "Talks went on. The AI Act came up.")
+    assert _topics(once) == []
+    twice = _item(
+        "Brussels news",
+        "What happened this week.",
+        "The AI Act obligations start. Providers prepare for the AI Act in August.",
+    )
+    assert _topics(twice) == ["ai-act"]
+
+
+def test_content_encoded_alone_makes_an_item_match() -> None:
+    # An RSS entry whose description says nothing; only its content:encoded names the Act.
+    feed = (
+        b'<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        b"<channel><title>Desk</title><link>https://desk.example/</link><item>"
+        b"<title>What changes in August</title><link>https://desk.example/a</link>"
+        b"<description>Our weekly look at the rules.</description>"
+        b"<content:encoded><![CDATA[<p>The AI Act obligations for model providers start.</p>"
+        b"<p>Read more: Another story about the AI Act</p>"
+        b"<p>Companies say the AI Act timeline is tight.</p>]]></content:encoded>"
+        b"</item></channel></rss>"
+    )
+    parsed = parse_feed(
+        feed, feed_url="https://desk.example/feed", now=datetime(2025, 6, 1, tzinfo=UTC)
+    )
+    (item,) = parsed.items
+    assert item.summary == "Our weekly look at the rules."
+    assert "Read more" not in item.content  # the cross-link paragraph is not read
+    assert item.content.count("AI Act") == 2
+    assert _topics(item) == ["ai-act"]
+
+
+def test_body_text_is_bounded_and_skips_promos() -> None:
+    markup = "<p>Subscribe to our newsletter</p>" + "<p>The AI Office met.</p>" * 2_000
+    text = body_text(markup)
+    assert text.startswith("The AI Office met.")
+    assert len(text) <= BODY_CHARS
+    assert body_text("") == "" and body_text("   ") == ""
+    assert body_text("<p>Lesen Sie auch: KI-Verordnung</p><p>Der Bundestag berät.</p>") == (
+        "Der Bundestag berät."
+    )
+
+
+def test_data_protection_rules_with_an_ai_product_match() -> None:
+    item = _item(
+        "Regulator says DeepSeek app breaks EU data protection rules",
+        "The authority gave the company twenty days to answer.",
+    )
+    assert _topics(item) == ["data-protection"]
+    # Data protection without any AI stays out, as the topic says.
+    assert _topics(_item("Airline fined under EU data protection rules", "A breach.")) == []
+
+
+def test_explain_says_what_was_found_where_and_what_was_missing() -> None:
+    matcher = _rules(
+        TopicRule(id="labs", name="Labs", any=("OpenAI",), all=("lawsuit",)),
+        TopicRule(id="act", name="Act", any=("AI Act",), none=("Clean Air Act",)),
+        TopicRule(id="far", name="Far", any=("quantum",)),
+    )
+    item = _item(
+        "OpenAI lawsuit goes to trial",
+        "A Clean Air Act case too.",
+        "The AI Act was named once.",
+    )
+    explanation = matcher.explain_item(item)
+    assert [t.topic for t in explanation.topics] == ["labs", "act"]  # "far": nothing of it
+    labs, act = explanation.topics
+    assert labs.matched and labs.line() == "labs: matched — 'OpenAI' in title; 'lawsuit' in title"
+    assert not act.matched
+    assert act.found == (("AI Act", "body ×1"),)
+    assert act.excluded == ("Clean Air Act",)
+    assert "no `any` keyword" in act.line() and "excluded by 'Clean Air Act'" in act.line()
+    missing = matcher.explain_item(_item("OpenAI news", "A new model."))
+    assert missing.topics[0].missing == ("lawsuit",)
+    assert "missing 'lawsuit'" in missing.topics[0].line()

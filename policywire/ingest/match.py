@@ -10,18 +10,32 @@ else (spaces, punctuation, apostrophes, hyphens, underscores) only separates wor
 * Acronyms are the exception: a keyword word written in capitals with at least two letters
   ("AI", "EU", "GPAI", "GPT4") only matches a word written in capitals, so the Italian
   "ai" or a stray "Ai" never match "AI". "AI Act" = acronym "AI" + ordinary word "act".
+* In text written all in capitals (a run of three or more words in capitals, such as the
+  headline "ALLERTA MISTRAL AI PORTI DELLA LIGURIA") capitals say nothing, so there an
+  acronym is judged by the rest of the item: a word in such a run counts as the acronym only
+  when the item also writes it in capitals outside any such run (in its other fields, or
+  elsewhere in the same one). An all-caps headline therefore neither makes "AI" match the
+  Italian "ai" nor satisfies the capitals rule by itself.
 * A phrase matches its words in order, on consecutive words. Between two words, any run of
   whitespace (line breaks included) and hyphens is interchangeable: "AI Act" matches
   "AI\\n  Act" and "AI-Act". Other punctuation written inside a keyword must appear in the
   text ("Llama 3.1" does not match "Llama 3 1"); curly and straight apostrophes are equal.
-  A phrase never runs from one field into the next (title, summary, each tag).
+  A phrase never runs from one field into the next (title, summary, each tag, body).
 * A keyword starting with ``re:`` is a raw Python regular expression, searched with
-  re.IGNORECASE in the original text (title, summary and tags joined by line breaks). These
-  run one by one, outside the word index, so keep them few.
+  re.IGNORECASE in the original text (title, summary and tags joined by line breaks; the body
+  apart), except that runs of three or more words in capitals are lower-cased first, so a
+  case-sensitive part such as ``(?-i:AI)`` cannot be satisfied by shouting either. These run
+  one by one, outside the word index, so keep them few.
+
+Where a keyword is found matters. The title, the summary and the tags say what an item is
+about, so one mention there counts. The body (the first few KB of the entry's full content,
+`Item.content`) is full of passing mentions, so a keyword found only there counts when it
+occurs at least `BODY_MENTIONS` times. This holds for `any`, `all` and `none` keywords alike.
 
 A topic hits when at least one `any` keyword hits, every `all` keyword hits and no `none`
 keyword hits. A topic whose `any` is empty never matches. The hit lists the `any` then the
-`all` keywords that hit, as written in the rule and in rule order.
+`all` keywords that hit, as written in the rule and in rule order. `Matcher.explain_item`
+says, per topic, which keywords were found in which field and what was missing.
 """
 
 from __future__ import annotations
@@ -31,16 +45,33 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, chain, compress, islice, pairwise
 from operator import eq, itemgetter
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from policywire.models import Item, TopicHit, TopicRule
 
-__all__ = ["REGEX_PREFIX", "Matcher", "validate_keyword"]
+if TYPE_CHECKING:  # imported where used: the service loads text helpers only to parse
+    from policywire.ingest.match_text import MatchFields
+
+__all__ = [
+    "BODY_MENTIONS",
+    "REGEX_PREFIX",
+    "ItemExplanation",
+    "Matcher",
+    "TopicExplanation",
+    "validate_keyword",
+]
 
 REGEX_PREFIX: Final = "re:"
+
+# A keyword found only in the body counts from this many mentions on: one mention deep in an
+# article is usually in passing ("unlike the EU's AI Act, …"); the article's subject recurs.
+BODY_MENTIONS: Final = 2
+# Words in capitals, this many in a row or more, are all-caps text: their capitals say nothing.
+SHOUTED_RUN: Final = 3
 
 # `[^\W_]` is "\w without the underscore": runs of letters and digits. Splitting with a capture
 # group yields [gap, word, gap, word, ..., gap] in one C-level pass.
@@ -94,6 +125,7 @@ class _Topic(NamedTuple):
     required: frozenset[int]  # `all` patterns
     excluded: frozenset[int]  # `none` patterns
     reported: tuple[tuple[int, str], ...]  # `any` then `all`, as written, for TopicHit
+    written: tuple[tuple[str, tuple[tuple[int, str], ...]], ...]  # per part: (pattern, keyword)
 
 
 # A topic's outcome for a text: (its TopicHit,) when it matches, () when it does not.
@@ -121,6 +153,7 @@ class Matcher:
     """All topic rules of one configuration, compiled once; `match` is O(words in the item)."""
 
     __slots__ = (
+        "_acronym_words",
         "_acronyms",
         "_keywords_by_pattern",
         "_mentioned",
@@ -142,6 +175,7 @@ class Matcher:
         topics: tuple[_Topic, ...],
         mentioned: tuple[frozenset[int], ...],
         keywords_by_pattern: dict[int, tuple[str, ...]],
+        acronym_words: frozenset[str] = frozenset(),
     ) -> None:
         # Most keywords are one ordinary word: a set intersection with the text's words finds
         # them all. A one-word acronym also needs a look at the case of the text word; a phrase
@@ -149,6 +183,9 @@ class Matcher:
         # for when the text has them in a row.
         self._single_words = single_words
         self._acronyms = acronyms
+        # Every folded word that some keyword writes as an acronym (alone or in a phrase): the
+        # words whose capitals in all-caps text need the rest of the item to be judged.
+        self._acronym_words = acronym_words
         self._phrases = phrases
         self._pairs = frozenset(phrases)  # the same pairs: looking one up here is faster
         self._regexes = regexes
@@ -179,13 +216,14 @@ class Matcher:
             topics=topics,
             mentioned=tuple(builder.mentioned),
             keywords_by_pattern={p: tuple(kws) for p, kws in builder.keywords.items()},
+            acronym_words=frozenset(builder.acronym_words),
         )
 
     def match(
-        self, title: str, summary: str = "", tags: Sequence[str] = ()
+        self, title: str, summary: str = "", tags: Sequence[str] = (), body: str = ""
     ) -> tuple[TopicHit, ...]:
-        """The topics this text matches, in rule order."""
-        found = self._patterns_in((title, summary, *tags))
+        """The topics this text matches, in rule order (`body`: see BODY_MENTIONS)."""
+        found = self._patterns_in((title, summary, *tags), body)
         if not found:
             return ()
         # (topic, outcome) for every topic that mentions a pattern found, the outcome as if
@@ -204,15 +242,55 @@ class Matcher:
         return tuple(chain.from_iterable(outcomes))
 
     def match_item(self, item: Item) -> tuple[TopicHit, ...]:
-        return self.match(item.title, item.summary, item.tags)
+        """The topics the item matches, read as `match_text.matching_fields` gives it."""
+        from policywire.ingest.match_text import matching_fields
+
+        fields = matching_fields(item)
+        return self.match(fields.title, fields.summary, fields.tags, fields.body)
 
     def keywords_in(self, text: str) -> set[str]:
         """Every keyword (from any rule, `none` included) found in text, as written."""
         return {
             kw
-            for pattern in self._patterns_in((text,))
+            for pattern in self._patterns_in((text,), "")
             for kw in self._keywords_by_pattern[pattern]
         }
+
+    def explain_item(self, item: Item) -> ItemExplanation:
+        """Why the item matched each topic it matched, and why it missed the others it came
+        close to: those with an `any` keyword somewhere in the item, if only once in the body."""
+        from policywire.ingest.match_text import matching_fields
+
+        fields = matching_fields(item)
+        hits = {hit.topic for hit in self.match(*fields)}
+        places = self._places(fields)
+        topics = tuple(
+            _explain_topic(topic, places, topic.id in hits)
+            for topic in self._topics
+            if topic.id in hits or not places.keys().isdisjoint(topic.any)
+        )
+        return ItemExplanation(item.feed, item.id, item.title, topics)
+
+    def _places(self, fields: MatchFields) -> dict[int, list[str]]:
+        """Per pattern found anywhere, where: "title", "summary", "tag", "body ×N"."""
+        head = (fields.title, fields.summary, *fields.tags)
+        names = ("title", "summary", *("tag" for _ in fields.tags))
+        confirmed = self._confirmed([_Text(_FIELD_SEPARATOR.join(head)), _Text(fields.body)])
+        places: dict[int, list[str]] = {}
+        for name, text in zip(names, head, strict=True):
+            counts = self._pattern_counts(_Text(text), confirmed, 1)
+            counts.update(_regex_counts(_unshout(text), self._regexes, 1))
+            for pattern in counts:
+                where = places.setdefault(pattern, [])
+                if name not in where:
+                    where.append(name)
+        body_counts = self._pattern_counts(_Text(fields.body), confirmed, _EXPLAIN_COUNT_LIMIT)
+        body_counts.update(
+            _regex_counts(_unshout(fields.body), self._regexes, _EXPLAIN_COUNT_LIMIT)
+        )
+        for pattern, count in body_counts.items():
+            places.setdefault(pattern, []).append(f"body ×{count}")
+        return places
 
     def _outcome(self, index: int, found: frozenset[int]) -> _Outcome:
         """Topic `index`'s outcome when `found` are the patterns of it in the text."""
@@ -224,32 +302,63 @@ class Matcher:
                 remembered[found] = outcome
         return outcome
 
-    def _patterns_in(self, fields: Sequence[str]) -> set[int]:
-        found = self._word_patterns_in(_FIELD_SEPARATOR.join(fields))
+    def _patterns_in(self, fields: Sequence[str], body: str) -> set[int]:
+        head = _Text(_FIELD_SEPARATOR.join(fields))
+        texts = [head, _Text(body)] if body else [head]
+        confirmed = self._confirmed(texts)
+        found = set(self._pattern_counts(head, confirmed, 1))
+        if body:
+            counts = self._pattern_counts(texts[1], confirmed, BODY_MENTIONS)
+            found.update(p for p, count in counts.items() if count >= BODY_MENTIONS)
         if self._regexes:
-            found.update(_regex_patterns_in("\n".join(fields), self._regexes))
+            found.update(_regex_counts(_unshout("\n".join(fields)), self._regexes, 1))
+            if body:
+                counts = _regex_counts(_unshout(body), self._regexes, BODY_MENTIONS)
+                found.update(p for p, count in counts.items() if count >= BODY_MENTIONS)
         return found
 
-    def _word_patterns_in(self, text: str) -> set[int]:
-        words = _Text(text)
+    def _confirmed(self, texts: Sequence[_Text]) -> frozenset[str]:
+        """The acronym words the item writes in capitals outside all-caps runs somewhere."""
+        acronym_words = self._acronym_words
+        if not acronym_words:
+            return frozenset()
+        return frozenset(
+            word
+            for words in texts
+            for word in acronym_words & words.present
+            if _capitals(word, words, frozenset(), 1)
+        )
+
+    def _pattern_counts(
+        self, words: _Text, confirmed: frozenset[str], limit: int
+    ) -> dict[int, int]:
+        """Patterns in `words` with how often each occurs, counted up to `limit`."""
         folded = words.folded
-        present = set(folded)
+        present = words.present
         # `keys() & set` runs in C; usually only a few of the text's words are keywords.
         single_words = self._single_words
-        found = {single_words[word] for word in single_words.keys() & present}
+        if limit == 1:
+            counts = dict.fromkeys(map(single_words.__getitem__, single_words.keys() & present), 1)
+        else:
+            counts = {
+                single_words[word]: min(folded.count(word), limit)
+                for word in single_words.keys() & present
+            }
         acronyms = self._acronyms
         for word in acronyms.keys() & present:
-            if _in_capitals_somewhere(word, words):
-                found.add(acronyms[word])
+            if count := _capitals(word, words, confirmed, limit):
+                counts[acronyms[word]] = count
         phrases = self._phrases
         if phrases:
             # Frozenset.intersection takes each pair of neighbours as pairwise makes it, without
             # building a set of them first.
             for pair in self._pairs.intersection(pairwise(folded)):
                 for phrase in phrases[pair]:
-                    if phrase.pattern not in found and _phrase_somewhere(pair[0], phrase, words):
-                        found.add(phrase.pattern)
-        return found
+                    if counts.get(phrase.pattern, 0) >= limit:
+                        continue
+                    if count := _phrase_count(pair[0], phrase, words, confirmed, limit):
+                        counts[phrase.pattern] = count
+        return counts
 
 
 def validate_keyword(keyword: str) -> str | None:
@@ -265,6 +374,7 @@ class _Builder:
     """Collects phrases, regexes and topics while compiling; shares one id per distinct keyword."""
 
     __slots__ = (
+        "acronym_words",
         "acronyms",
         "keywords",
         "mentioned",
@@ -277,6 +387,7 @@ class _Builder:
     def __init__(self) -> None:
         self.single_words: dict[str, int] = {}
         self.acronyms: dict[str, int] = {}
+        self.acronym_words: set[str] = set()
         self.phrases: dict[tuple[str, str], list[_Phrase]] = {}
         self.regexes: list[_Regex] = []
         self.pattern_ids: dict[_PatternKey, int] = {}
@@ -293,8 +404,18 @@ class _Builder:
         reported = dict.fromkeys(
             (*zip(any_ids, rule.any, strict=True), *zip(all_ids, rule.all, strict=True))
         )
+        written = (
+            ("any", tuple(zip(any_ids, rule.any, strict=True))),
+            ("all", tuple(zip(all_ids, rule.all, strict=True))),
+            ("none", tuple(zip(none_ids, rule.none, strict=True))),
+        )
         return _Topic(
-            rule.id, frozenset(any_ids), frozenset(all_ids), frozenset(none_ids), tuple(reported)
+            rule.id,
+            frozenset(any_ids),
+            frozenset(all_ids),
+            frozenset(none_ids),
+            tuple(reported),
+            written,
         )
 
     def _pattern_for(self, topic: str, keyword: str) -> int:
@@ -315,6 +436,7 @@ class _Builder:
                 _Regex(re.compile(key, re.IGNORECASE), _required_prefix(key), pattern)
             )
             return
+        self.acronym_words.update(word for word, is_acronym, _ in key if is_acronym)
         (head, head_is_acronym, _), *rest = key
         if not rest:
             # One pattern per (folded word, acronym) pair: equal keys share a pattern.
@@ -324,8 +446,20 @@ class _Builder:
         self.phrases.setdefault(pair, []).append(_Phrase(head_is_acronym, tuple(rest), pattern))
 
 
-def _regex_patterns_in(text: str, regexes: Sequence[_Regex]) -> Iterator[int]:
-    """The patterns of the regexes found in text."""
+def _regex_counts(text: str, regexes: Sequence[_Regex], limit: int) -> dict[int, int]:
+    """The patterns of the regexes found in text, with how often each matches (up to `limit`)."""
+    if not regexes or not text:
+        return {}
+    if limit == 1:
+        return {regex.pattern: 1 for regex in _regexes_in(text, regexes)}
+    return {
+        regex.pattern: sum(1 for _ in islice(regex.regex.finditer(text), limit))
+        for regex in _regexes_in(text, regexes)
+    }
+
+
+def _regexes_in(text: str, regexes: Sequence[_Regex]) -> Iterator[_Regex]:
+    """The regexes found in text."""
     # A regex whose matches start with a known prefix is skipped when the lower-cased text
     # lacks it: one C-level substring search instead of trying the regex at every position.
     # With re.IGNORECASE an ASCII letter also matches four other characters, whose lower-case
@@ -333,11 +467,11 @@ def _regex_patterns_in(text: str, regexes: Sequence[_Regex]) -> Iterator[int]:
     lowered = None
     if text.isascii() or not any(map(text.__contains__, _ASCII_LOOKALIKES)):
         lowered = text.lower()
-    for regex, prefix, pattern in regexes:
-        if prefix and lowered is not None and prefix not in lowered:
+    for regex in regexes:
+        if regex.prefix and lowered is not None and regex.prefix not in lowered:
             continue
-        if regex.search(text):
-            yield pattern
+        if regex.regex.search(text):
+            yield regex
 
 
 # The characters other than ASCII that re.IGNORECASE matches to an ASCII letter or digit
@@ -414,31 +548,68 @@ def _is_acronym(word: str) -> bool:
     return word.isupper() and sum(char.isalpha() for char in word) >= 2
 
 
-def _in_capitals_somewhere(head: str, words: _Text) -> bool:
-    """Is some text word that folds to `head` written in capitals?"""
+def _capitals(head: str, words: _Text, confirmed: AbstractSet[str], limit: int) -> int:
+    """How many text words that fold to `head` count as written in capitals (up to `limit`)."""
     folded = words.folded
     position = -1
+    found = 0
     for _ in range(folded.count(head)):
         position = folded.index(head, position + 1)
-        if words.word(position).isupper():
-            return True
-    return False
+        if _in_capitals(position, words, confirmed):
+            found += 1
+            if found == limit:
+                break
+    return found
 
 
-def _phrase_somewhere(head: str, phrase: _Phrase, words: _Text) -> bool:
-    """Does the phrase start at some text word equal to its (folded) first word `head`?"""
+def _in_capitals(position: int, words: _Text, confirmed: AbstractSet[str]) -> bool:
+    """Does the word at `position` count as written in capitals?
+
+    In all-caps text (SHOUTED_RUN words in capitals in a row) only when the item writes the
+    same word in capitals elsewhere (`confirmed`): there the capitals are the text's, not the
+    word's.
+    """
+    if not words.word(position).isupper():
+        return False
+    return words.folded[position] in confirmed or not _shouted(position, words)
+
+
+def _shouted(position: int, words: _Text) -> bool:
+    """Is the word at `position` (in capitals) part of a run of SHOUTED_RUN words in capitals?
+
+    The field separator is a word that is not in capitals, so a run never spans two fields.
+    """
+    run = 1
+    before = position - 1
+    while run < SHOUTED_RUN and before >= 0 and words.word(before).isupper():
+        run += 1
+        before -= 1
+    after, end = position + 1, len(words.folded)
+    while run < SHOUTED_RUN and after < end and words.word(after).isupper():
+        run += 1
+        after += 1
+    return run >= SHOUTED_RUN
+
+
+def _phrase_count(
+    head: str, phrase: _Phrase, words: _Text, confirmed: AbstractSet[str], limit: int
+) -> int:
+    """How often the phrase starts at a text word equal to its first word `head` (to `limit`)."""
     folded = words.folded
     position = -1
+    found = 0
     for _ in range(folded.count(head)):
         position = folded.index(head, position + 1)
-        if phrase.head_is_acronym and not words.word(position).isupper():
+        if phrase.head_is_acronym and not _in_capitals(position, words, confirmed):
             continue
-        if _rest_at(phrase.rest, position, words):
-            return True
-    return False
+        if _rest_at(phrase.rest, position, words, confirmed):
+            found += 1
+            if found == limit:
+                break
+    return found
 
 
-def _rest_at(rest: _Words, position: int, words: _Text) -> bool:
+def _rest_at(rest: _Words, position: int, words: _Text, confirmed: AbstractSet[str]) -> bool:
     """Do the words after a phrase's first word follow the text word at `position`?"""
     folded = words.folded
     if len(folded) - position <= len(rest):
@@ -447,7 +618,7 @@ def _rest_at(rest: _Words, position: int, words: _Text) -> bool:
         index = position + offset
         if folded[index] != word:
             return False
-        if is_acronym and not words.word(index).isupper():
+        if is_acronym and not _in_capitals(index, words, confirmed):
             return False
         text_gap = words.gap_before(index)
         if (_normalize_gap(text_gap) if text_gap else _JOINABLE) != gap:
@@ -465,7 +636,7 @@ class _Text:
     to check acronyms and phrases, and are worked out for the few words looked at.
     """
 
-    __slots__ = ("_starts", "_token_folds", "folded", "tokens")
+    __slots__ = ("_present", "_starts", "_token_folds", "folded", "tokens")
 
     def __init__(self, text: str) -> None:
         if not text.isascii():
@@ -478,6 +649,14 @@ class _Text:
         self._token_folds = cached
         self.folded = list(chain.from_iterable(self._token_folds))
         self._starts: list[int] = []
+        self._present: set[str] | None = None
+
+    @property
+    def present(self) -> set[str]:
+        """The distinct folded words."""
+        if self._present is None:
+            self._present = set(self.folded)
+        return self._present
 
     def word(self, position: int) -> str:
         """The word at `position`, as written."""
@@ -593,6 +772,116 @@ def _normalize_gap(gap: str) -> str:
     if len(gap) <= _CACHED_LENGTH:
         return _normalize_gap_cached(gap)
     return _normalize_any_gap(gap)
+
+
+# A run of SHOUTED_RUN or more words in capitals, in ASCII text: a word is letters and digits
+# with a capital and no small letter; line breaks (between fields) end a run.
+_ASCII_SHOUTED: Final = re.compile(
+    r"(?<![A-Za-z0-9])[0-9]*[A-Z][A-Z0-9]*"
+    r"(?:[^A-Za-z0-9\n]+[0-9]*[A-Z][A-Z0-9]*){" + str(SHOUTED_RUN - 1) + r",}(?![A-Za-z0-9])"
+)
+
+
+def _unshout(text: str) -> str:
+    """`text` with every run of SHOUTED_RUN or more words in capitals lower-cased.
+
+    What a `re:` keyword is searched in: there a case-sensitive part cannot be satisfied by a
+    headline that is all capitals.
+    """
+    if text.isascii():
+        return _ASCII_SHOUTED.sub(lambda run: run.group().lower(), text)
+    return "\n".join(map(_unshout_line, text.split("\n")))
+
+
+def _unshout_line(line: str) -> str:
+    parts = _WORD_SPLIT.split(line)  # [gap, word, gap, ..., word, gap]
+    capitals = [word.isupper() for word in parts[1::2]]
+    start = None
+    for index, upper in enumerate((*capitals, False)):
+        if upper and start is None:
+            start = index
+        elif not upper and start is not None:
+            if index - start >= SHOUTED_RUN:
+                for word in range(start, index):
+                    parts[2 * word + 1] = parts[2 * word + 1].lower()
+            start = None
+    return "".join(parts)
+
+
+# Where explanations count body mentions up to: enough to tell "once" from "several times".
+_EXPLAIN_COUNT_LIMIT: Final = 9
+_SHOWN_KEYWORD_CHARS: Final = 40
+
+
+@dataclass(frozen=True, slots=True)
+class TopicExplanation:
+    """Why one item matched one topic or not."""
+
+    topic: str
+    matched: bool
+    found: tuple[tuple[str, str], ...]  # (keyword as written, where: "title, body ×2")
+    any_found: bool  # an `any` keyword counts (see BODY_MENTIONS)
+    missing: tuple[str, ...]  # `all` keywords that do not count
+    excluded: tuple[str, ...]  # `none` keywords that count
+
+    def line(self) -> str:
+        """One readable line: "big-tech-ai: no — 'OpenAI' in body ×1; missing 're:…'"."""
+        parts = [f"{_shown(kw)} in {where}" for kw, where in self.found]
+        if not self.any_found:
+            parts.append(
+                f"no `any` keyword in the title, summary or tags, nor {BODY_MENTIONS}× in the body"
+            )
+        if self.missing:
+            parts.append("missing " + ", ".join(map(_shown, self.missing)))
+        if self.excluded:
+            parts.append("excluded by " + ", ".join(map(_shown, self.excluded)))
+        verdict = "matched" if self.matched else "not matched"
+        return f"{self.topic}: {verdict} — {'; '.join(parts)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemExplanation:
+    """Per topic that any of the item's text touched, why it matched or did not."""
+
+    feed: str
+    id: str
+    title: str
+    topics: tuple[TopicExplanation, ...]
+
+
+def _shown(keyword: str) -> str:
+    if len(keyword) > _SHOWN_KEYWORD_CHARS:
+        keyword = keyword[: _SHOWN_KEYWORD_CHARS - 1] + "…"
+    return repr(keyword)
+
+
+def _counts_as_found(where: Sequence[str]) -> bool:
+    """Do these places make a keyword found (see BODY_MENTIONS)?"""
+    return any(
+        not place.startswith("body") or int(place.rpartition("×")[2]) >= BODY_MENTIONS
+        for place in where
+    )
+
+
+def _explain_topic(topic: _Topic, places: dict[int, list[str]], matched: bool) -> TopicExplanation:
+    found: list[tuple[str, str]] = []
+    missing: list[str] = []
+    excluded: list[str] = []
+    parts = dict(topic.written)
+    for part in ("any", "all", "none"):
+        for pattern, keyword in parts[part]:
+            where = places.get(pattern)
+            counted = where is not None and _counts_as_found(where)
+            if where is not None and part != "none":
+                found.append((keyword, ", ".join(where)))
+            if part == "all" and not counted:
+                missing.append(keyword)
+            if part == "none" and counted:
+                excluded.append(keyword)
+    any_found = any(_counts_as_found(places.get(pattern, ())) for pattern, _ in parts["any"])
+    return TopicExplanation(
+        topic.id, matched, tuple(found), any_found, tuple(missing), tuple(excluded)
+    )
 
 
 # The topics each matching item hit, keyed by (item.feed, item.id).
