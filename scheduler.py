@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -24,9 +25,11 @@ from policywire.languages import SUPPORTED_LANGUAGES
 from policywire.logsafe import redact_secrets
 
 if TYPE_CHECKING:
+    from policywire.coordination.workers import Coordination
     from policywire.ops.supervise import Client, Supervisor
     from policywire.service import Service
     from policywire.status import RoundReport
+    from policywire.storage.store import Store
 
 
 class Bot(Protocol):
@@ -157,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     from policywire.storage.lock import instance_lock  # here: `check` needs no SQLAlchemy
 
-    config = load_config(args.config or default_config_path())
+    config = _load(args)
     if args.command == "check":
         return _check(config)
     if args.command == "preview":
@@ -174,6 +177,47 @@ def _dispatch(args: argparse.Namespace) -> int:
         with instance_lock(config.settings.database):
             return asyncio.run(serve(config, os.environ, once=args.once))
     raise AssertionError(f"unhandled command {args.command}")
+
+
+# Commands that send nothing: a token variable need not be set for them.
+NO_TOKENS_NEEDED = frozenset({"check", "preview"})
+
+
+def _load(args: argparse.Namespace) -> Config:
+    """The configuration; for `check` and `preview` an unset token variable is a warning that
+    `run` will need it, not an error (issue 14)."""
+    path = args.config or default_config_path()
+    if args.command not in NO_TOKENS_NEEDED:
+        return load_config(path)
+    env = TokensOptional(os.environ)
+    config = load_config(path, env)
+    for name in env.unset:
+        print(f"warning: {name} is not set; `policywire run` will need it", file=sys.stderr)
+    return config
+
+
+class TokensOptional(Mapping[str, str]):
+    """The environment as a command that sends nothing reads it: the config reader looks a
+    variable up only for a bot token or webhook URL, so one that is unset (or blank) reads as
+    set, and is remembered to warn about."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.unset: list[str] = []
+
+    def __getitem__(self, name: str) -> str:
+        value = self.env.get(name, "")
+        if value.strip():
+            return value
+        if name not in self.unset:
+            self.unset.append(name)
+        return "unset (not needed by this command)"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.env)
+
+    def __len__(self) -> int:
+        return len(self.env)
 
 
 def _setup_logging(verbose: bool, *, json_lines: bool = False) -> None:
@@ -295,6 +339,7 @@ async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -
         store,
         {"console": ConsoleTransport()},
         config_loader=lambda: load_config(config.path, env),
+        coordination=_coordination(store, env),
     )
     stop = None if once else _stop_on_signals()  # early: a SIGTERM during start-up counts
     bots = await _start_bots(config, env, service, once=once)
@@ -308,8 +353,8 @@ async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -
             await service.start()
             from policywire.ops import systemd
 
-            async with systemd.running(env):  # READY=1, watchdog pings, STOPPING=1
-                await _until_stopped(stop, service)
+            async with _ops_port(config, service, bots), systemd.running(env):
+                await _until_stopped(stop, service)  # READY=1, watchdog pings, STOPPING=1
             log.info("stopping")
     finally:
         await service.stop()  # first: the send in flight still needs its bot
@@ -319,6 +364,50 @@ async def serve(config: Config, env: Mapping[str, str], *, once: bool = False) -
     if service.failure is not None:
         raise service.failure  # one line, exit 1 (the database vanished…)
     return code
+
+
+@contextlib.asynccontextmanager
+async def _ops_port(
+    config: Config, service: Service, bots: Sequence[Supervisor]
+) -> AsyncIterator[None]:
+    """/healthz and /metrics on `settings.ops_listen` while the service runs (opt-in)."""
+    if config.settings.ops_listen is None:
+        yield
+        return
+    from policywire.ops.http import Health, OpsServer, OpsSources
+
+    def bot_states() -> dict[str, bool]:
+        return {bot.platform: bot.state.state == "up" for bot in bots}
+
+    async def health() -> Health:
+        detail = {"bots": bot_states(), "failure": str(service.failure or "") or None}
+        return Health(not service.failed.is_set(), detail)
+
+    sources = OpsSources(health, service.outbox_snapshot, bot_states)
+    server = OpsServer(service.metrics, sources, config.settings.ops_listen)
+    await server.start()  # a port in use is one line and exit 1, like any start error
+    try:
+        yield
+    finally:
+        await server.stop()
+
+
+def _coordination(store: Store, env: Mapping[str, str]) -> Coordination:
+    """Several workers on one PostgreSQL database share the work (docs/scaling.md);
+    POLICYWIRE_LEASE_SECONDS (default 30) is how long a dead worker's outbox and updates
+    leases outlive it."""
+    from datetime import UTC, datetime, timedelta
+
+    from policywire.coordination.workers import LEASE_TTL, coordination_for
+
+    raw = env.get("POLICYWIRE_LEASE_SECONDS", "").strip()
+    try:
+        ttl = timedelta(seconds=float(raw)) if raw else LEASE_TTL
+    except ValueError:
+        raise PolicywireError(f"POLICYWIRE_LEASE_SECONDS={raw!r} is not a number") from None
+    if ttl.total_seconds() < 1:
+        raise PolicywireError("POLICYWIRE_LEASE_SECONDS must be at least 1")
+    return coordination_for(store, lambda: datetime.now(UTC), ttl=ttl)
 
 
 async def _until_stopped(stop: asyncio.Event, service: Service) -> None:
@@ -349,7 +438,15 @@ async def _start_bots(
         redact_secrets([token])
         from bots.telegram import TelegramBot
 
-        bot = TelegramBot(token, telegram.api_base_url, service.subscriptions, service.send_digest)
+        shared = service.coordination.shared  # several workers: one receives updates at a time
+        bot = TelegramBot(
+            token,
+            telegram.api_base_url,
+            service.subscriptions,
+            service.send_digest,
+            receive_updates=not shared,
+        )
+        service.coordination.add_receiver("telegram", bot)
         bots.append(await _supervised("telegram bot", bot, service, once=once))
     bots += await _start_discord(config, env, service, once=once)
     return bots

@@ -10,8 +10,8 @@ bookkeeping the running service needs (validators, failures, new items).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
@@ -19,11 +19,19 @@ from policywire.config.model import FeedConfig, Settings
 from policywire.errors import ParseError, StoreError
 from policywire.ingest.fetch import DEFAULT_USER_AGENT, Fetcher
 from policywire.ingest.match import Hits
-from policywire.ingest.parsepool import ParsePool, ParseRequest
-from policywire.models import FetchStatus, Item, MatchedItem, Validators
+from policywire.ingest.netguard import AddressPolicy
+from policywire.ingest.parsepool import ParseLimits, ParsePool, ParseRequest
+from policywire.models import FetchStatus, Item, MatchedItem, TopicRule, Validators
 from policywire.storage.store import FeedState, Store
 
-__all__ = ["PollOutcome", "PollStatus", "Poller", "fetcher_for", "poll_into_store"]
+__all__ = [
+    "PollOutcome",
+    "PollStatus",
+    "Poller",
+    "fetcher_for",
+    "parse_pool_for",
+    "poll_into_store",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +44,18 @@ def fetcher_for(settings: Settings) -> Fetcher:
         timeout=settings.timeout.total_seconds(),
         max_body_size=settings.max_body_size,
         user_agent=settings.user_agent or DEFAULT_USER_AGENT,
+        address_policy=AddressPolicy(allow_private=settings.allow_private_networks),
     )
+
+
+def parse_pool_for(
+    settings: Settings, workers: int | None = None, rules: Iterable[TopicRule] = ()
+) -> ParsePool:
+    """A ParsePool with the configuration's parse limits (no process started yet)."""
+    limits = ParseLimits(
+        seconds=settings.parse_timeout.total_seconds(), memory=settings.parse_memory
+    )
+    return ParsePool(workers=workers, rules=rules, limits=limits)
 
 
 class PollStatus(Enum):
@@ -56,6 +75,7 @@ class PollOutcome:
     error: str | None = None
     warning: str | None = None
     retry_after: float | None = None
+    new_matching: int = 0  # items stored by this poll that matched a topic
 
     def matched(self) -> list[MatchedItem]:
         return [
@@ -138,4 +158,4 @@ async def poll_into_store(
         return PollOutcome(feed, PollStatus.ERROR, error=str(exc))
     if outcome.status is PollStatus.NEW:
         log.info("feed %s: %d entries, %d new matching", feed.name, len(outcome.items), len(new))
-    return outcome
+    return replace(outcome, new_matching=len(new))

@@ -21,20 +21,36 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
 
-from policywire.chat.subscriptions import Defaults, Subscriptions
+from policywire.chat.subscriptions import Defaults, FirstPoll, Subscriptions
 from policywire.config.durations import parse_schedule
-from policywire.config.model import Config, DestinationConfig, EmbeddingSettings, FeedConfig
+from policywire.config.model import (
+    Config,
+    DestinationConfig,
+    EmbeddingSettings,
+    FeedConfig,
+    TopicConfig,
+)
+from policywire.coordination.workers import Coordination, coordination_for
 from policywire.deliver.payloads import RENDERERS, Renderer
 from policywire.deliver.sender import Sender, Transport
 from policywire.errors import ConfigError, DatabaseGone, PolicywireError
 from policywire.ingest.fetch import next_delay
-from policywire.ingest.parsepool import ParsePool
 from policywire.models import Digest, MatchedItem
+from policywire.ops.metrics import Metrics, OutboxSnapshot
 from policywire.ops.supervise import InFlight, job
-from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, poll_into_store
+from policywire.pipeline import (
+    Poller,
+    PollOutcome,
+    PollStatus,
+    fetcher_for,
+    parse_pool_for,
+    poll_into_store,
+)
 from policywire.status import RoundReport
+from policywire.storage.leases import DigestConflict
 from policywire.storage.store import DestinationRow, FeedState, Store
 
 if TYPE_CHECKING:
@@ -44,6 +60,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# The fetcher and the parser pool are built once, at start-up, from these.
+_SETTINGS_READ_AT_START = ("database", "allow_private_networks", "parse_timeout", "parse_memory")
 
 
 def _file_signature(path: Path) -> tuple[int, int] | None:
@@ -93,6 +111,7 @@ class Service:
         parse_workers: int | None = None,
         config_loader: Callable[[], Config] | None = None,
         reload_every: float = 5.0,
+        coordination: Coordination | None = None,
     ) -> None:
         self.config = config
         self.config_loader = config_loader  # None: no hot reload
@@ -100,13 +119,22 @@ class Service:
         self._config_signature = _file_signature(config.path)
         self.store = store
         self.clock = clock
+        # Several workers on one PostgreSQL database share the work (coordination/workers.py).
+        self.coordination = coordination or coordination_for(store, clock)
         self.rng = rng or random.Random()
         self.renderers = dict(renderers or RENDERERS)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.sender = Sender(store, transports, clock)
-        self.subscriptions = Subscriptions(store, self._defaults, clock, self._on_subscription)
+        self.metrics = Metrics()  # served on settings.ops_listen (policywire/ops/http.py)
+        self.sender.observe = self.metrics.delivery
+        # Chats that subscribe or ask for a digest before every feed was polled once since
+        # the start get their digest when that first round ends (issue 14).
+        self.first_poll = FirstPoll((feed.url for feed in config.feeds), active=self._polling)
+        self.subscriptions = Subscriptions(
+            store, self._defaults, clock, self._on_subscription, first_poll=self.first_poll
+        )
         self.fetcher = fetcher_for(config.settings)
-        self.parser = ParsePool(workers=parse_workers, rules=config.topic_rules().values())
+        self.parser = parse_pool_for(config.settings, parse_workers, config.topic_rules().values())
         self.poller = Poller(self.fetcher, self.parser, clock)
         self._vectors: ItemVectors | None = None
         self._vectors_settings: EmbeddingSettings | None = None
@@ -123,6 +151,13 @@ class Service:
         self.in_flight = InFlight(
             checks=(store.check_database_file,), fatal=(DatabaseGone,), on_fatal=self.fail
         )
+
+    async def outbox_snapshot(self) -> OutboxSnapshot:
+        """What /metrics shows of the outbox: pending messages and the oldest one's age."""
+        backlogs = await self.store.backlogs()
+        oldest = [b.oldest_pending for b in backlogs if b.oldest_pending is not None]
+        age = (self.clock() - min(oldest)).total_seconds() if oldest else 0.0
+        return OutboxSnapshot(sum(b.pending for b in backlogs), max(0.0, age))
 
     def add_transport(self, transport: Transport) -> None:
         """A chat platform that came up after the service was built (it needs our hooks)."""
@@ -145,6 +180,7 @@ class Service:
     async def start(self) -> None:
         """Register every job, then run the scheduler and the sender in this event loop."""
         await self.prepare()
+        await self.coordination.start(lambda: self.config)
         freeze_startup_heap()
         self.scheduler.start()
         self._sender_task = asyncio.create_task(self.sender.run(), name="policywire-sender")
@@ -160,6 +196,7 @@ class Service:
         """Open the fetcher and register the jobs without running them (tests drive time)."""
         await self.fetcher.__aenter__()
         await self._sync_config_destinations()
+        await self._follow_topic_changes(None)
         # One query for every feed's state now, instead of one per feed at its first poll.
         await self.store.feed_states([feed.url for feed in self.config.feeds])
         for feed in self.config.feeds:
@@ -216,6 +253,7 @@ class Service:
                 log.warning("a send did not finish within %.0fs; it will be retried", grace)
                 self._sender_task.cancel()
                 await asyncio.gather(self._sender_task, return_exceptions=True)
+        await self.coordination.stop()  # after the last send: its lease goes with it
         pending = 0
         if self.failure is None:  # a vanished database has nothing to count
             pending = await self.store.outbox_depth()
@@ -237,6 +275,7 @@ class Service:
         self.store.check_database_file()
         await self.fetcher.__aenter__()
         await self._sync_config_destinations()
+        await self.coordination.start(lambda: self.config)  # every feed is polled, though
         freeze_startup_heap()
         feeds = self.config.feeds
         states = await self.store.feed_states([feed.url for feed in feeds])  # one query
@@ -314,18 +353,21 @@ class Service:
 
     async def apply_config(self, new: Config) -> None:
         old = self.config
-        if new.settings.database != old.settings.database:
-            log.warning("settings.database changed: takes effect at the next start")
+        for key in _SETTINGS_READ_AT_START:
+            if getattr(new.settings, key) != getattr(old.settings, key):
+                log.warning("settings.%s changed: takes effect at the next start", key)
         self.config = new
         self.parser.set_rules(new.topic_rules().values())
         old_feeds = {feed.url: feed for feed in old.feeds}
         new_feeds = {feed.url: feed for feed in new.feeds}
         for url in old_feeds.keys() - new_feeds.keys():
             self._remove_job(f"poll:{url}")
+            self.first_poll.polled(url)  # a removed feed is not waited for
         for url, feed in new_feeds.items():
             if old_feeds.get(url) != feed:
                 self._schedule_poll(feed)
         await self._sync_config_destinations()
+        await self._follow_topic_changes(old.topics)
         for row in await self.store.destinations():
             self.schedule_digest(row)
         log.info(
@@ -336,6 +378,41 @@ class Service:
             len(new.topics),
             len(new.destinations),
         )
+
+    async def _follow_topic_changes(self, before: Mapping[str, TopicConfig] | None) -> None:
+        """Subscriptions follow a topic's `renamed_from:`; a topic gone from the file is named
+        with the chats still following it (they see it as no longer offered, and can
+        /unsubscribe it). `before`: the topics until this reload (None: at start, where every
+        topic gone while the service was down is named)."""
+        topics = self.config.topics
+        for topic in topics.values():
+            for old_id in topic.renamed_from:
+                moved = await self.store.rename_topic(old_id, topic.id)
+                if moved:
+                    log.info(
+                        "topic %s renamed to %s: subscriptions carried over for %s",
+                        old_id,
+                        topic.id,
+                        ", ".join(moved),
+                    )
+        followers: dict[str, list[str]] = {}
+        for row in await self.store.destinations():
+            for topic_id in row.topics:
+                if topic_id not in topics and (before is None or topic_id in before):
+                    who = f"{row.key} ({row.title})" if row.title else row.key
+                    followers.setdefault(topic_id, []).append(who)
+        for topic_id, chats in followers.items():
+            log.warning(
+                "topic %s is no longer in %s but %d chats still follow it: %s",
+                topic_id,
+                self.config.path.name,
+                len(chats),
+                ", ".join(chats),
+            )
+
+    def _polling(self) -> bool:
+        """Whether polls run now (a paused or stopped scheduler starts none)."""
+        return bool(self.scheduler.state == STATE_RUNNING)
 
     def _defaults(self) -> Defaults:
         settings = self.config.settings
@@ -365,20 +442,41 @@ class Service:
             return
         # One poll of a feed at a time, however it was started (scheduler, --once, a test).
         async with self._poll_locks.setdefault(url, asyncio.Lock()):
-            outcome = await self._bounded_poll(feed)
-        if outcome.status is PollStatus.ERROR:
+            try:
+                claim = await self.coordination.claim_poll(feed)
+                # Not won: another worker polled it within its interval, its items are stored.
+                outcome = await self._bounded_poll(feed, claim.state) if claim.won else None
+            finally:
+                waiting = self.first_poll.polled(url)
+        if outcome is not None and outcome.status is PollStatus.ERROR:
             state = await self.store.feed_state(url)
             delay = next_delay(feed.interval.total_seconds(), state.failures, outcome.retry_after)
-            self._reschedule(f"poll:{url}", self.clock() + timedelta(seconds=delay))
-        await self._record_next_poll(url)
-        if outcome.status is PollStatus.NEW and outcome.hits:
+            retry = self.clock() + timedelta(seconds=delay)
+            self._reschedule(f"poll:{url}", retry)
+            await self.coordination.hold_feed(url, retry)  # the other workers back off too
+        if outcome is not None:
+            await self._record_next_poll(url)
+        if waiting:
+            await self._send_after_first_poll(waiting)
+        if outcome is not None and outcome.status is PollStatus.NEW and outcome.hits:
             await self.deliver_instant()
+
+    async def _send_after_first_poll(self, keys: list[str]) -> None:
+        """The chats told "your stories follow in a moment" get their digest, even an empty
+        one: it answers them either way."""
+        for key in keys:
+            row = await self.store.destination(key)
+            if row is not None and row.active and row.topics:
+                await self.send_digest(row, even_if_empty=True)
 
     async def _bounded_poll(self, feed: FeedConfig, state: FeedState | None = None) -> PollOutcome:
         """Back-pressure: at most `concurrency` polls hold a body or parsed items at once, so
         10,000 feeds due together queue as tasks, not as megabytes waiting for the parser."""
         async with self._poll_slots:
-            return await poll_into_store(self.poller, self.store, feed, state)
+            outcome = await poll_into_store(self.poller, self.store, feed, state)
+        self.metrics.poll(outcome.status.value, outcome.error)
+        self.metrics.items_matched.inc(outcome.new_matching)
+        return outcome
 
     async def _poll_quietly(self, feed: FeedConfig, state: FeedState) -> PollStatus:
         return (await self._bounded_poll(feed, state)).status  # its items are not kept
@@ -419,7 +517,7 @@ class Service:
     @job("digest")
     async def digest_job(self, key: str) -> None:
         row = await self.store.destination(key)
-        if row is not None and row.active:
+        if row is not None and row.active and await self.coordination.claim_tick(row):
             await self.send_digest(row)
 
     async def deliver_instant(self) -> None:
@@ -435,19 +533,35 @@ class Service:
             return 0
         lock = self._digest_locks.setdefault(row.key, asyncio.Lock())
         async with lock:  # two polls finishing together must not queue the same items twice
-            candidates = await self.store.undelivered(row, self.config.settings.backfill)
-            if not candidates and not even_if_empty:
-                return 0  # the usual case between stories: nothing to group or render
-            digest, settled = await self._digest_for(row, candidates)
-            now = self.clock()
-            if not digest.stories and not even_if_empty:
-                if settled:  # copies of articles it already has: never offer them again
-                    await self.store.mark_delivered(row.key, settled, now, touch=False)
-                return 0
-            pks = [pk for story in digest.stories for pk in story.item_pks] + settled
-            await self.store.enqueue_digest(row.key, renderer(digest), pks, now, uuid.uuid4().hex)
+            stories: int | None = None
+            for _attempt in range(3):
+                try:
+                    stories = await self._queue_digest(row, renderer, even_if_empty)
+                    break
+                except DigestConflict as exc:  # several workers: another queued some first
+                    log.info("digest for %s: %s; building it again", row.key, exc)
+        if stories is None:
+            return 0
         self.sender.wake.set()
-        log.info("digest for %s: %d stories queued", row.key, len(digest.stories))
+        log.info("digest for %s: %d stories queued", row.key, stories)
+        return stories
+
+    async def _queue_digest(
+        self, row: DestinationRow, renderer: Renderer, even_if_empty: bool
+    ) -> int | None:
+        """Build the digest and queue its messages; its story count, None if nothing queued."""
+        candidates = await self.store.undelivered(row, self.config.settings.backfill)
+        if not candidates and not even_if_empty:
+            return None  # the usual case between stories: nothing to group or render
+        digest, settled = await self._digest_for(row, candidates)
+        now = self.clock()
+        if not digest.stories and not even_if_empty:
+            if settled:  # copies of articles it already has: never offer them again
+                await self.store.mark_delivered(row.key, settled, now, touch=False)
+            return None
+        pks = [pk for story in digest.stories for pk in story.item_pks] + settled
+        await self.store.enqueue_digest(row.key, renderer(digest), pks, now, uuid.uuid4().hex)
+        self.metrics.digests_built.inc()
         return len(digest.stories)
 
     def _build_digest(
@@ -547,7 +661,7 @@ class Service:
 
     async def _on_subscription(self, row: DestinationRow, is_new: bool) -> None:
         self.schedule_digest(row)
-        if is_new and row.active:
+        if is_new and row.active and not self.first_poll.wait(row.key):
             await self.send_digest(row)  # the backfill window at once, not an empty wait
 
     # --- housekeeping ----------------------------------------------------------------------

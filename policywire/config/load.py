@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, SequenceNode
@@ -42,6 +43,7 @@ from policywire.config.values import (
     parse_flag,
     parse_http_url,
     parse_language,
+    parse_listen_address,
     parse_summarizer_backend,
     parse_sync_scope,
     parse_timezone,
@@ -73,10 +75,13 @@ DEFAULT_CONFIG_NAME = "feeds.yaml"
 _TOP_LEVEL_KEYS = ("settings", "feeds", "topics", "destinations")
 
 
-_FEED_KEYS = ("url", "name", "language", "interval")
+_FEED_KEYS = ("url", "name", "language", "interval", "primary")
 
 
-_TOPIC_KEYS = ("name", "any", "all", "none")
+_TOPIC_KEYS = ("name", "any", "all", "none", "renamed_from")
+
+# A `renamed_from:` entry: (topic id, former id, its node, its path).
+_Rename = tuple[str, str, Node, str]
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -182,10 +187,14 @@ class ConfigReader:
             ),
             parse_timeout=fields.parsed("parse_timeout", defaults.parse_timeout, parse_duration),
             parse_memory=fields.parsed("parse_memory", defaults.parse_memory, parse_byte_size),
+            ops_listen=fields.parsed("ops_listen", None, parse_listen_address),
             telegram=self._telegram_settings(self._section(fields, "telegram")),
             discord=self._discord_settings(self._section(fields, "discord")),
             embedding=self._embedding_settings(self._section(fields, "embedding")),
             summarizer=self._summarizer_settings(self._section(fields, "summarizer")),
+            card_edit_interval=fields.parsed(
+                "card_edit_interval", defaults.card_edit_interval, parse_duration_or_zero
+            ),
         )
 
     def _embedding_settings(self, fields: Fields | None) -> EmbeddingSettings:
@@ -301,6 +310,7 @@ class ConfigReader:
         name = fields.optional_text("name")
         language = fields.parsed("language", None, parse_feed_language)
         interval = fields.parsed("interval", settings.poll_interval, parse_duration)
+        primary = fields.parsed("primary", False, parse_flag)  # its articles lead their stories
         if url_text is None or url_node is None:
             return None
         try:
@@ -308,7 +318,8 @@ class ConfigReader:
         except ValueError as exc:
             self.problems.add(url_node, fields.path_of("url"), str(exc))
             return None
-        return FeedConfig(url, name or default_feed_name(url), language, interval), url_node
+        feed = FeedConfig(url, name or default_feed_name(url), language, interval, primary)
+        return feed, url_node
 
     def _resolve_feed_url(self, text: str, settings: Settings) -> str:
         if URL_SCHEME.match(text):
@@ -323,6 +334,7 @@ class ConfigReader:
         if fields is None:
             return {}
         topics: dict[str, TopicConfig] = {}
+        renames: list[_Rename] = []
         for topic_id, key_node, value_node in fields.items():
             path = fields.path_of(topic_id)
             if not TOPIC_ID.fullmatch(topic_id):
@@ -333,14 +345,65 @@ class ConfigReader:
                     "starting with a letter or digit",
                 )
                 continue
-            topic = self._topic(topic_id, key_node, value_node, path, language)
-            if topic is not None:
-                topics[topic_id] = topic
-        return topics
+            read = self._topic(topic_id, key_node, value_node, path, language)
+            if read is not None:
+                topics[topic_id], renamed = read
+                renames += renamed
+        return self._check_renames(topics, fields, renames)
+
+    def _renamed_from(self, topic_id: str, fields: Fields) -> list[_Rename]:
+        """`renamed_from:` as one former id or a list of them, each well formed."""
+        value = fields.value("renamed_from")
+        if value is None:
+            return []
+        key_path = fields.path_of("renamed_from")
+        if isinstance(value, SequenceNode):
+            items = [(n, item_path(key_path, i)) for i, n in enumerate(value.value)]
+        else:
+            items = [(value, key_path)]
+        found: list[_Rename] = []
+        for item, item_where in items:
+            old = scalar_text(item, item_where, self.problems)
+            if old is None:
+                continue
+            if not TOPIC_ID.fullmatch(old):
+                message = f"'{old}' is not a topic id (lowercase letters, digits, '-', '_')"
+                self.problems.add(item, item_where, message)
+            elif old == topic_id:
+                self.problems.add(item, item_where, "a topic cannot be renamed from its own id")
+            else:
+                found.append((topic_id, old, item, item_where))
+        return found
+
+    def _check_renames(
+        self,
+        topics: dict[str, TopicConfig],
+        fields: Fields,
+        renames: list[_Rename],
+    ) -> dict[str, TopicConfig]:
+        """A former id must be free (no topic has it now) and claimed by one topic only."""
+        claimed: dict[str, tuple[str, int]] = {}  # old id → (new id, line)
+        kept: dict[str, list[str]] = {}
+        for new, old, node, where in renames:
+            if old in fields:
+                line = line_of(fields.key_node(old))
+                message = f"'{old}' is still a topic (line {line}); a former id must be free"
+                self.problems.add(node, where, message)
+            elif old in claimed:
+                first, line = claimed[old]
+                message = f"'{old}' is already renamed to '{first}' (line {line})"
+                self.problems.add(node, where, message)
+            else:
+                claimed[old] = (new, line_of(node))
+                kept.setdefault(new, []).append(old)
+        return {
+            topic_id: replace(topic, renamed_from=tuple(kept.get(topic_id, ())))
+            for topic_id, topic in topics.items()
+        }
 
     def _topic(
         self, topic_id: str, key_node: Node, node: Node, path: str, language: str
-    ) -> TopicConfig | None:
+    ) -> tuple[TopicConfig, list[_Rename]] | None:
         fields = Fields.of(node, path, self.problems)
         if fields is None:
             return None
@@ -357,7 +420,7 @@ class ConfigReader:
         # A topic whose only keywords were rejected already has its problems reported.
         if not (topic.any or topic.all or has_items(fields, "any") or has_items(fields, "all")):
             self.problems.add(key_node, path, "needs at least one keyword in 'any' or 'all'")
-        return topic
+        return topic, self._renamed_from(topic_id, fields)
 
     def _topic_names(
         self, fields: Fields, topic_id: str, language: str

@@ -91,10 +91,14 @@ class Settings:
     allow_private_networks: bool = False
     parse_timeout: timedelta = timedelta(seconds=20)  # one parse, in its worker process
     parse_memory: int = 512 * 1024**2  # what one parse may allocate in its worker
+    # host:port of the opt-in operations port (/healthz, /metrics); None: no port.
+    ops_listen: str | None = None
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     summarizer: SummarizerSettings = field(default_factory=SummarizerSettings)
+    # A story card is edited at most once per this long: what joined meanwhile comes together.
+    card_edit_interval: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,9 @@ class FeedConfig:
     name: str
     language: str | None
     interval: timedelta
+    # A primary source (an EU institution, a company's own newsroom): its article leads any
+    # story it is part of, and such a story ranks above one of as many outlets without.
+    primary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +120,8 @@ class TopicConfig:
     all: tuple[str, ...] = ()
     none: tuple[str, ...] = ()
     names: tuple[tuple[str, str], ...] = ()  # (language, display name) from a `name:` mapping
+    # Former ids (`renamed_from:`): their subscriptions and matches move to this one.
+    renamed_from: tuple[str, ...] = ()
 
     def display_name(self, language: str) -> str:
         """What a reader in `language` sees: the name in that language, else `name`."""
@@ -131,6 +140,8 @@ class DestinationConfig:
     timezone: str
     language: str
     max_stories: int
+    # Instant destinations: each story is one message (a card) edited as articles join it.
+    cards: bool = True
 
     @property
     def key(self) -> str:

@@ -32,6 +32,7 @@ from policywire.config.yamlpos import (
 )
 from policywire.ingest.match import validate_keyword
 from policywire.ingest.netguard import config_problem
+from policywire.logsafe import shown
 
 TOPIC_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -76,7 +77,7 @@ def parse_byte_size(text: str | int) -> int:
     else:
         match = _BYTE_SIZE.fullmatch(text.strip().replace("_", ""))
         if match is None:
-            raise ValueError(f"invalid size {text!r}: use bytes or a size like 500KB or 5MB")
+            raise ValueError(f"invalid size {shown(text)}: use bytes or a size like 500KB or 5MB")
         amount, unit = match.groups()
         size = int(float(amount) * _BYTE_UNITS[(unit or "b").lower()])
     if size <= 0:
@@ -90,7 +91,7 @@ def parse_timezone(text: str) -> str:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         suggestion = _closest_timezone(text)
         hint = f"did you mean {suggestion}?" if suggestion else "use a name like Europe/Rome"
-        raise ValueError(f"unknown time zone {text!r} ({hint})") from None
+        raise ValueError(f"unknown time zone {shown(text)} ({hint})") from None
     return text
 
 
@@ -111,7 +112,7 @@ def parse_language(text: str) -> str:
     language = text.lower()
     if language not in SUPPORTED_LANGUAGES:
         raise ValueError(
-            f"unsupported language {text!r} (choose one of: {', '.join(SUPPORTED_LANGUAGES)})"
+            f"unsupported language {shown(text)} (choose one of: {', '.join(SUPPORTED_LANGUAGES)})"
         )
     return language
 
@@ -120,7 +121,7 @@ def parse_feed_language(text: str) -> str:
     """A feed may be in any language; keep the primary subtag ("en-US" -> "en")."""
     match = _LANGUAGE_TAG.fullmatch(text)
     if match is None:
-        raise ValueError(f"invalid language code {text!r} (use a code like en, it or pt-BR)")
+        raise ValueError(f"invalid language code {shown(text)} (use a code like en, it or pt-BR)")
     return match.group(1).lower()
 
 
@@ -138,7 +139,7 @@ def parse_embedding_backend(text: str) -> EmbeddingBackend:
         if text == backend:
             return backend
     choices = ", ".join(repr(b) for b in EMBEDDING_BACKENDS)
-    raise ValueError(f"must be one of {choices}, got {text!r}")
+    raise ValueError(f"must be one of {choices}, got {shown(text)}")
 
 
 def parse_summarizer_backend(text: str) -> SummarizerBackend:
@@ -146,7 +147,7 @@ def parse_summarizer_backend(text: str) -> SummarizerBackend:
         if text == backend:
             return backend
     choices = ", ".join(repr(b) for b in SUMMARIZER_BACKENDS)
-    raise ValueError(f"must be one of {choices}, got {text!r}")
+    raise ValueError(f"must be one of {choices}, got {shown(text)}")
 
 
 _TRUE = frozenset({"true", "yes", "on"})
@@ -159,7 +160,7 @@ def parse_flag(text: str) -> bool:
         return True
     if text.lower() in _FALSE:
         return False
-    raise ValueError(f"must be true or false, got {text!r}")
+    raise ValueError(f"must be true or false, got {shown(text)}")
 
 
 def parse_sync_scope(text: str) -> SyncScope:
@@ -167,7 +168,7 @@ def parse_sync_scope(text: str) -> SyncScope:
         return "guild"
     if text == "global":
         return "global"
-    raise ValueError(f"must be 'guild' or 'global', got {text!r}")
+    raise ValueError(f"must be 'guild' or 'global', got {shown(text)}")
 
 
 def parse_http_url(text: str) -> str:
@@ -257,3 +258,20 @@ def has_items(fields: Fields, key: str) -> bool:
 
 def is_mapping(node: Node) -> bool:
     return isinstance(node, MappingNode)
+
+
+def parse_listen_address(text: str) -> str | None:
+    """`settings.ops_listen`: "host:port" ("127.0.0.1:9464", "[::1]:9464", ":9464" for
+    loopback); the empty string or "off" turns the port off."""
+    if text.strip().lower() in ("", "off", "false", "no"):
+        return None
+    host, port = split_listen_address(text)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def split_listen_address(text: str) -> tuple[str, int]:
+    """"host:port" → (host, port), loopback when the host is left out; ValueError says why."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"expected host:port (e.g. 127.0.0.1:9464), got {shown(text)}")
+    return (host.strip("[]") or "127.0.0.1"), int(port)

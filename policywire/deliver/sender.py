@@ -2,6 +2,12 @@
 
 Platform adapters (bots/) implement `Transport` and translate their library's errors into the
 `DeliveryError` family below, so the policy (wait, retry, deactivate, give up) lives here once.
+
+A message is never given up for an error that may pass (429, 5xx, timeouts, a lost
+connection): it is retried, with capped exponential backoff and full jitter, until it goes
+through; an outage of any length only delays it. Only a permanent answer ends it: the
+destination is gone (blocked, kicked, deleted: deactivated, its messages kept) or the platform
+refuses this message for good (recorded as failed, with the reason `status` shows).
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from policywire.errors import (
+    DatabaseGone,
+    DeliveryError,
     Rejected,
     RetryLater,
     TargetFailing,
@@ -28,8 +36,8 @@ from policywire.storage.store import OutboxRow, Store
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-MAX_BACKOFF = 15 * 60.0
+MAX_BACKOFF = 15 * 60.0  # the longest wait between two tries of a message (no retry_after)
+MIN_BACKOFF = 1.0  # full jitter may draw ~0 s: never hammer a platform that just failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +60,31 @@ class Transport(Protocol):
     async def send(self, target: str, payload: Mapping[str, Any]) -> str | None:
         """Deliver one message; returns the platform's message id."""
         ...
+
+
+class MessageGone(DeliveryError):
+    """The message to edit is gone, or the platform no longer lets it be edited (Telegram:
+    48 hours after sending): a story card then gets a short reply instead (docs/cards.md)."""
+
+
+@runtime_checkable
+class Edits(Protocol):
+    """A transport that edits its messages in place: story cards grow (docs/cards.md)."""
+
+    # How long after sending a message may still be edited (None: no limit).
+    edit_window: timedelta | None
+
+    async def edit(self, target: str, message_id: str, payload: Mapping[str, Any]) -> None:
+        """Replace the message's content with `payload`; MessageGone when it cannot be."""
+        ...
+
+
+@runtime_checkable
+class SharesPacing(Protocol):
+    """A transport whose own requests (command replies) wait for the same limiter as its
+    digests: a burst of commands then never earns a 429 that would delay a digest."""
+
+    def share_pacing(self, limiter: RateLimiter) -> None: ...
 
 
 Clock = Callable[[], datetime]
@@ -105,6 +138,7 @@ class DestinationInfo:
     key: str
     platform: str
     target: str
+    thread_id: int | None = None  # a forum topic: sent as the payload's message_thread_id
 
 
 class Sender:
@@ -127,21 +161,34 @@ class Sender:
         self.rng = rng or random.Random()
         self.transports: dict[str, Transport] = {}
         self.limiters: dict[str, RateLimiter] = {}
+        self.wake = asyncio.Event()
         for transport in transports.values():
             self.add_transport(transport)
-        self.wake = asyncio.Event()
         self.stopping = False
         self.failing: set[str] = set()  # destinations whose last send was refused
+        # Destinations that lost a message or were deactivated, and why (`run --once` exits
+        # non-zero when any did).
+        self.undeliverable: dict[str, str] = {}
+        # Told (platform, "sent" | "retry" | "rate_limited") after each attempt: the metrics.
+        self.observe: Callable[[str, str], None] = lambda platform, outcome: None
 
     def add_transport(self, transport: Transport) -> None:
+        """A platform client that is up: its destinations' messages go out from now on."""
         self.transports[transport.platform] = transport
-        self.limiters[transport.platform] = RateLimiter(
-            transport.pacing, self.monotonic, self.sleep
-        )
+        limiter = RateLimiter(transport.pacing, self.monotonic, self.sleep)
+        self.limiters[transport.platform] = limiter
+        if isinstance(transport, SharesPacing):
+            transport.share_pacing(limiter)
+        self.wake.set()
+
+    def remove_transport(self, platform: str) -> None:
+        """A platform client that went down: its destinations' messages wait (not retried)."""
+        self.transports.pop(platform, None)
+        self.limiters.pop(platform, None)
 
     async def drain(self) -> int:
         """Send every message due now; returns how many were sent."""
-        rows = await self.store.due_messages(self.clock())
+        rows = await self.store.due_messages(self.clock(), platforms=list(self.transports))
         by_destination: dict[str, list[OutboxRow]] = {}
         for row in rows:
             by_destination.setdefault(row.destination, []).append(row)
@@ -167,6 +214,8 @@ class Sender:
             sent = 0
             try:
                 sent = await self.drain()
+            except DatabaseGone:
+                raise  # the one error not to survive: the service stops on it
             except Exception:  # the loop must survive anything one round throws
                 log.exception("sender round failed; trying again shortly")
             if not self.stopping:
@@ -174,7 +223,7 @@ class Sender:
 
     async def _nap(self, poll_seconds: float, idle: bool) -> None:
         delay = poll_seconds
-        next_due = await self.store.next_due_time()
+        next_due = await self.store.next_due_time(platforms=list(self.transports))
         if next_due is not None:
             delay = min(delay, max(0.0, (next_due - self.clock()).total_seconds()))
         if idle:
@@ -187,12 +236,9 @@ class Sender:
         found: dict[str, DestinationInfo] = {}
         for key in keys:
             row = await self.store.destination(key)
-            if row is None or not row.active:
-                continue
-            if row.platform not in self.transports:
-                log.warning("no %s bot running: messages for %s wait", row.platform, key)
-                continue
-            found[key] = DestinationInfo(key, row.platform, row.target)
+            if row is None or not row.active or row.platform not in self.transports:
+                continue  # a platform's bot stopped since the query: its supervisor says so
+            found[key] = DestinationInfo(key, row.platform, row.target, row.thread_id)
         return found
 
     async def _send_in_order(self, dest: DestinationInfo, queue: list[OutboxRow]) -> int:
@@ -213,7 +259,7 @@ class Sender:
         transport = self.transports[dest.platform]
         await self.limiters[dest.platform].wait_turn(dest.target)
         try:
-            message_id = await transport.send(dest.target, row.payload)
+            message_id = await self._deliver(transport, dest, row)
         except TargetFailing as exc:
             await self._record_failing(dest, str(exc))
             await self._retry(row, dest, str(exc), exc.after)
@@ -223,6 +269,7 @@ class Sender:
             return Outcome.WAITING
         except TargetGone as exc:
             await self.store.set_destination_active(dest.key, False, str(exc))
+            self.undeliverable[dest.key] = f"deactivated: {exc}"
             log.warning("%s deactivated: %s", dest.key, exc)
             return Outcome.WAITING
         except TargetMoved as exc:
@@ -234,14 +281,27 @@ class Sender:
             return moved
         except Rejected as exc:
             await self.store.mark_failed(row.id, str(exc))
+            self.undeliverable[dest.key] = f"message {row.id} refused: {exc}"
             log.error("%s: message %s rejected for good: %s", dest.key, row.id, exc)
             return Outcome.DROPPED
         await self.store.mark_sent(row.id, message_id, self.clock())
+        self.observe(dest.platform, "sent")
         if dest.key in self.failing:
             self.failing.discard(dest.key)
             await self.store.set_destination_active(dest.key, True, None)
             log.info("%s: sending works again", dest.key)
         return Outcome.SENT
+
+    async def _deliver(
+        self, transport: Transport, dest: DestinationInfo, row: OutboxRow
+    ) -> str | None:
+        """One platform call: a send, or a story card's edit (or its reply past the window)."""
+        payload = _with_thread(row.payload, dest)
+        edit = payload.get("edit")
+        if isinstance(edit, Mapping):
+            parts = {**edit, "reply": edit.get("reply") and _with_thread(edit["reply"], dest)}
+            return await _edit_or_reply(transport, dest.target, parts, self.clock())
+        return await transport.send(dest.target, payload)
 
     async def _record_failing(self, dest: DestinationInfo, reason: str) -> None:
         """Shown by `status`; logged once per failing spell, not at every retry."""
@@ -253,17 +313,50 @@ class Sender:
     async def _retry(
         self, row: OutboxRow, dest: DestinationInfo, reason: str, after: float | None
     ) -> None:
+        """Try this message again later, however many times it failed: a retryable error is
+        never the message's fault, and an outage must only delay it (issue 15)."""
         attempts = row.attempts + 1
-        if attempts >= MAX_ATTEMPTS and after is None:
-            await self.store.mark_failed(row.id, f"gave up after {attempts} attempts: {reason}")
-            log.error("%s: message %s failed %d times: %s", dest.key, row.id, attempts, reason)
-            return
+        # A platform that says when to come back is rate limiting us (429 retry_after).
+        self.observe(dest.platform, "rate_limited" if after is not None else "retry")
         delay = after if after is not None else backoff(attempts, self.rng)
         await self.store.mark_retry(row.id, reason, self.clock() + timedelta(seconds=delay))
-        log.warning("%s: %s; retrying in %.1fs", dest.key, reason, delay)
+        log.warning("%s: %s; try %d failed, next in %.1fs", dest.key, reason, attempts, delay)
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
-    """Exponential backoff with full jitter: 2, 4, 8… seconds, capped at 15 minutes."""
-    ceiling = min(MAX_BACKOFF, 2.0**attempts)
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+    """Exponential backoff with full jitter: a uniform draw below 2, 4, 8… seconds (at least
+    MIN_BACKOFF), the ceiling capped at 15 minutes. Full jitter spreads the retries of many
+    destinations after an outage instead of sending them back in step."""
+    ceiling = min(MAX_BACKOFF, 2.0 ** min(attempts, 32))
+    return max(MIN_BACKOFF, rng.uniform(0, ceiling))
+
+
+async def _edit_or_reply(
+    transport: Transport, target: str, edit: Mapping[str, Any], now: datetime
+) -> str | None:
+    """A card's edit (an outbox row with an "edit" part, storage/stories.py): in place while
+    the platform allows it, else the short reply to the card, else nothing left to say."""
+    message = str(edit["message"])
+    sent_at = datetime.fromisoformat(str(edit["sent_at"]))
+    if isinstance(transport, Edits):
+        window = transport.edit_window
+        if window is None or now - sent_at < window:
+            try:
+                await transport.edit(target, message, edit["card"])
+                return message
+            except MessageGone as exc:
+                log.info(
+                    "card %s in %s cannot be edited (%s): replying instead", message, target, exc
+                )
+    reply = edit.get("reply")
+    if not reply:
+        return None  # a correction only (an article split off): nothing new to tell
+    return await transport.send(target, reply)
+
+
+def _with_thread(payload: Mapping[str, Any], dest: DestinationInfo) -> Mapping[str, Any]:
+    """The destination's forum topic goes with each send, so a move of the subscription to
+    another topic applies to the messages already queued too."""
+    if dest.thread_id is None:
+        return payload
+    return {**payload, "message_thread_id": dest.thread_id}
