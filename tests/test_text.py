@@ -457,6 +457,12 @@ _TEXT_PIECES = (
     *("Der Beitrag X erschien zuerst auf Y", "appeared fırst on", "appeared firſt on", "İ"),
     *("Contınue reading", "Read mORE", "ſhare this: Facebook", "Share this: x", "Credit: AP"),
     *("Photo: Reuters", "(Photo: AP)", "(Foto di Mario Rossi / Ansa)", "By Jane Doe | ", "Di "),
+    *("Photo by Ann Lee / The Outlet", "Photo: Ann Lee/Example Images", "Image by A. Lee/Wire."),
+    *("By Ann Lee, Bo Chan and Cy Diaz. ", "LONDON, Feb 17 (Reuters) - ", "(ANSA) - ROMA - "),
+    *("Berlin (dpa) – ", "Sign up here for our newsletter.", "ſign up now", "Follow live."),
+    *("See pod.example/listener for privacy information.", "Learn more about your ad choices."),
+    *("To read this article in full, please click here", "submitted by /u/someone [link]"),
+    *("View Full Coverage on Google News", "PHOTOS BY", "İmage by", "/", "Getty Images"),
     *(" ", "  ", " ", "\n", "\n\n", "\t", "\xa0", "\u3000", "\u2009", "\x1c", "\r\n"),
     *(".", "…", "...", "»", "›", "→", ">", ":", "]", ")", "(", "[", "!", "?", "|", " - ", "–"),
     *("<p>", "</p>", "<br>", "<BR/>", "<bR >", "<b>", "</b>", "<h2>", "</li>", "<td>", "<img>"),
@@ -491,13 +497,37 @@ def _outcome(function: Callable[..., Any], *args: Any) -> object:
 
 def test_link_helpers_equal_reference_on_random_urls() -> None:
     schemes = ("http://", "https://", "HTTP://", "Https://", "ftp://", "", "//", "mailto:")
-    hosts = ("example.com", "Example.COM", "a.b:80", "a.b:8443", "u:p@a.b", "[::1]", "[bad")
-    hosts += ("é.fr", "xn--e.fr", "", "a_b.c", "a.b.", "A.b:443", "a%2e.b")
-    paths = ("", "/", "/a;b", "/a;", "/a b", "/a\tb", "/x.png", "//x", "/A/B", "/a/../b", "/€")
-    queries = ("", "?", "?a=1", "?utm_source=x", "?a=1&&utm_medium=2&b", "?FBCLID=1", "?;x")
+    hosts: tuple[str, ...] = ("example.com", "Example.COM", "a.b:80", "a.b:8443", "u:p@a.b")
+    hosts += ("[::1]", "[bad", "é.fr", "xn--e.fr", "", "a_b.c", "a.b.", "A.b:443", "a%2e.b")
+    hosts += ("www.google.com", "Google.co.uk", "google.example")  # redirects: issue 13
+    paths: tuple[str, ...] = (
+        "",
+        "/",
+        "/a;b",
+        "/a;",
+        "/a b",
+        "/a\tb",
+        "/x.png",
+        "//x",
+        "/A/B",
+        "/a/../b",
+        "/€",
+    )
+    paths += ("/url",)
+    queries: tuple[str, ...] = (
+        "",
+        "?",
+        "?a=1",
+        "?utm_source=x",
+        "?a=1&&utm_medium=2&b",
+        "?FBCLID=1",
+        "?;x",
+    )
+    queries += ("?url=https://x.example/a?maca=1", "?sa=t&q=http%3A%2F%2Fy.example%2F%3Fb%3D1")
+    queries += ("?at_medium=rss&wt_mc=x&Itm_Source=1", "?url=javascript:x", "?url=/relative")
     fragments = ("", "#f", "#", "#a?b")
-    bases = (None, "", "http://outlet.example/", "https://outlet.example/d/", "http://[bad/")
-    bases += ("http://é.fr/", "HTTPS://X.Y", "relative/path")
+    bases: tuple[str | None, ...] = (None, "", "http://outlet.example/", "http://[bad/")
+    bases += ("https://outlet.example/d/", "http://é.fr/", "HTTPS://X.Y", "relative/path")
     rng = random.Random(11)
     for _ in range(20_000):
         url = "".join(rng.choice(part) for part in (schemes, hosts, paths, queries, fragments))

@@ -8,11 +8,19 @@ for the common case and bounds the work it does on long input.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from policywire.ingest.html_text import html_to_text
+from policywire.ingest.text import fold
 
-__all__ = ["html_to_clean_text", "strip_boilerplate"]
+__all__ = [
+    "html_to_clean_text",
+    "listed_outlet",
+    "strip_boilerplate",
+    "strip_outlet_suffix",
+    "summary_says_nothing",
+    "title_outlet",
+]
 
 
 # Where a trailer may start: the beginning of the text or the end of a sentence or clause.
@@ -51,8 +59,9 @@ _SHARE_THIS = re.compile(
     re.I | re.S,
 )
 _CREDIT_WORDS = (
-    r"photo credit|image credit|picture credit|image source|credits?|photos?|images?|pictures?"
-    r"|foto|fonte foto|crédits? photo|crédit|bild(?:quelle)?|fotos?"
+    r"photo credit|image credit|picture credit|image source|credits?|photographs?|photos?"
+    r"|images?|pictures?|illustrations?|foto|fonte foto|crédits? photo|crédit|bild(?:quelle)?"
+    r"|fotos?"
 )
 # "(Photo: Reuters)", "(Foto di Mario Rossi / Ansa)": parenthesized, so safe to drop anywhere.
 _CREDIT_IN_PARENS = re.compile(
@@ -70,16 +79,125 @@ _CREDIT_AT_START = re.compile(
     r"|foto|bildquelle)\s*:\s*[^.!?:]{1,60}?(?:[.!?]\s+|\s*[|–—]\s*)",
     re.I,
 )
-# "By Jane Doe |", "Di Mario Rossi.", "Par Jean-Luc Martin –", "Von Hans Müller, dpa |".
+# "By Jane Doe |", "Di Mario Rossi.", "Par Jean-Luc Martin –", "Von Hans Müller, dpa |",
+# "By Ann Lee, Bo Chan and Cy Diaz." (wire stories name up to four reporters: twelve words).
 # A name word is an initial ("J.") or a word without dots, so "Rossi." ends the name.
 _NAME_WORD = r"(?:[^\W\d_]\.|[^\W\d_][\w'’-]*|&)"
 _BYLINE = re.compile(
-    r"\A\s*(?:by|di|par|von|por)\s+(?P<name>" + _NAME_WORD + r"(?:,?\s+" + _NAME_WORD + r"){0,5})"
+    r"\A\s*(?:by|di|par|von|por)\s+(?P<name>" + _NAME_WORD + r"(?:,?\s+" + _NAME_WORD + r"){0,11})"
     r"\s*(?:[|•·–—]|\s-\s|(?<![\s.])\.\s)\s*",
     re.I,
 )
 _BYLINE_WORDS = ("by ", "di ", "par ", "von ", "por ")
 _NAME_CONNECTORS = frozenset({"and", "e", "et", "und", "y", "&", "de", "di", "da", "van", "von"})
+
+# Where a trailer that never makes up a whole text starts: the end of a sentence or clause.
+_AFTER_SENTENCE = r"(?:(?<=[.!?…:;|»›→”\"')\]–—-])\s*|\s+[–—|-]\s*)"
+# Newsletter sign-ups ("Sign up here to get our morning briefing."), from there to the end:
+# what follows one is more promotion. Only after a sentence, so a title is never emptied.
+_SIGN_UP = re.compile(
+    _AFTER_SENTENCE
+    + r"(?:sign up|subscribe|iscriviti|inscrivez-vous|abonnez-vous|abonnieren sie)\b"
+    r"[^.!?]{0,150}?\b(?:newsletters?|e-?mails?|inbox|here|now|qui|ici)\b.{0,600}\Z",
+    re.I | re.S,
+)
+# Podcast hosts' footers: "See omny.example/listener for privacy information.", "Hosted on
+# Acast. See acast.com/privacy for more information.", "Learn more about your ad choices.
+# Visit megaphone.fm/adchoices".
+_PODCAST_FOOTER = re.compile(
+    r"(?<=[.!?…])\s+(?:(?:hosted on acast\.\s*)?see\s+\S{3,80}\s+for\s+(?:privacy|more)\s+"
+    r"(?:and\s+opt-out\s+)?information|learn more about your ad choices\.\s*visit\s+\S{3,80}?)"
+    r"\.?\s*\Z",
+    re.I,
+)
+# Live blogs' "Follow live." (and "follow our live coverage", "segui la diretta").
+_FOLLOW_LIVE = re.compile(
+    _AFTER_SENTENCE
+    + r"(?:follow (?:live|along|our live coverage|the latest|live updates)(?: updates)?"
+    r"|segui (?:la )?diretta|suivez (?:le direct|en direct))(?: here| below)?[\s.:…»›→]*\Z",
+    re.I,
+)
+_CLICK_HERE = re.compile(
+    _AFTER_SENTENCE + r"(?:to read (?:this|the) (?:article|story|post) in full,? (?:please )?"
+    r"click here|click here to (?:read more|continue reading|read the full (?:article|story)))"
+    r"[\s.…»›→>:\])]*\Z",
+    re.I,
+)
+# Reddit's "submitted by /u/name [link] [comments]", which may be all a link post has.
+_SUBMITTED_BY = re.compile(
+    _AFTER_BREAK + r"submitted by\s+/?u/[\w-]{1,40}\s*(?:\[link\]\s*)?(?:\[comments\])?\s*\Z",
+    re.I,
+)
+# Google News lists end with "View Full Coverage on Google News" (and its translations),
+# capitalized: the lower-case letter after "nejm.org" (no space before "View") is no start.
+_FULL_COVERAGE = re.compile(
+    _AFTER_SENTENCE
+    + r"(?-i:(?=[A-ZÀ-Þ]))[^.!?]{0,40}?(?:full coverage|couverture complète|copertura completa"
+    r"|berichterstattung|cobertura completa)[^.!?]{0,30}?google\s+(?:news|actualités|notizie"
+    r"|nachrichten|noticias)\s*\.?\s*\Z",
+    re.I,
+)
+# A credit's name: capitalized words, initials, and the words that join them ("Jane Doe for
+# Example Wire", "Ann Lee / The Outlet"); lower-case words end it, so "Pictures by children
+# show the war." is no credit.
+_CREDIT_TOKEN = r"(?:[^\W\d_]\.|[A-ZÀ-ÖØ-Þ][\w'’&-]*)"
+_CREDIT_JOIN = r"(?:\s*/\s*|\s+(?:(?:for|via|and|de|di|da|van|von|der|e|et|und)\s+)?)"
+_CREDIT_NAME = _CREDIT_TOKEN + r"(?:" + _CREDIT_JOIN + _CREDIT_TOKEN + r"){0,10}?"
+# A credit ends at a full stop (not an initial's: "A. Lee") or a bar or dash.
+_CREDIT_END = r"(?:(?<=[\w'’&-]{2})\.\s+|\s*[|–—]\s*)"
+_CREDIT_NOUN = (
+    r"(?i:(?:photo(?:graph)?|image|picture|illustration|photo illustration|video|foto|bild)s?)"
+)
+# "Photo by Ann Lee / The Outlet. Text…" and "Text… Photo by Ann Lee / The Outlet".
+_CREDIT_BY_AT_START = re.compile(
+    r"\A\s*" + _CREDIT_NOUN + r"\s+(?i:by|di|de|par|von)\s+" + _CREDIT_NAME + _CREDIT_END
+)
+_CREDIT_BY_AT_END = re.compile(
+    r"(?<=[.!?…])\s+" + _CREDIT_NOUN + r"\s+(?i:by|di|de|par|von)\s+" + _CREDIT_NAME + r"\.?\s*\Z"
+)
+# "Caption. Image by Ann Lee/Example Wire. Text…": a whole sentence crediting a photographer and
+# their agency (the slash) is a credit wherever it stands.
+_CREDIT_SENTENCE = re.compile(
+    r"(?<=[.!?…])\s+"
+    + _CREDIT_NOUN
+    + r"\s+(?i:by|di|de|par|von)\s+(?=[^.!?]{0,80}?/)"
+    + _CREDIT_NAME
+    + r"(?<=[\w'’&-]{2})\.(?=\s)"
+)
+# "Photo: Ann Lee/Example Images. Text…": after a colon only a credit with a slash (photographer
+# / agency) or a picture library, since "Photos: protesters gather outside…" is a headline.
+_CREDIT_COLON_AT_START = re.compile(
+    r"\A\s*" + _CREDIT_NOUN + r"\s*:\s*(?=[^.!?|]{0,80}?(?:/|(?i:getty images|shutterstock"
+    r"|alamy)))" + _CREDIT_NAME + _CREDIT_END
+)
+# Wire datelines: "WASHINGTON/GENEVA, Feb 17 (Reuters) -", "Berlin (dpa) -", "(ANSA) - ROMA,
+# 17 FEB -". The agencies are a short, fixed list: with any word in brackets, "EU (European
+# Union) - …" would lose its subject.
+_WIRE_AGENCIES = (
+    r"Reuters|AP|AFP|dpa|ANSA|EFE|Bloomberg|Xinhua|Kyodo|Yonhap|AGI|Adnkronos|Belga|APA|SDA"
+    r"|KNA|epd|Lusa|PAP|ČTK|TASS|Interfax|IANS|PTI|ANI|Anadolu|AA|Agencia Brasil|Europa Press"
+)
+_PLACE_WORD = r"[A-ZÀ-ÖØ-Þ][\w.'’-]*"
+_DATELINE_PLACE = (
+    _PLACE_WORD + r"(?:[ /]" + _PLACE_WORD + r"){0,4}"
+    r"(?:,\s*[\w.]{1,12}(?:\s+[\w.]{1,12}){0,2}(?:,?\s+\d{4})?)?"
+)
+_DATELINE_DASH = r"\s*(?:--|[-–—])\s*"
+_DATELINE = re.compile(
+    r"\A\s*(?:"
+    + _DATELINE_PLACE
+    + r"\s*\((?:"
+    + _WIRE_AGENCIES
+    + r")\)"
+    + _DATELINE_DASH
+    + r"|\((?:"
+    + _WIRE_AGENCIES
+    + r")\)"
+    + _DATELINE_DASH
+    + _DATELINE_PLACE
+    + _DATELINE_DASH
+    + r")"
+)
 
 # Trailers and credits live near the edges; looking at a bounded window keeps long texts fast.
 _EDGE_WINDOW = 700
@@ -110,7 +228,17 @@ _TRAILERS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ),
     ),
     (_ELLIPSIS_TRAILER, ("…]", "...]", "…)", "...)", "&hellip;")),
-    (_CREDIT_AT_END, ("credit", "crédit", "photo", "foto", "image", "picture", "bild")),
+    (
+        _CREDIT_AT_END,
+        ("credit", "crédit", "photo", "foto", "image", "picture", "illustration", "bild"),
+    ),
+    (_CREDIT_BY_AT_END, ("photo", "image", "picture", "illustration", "video", "foto", "bild")),
+    (_SIGN_UP, ("sign up", "subscribe", "iscriviti", "inscrivez", "abonnez", "abonnieren")),
+    (_PODCAST_FOOTER, ("information", "ad choices")),
+    (_FOLLOW_LIVE, ("follow ", "segui", "suivez")),
+    (_CLICK_HERE, ("click here",)),
+    (_SUBMITTED_BY, ("submitted by",)),
+    (_FULL_COVERAGE, ("google",)),
 )
 
 
@@ -146,16 +274,72 @@ def _read_more_reach(tail: str) -> int:
     return 28 + 46 + (len(tail) - len(tail.rstrip(_READ_MORE_CLOSERS))) + 8
 
 
+_TrailerCheck = tuple[
+    re.Pattern[str], tuple[str, ...], Callable[[str], bool] | None, Callable[[str], int] | None
+]
+
+
+def _closers(tail: str, closers: str) -> int:
+    return len(tail) - len(tail.rstrip(closers))
+
+
+# The newsletter and podcast trailers, from the start of the hint their match holds to the end
+# (collapsed text, where every whitespace run is one " "), with the same margin of 8.
+# _FOLLOW_LIVE: "follow our live coverage updates" (32), " here" or " below", closers.
+# _CLICK_HERE: "click here to read the full article" (35), closers.
+# _PODCAST_FOOTER: "ad choices" (10), ". visit " (8), up to 80, "." (or "information", ".").
+# _SUBMITTED_BY: "submitted by /u/" (16), 40, " [link] [comments]" (18).
+# _FULL_COVERAGE: "google" (6), " ", "actualités" (10), " . " at most.
+def _follow_live_reach(tail: str) -> int:
+    return 32 + 6 + _closers(tail, " .:…»›→") + 8
+
+
+def _click_here_reach(tail: str) -> int:
+    return 35 + _closers(tail, _READ_MORE_CLOSERS) + 8
+
+
+def _podcast_footer_reach(tail: str) -> int:
+    return 10 + 8 + 80 + 1 + _closers(tail, " ") + 8
+
+
+def _submitted_by_reach(tail: str) -> int:
+    return 16 + 40 + 18 + _closers(tail, " ") + 8
+
+
+def _full_coverage_reach(tail: str) -> int:
+    return 6 + 1 + 10 + 3 + _closers(tail, " ") + 8
+
+
 _TRAILER_REACH: dict[re.Pattern[str], Callable[[str], int]] = {
     _APPEARED_FIRST: _appeared_first_reach,
     _READ_MORE: _read_more_reach,
+    _FOLLOW_LIVE: _follow_live_reach,
+    _CLICK_HERE: _click_here_reach,
+    _PODCAST_FOOTER: _podcast_footer_reach,
+    _SUBMITTED_BY: _submitted_by_reach,
+    _FULL_COVERAGE: _full_coverage_reach,
 }
-_SHORTEST_REACH = 28 + 46 + 8
+_SHORTEST_REACH = 6 + 1 + 10 + 3 + 8  # _FULL_COVERAGE's: a shorter tail is searched whole
 _TRAILER_CHECKS = tuple(
     (pattern, hints, _TRAILER_NEEDS.get(pattern), _TRAILER_REACH.get(pattern))
     for pattern, hints in _TRAILERS
 )
+# The newsletter and podcast trailers, tried in _TRAILERS' order after the others, behind one
+# look for any of their hints: most texts have none, and one check costs less than six.
+_PROMO_TRAILERS = frozenset(
+    (_SIGN_UP, _PODCAST_FOOTER, _FOLLOW_LIVE, _CLICK_HERE, _SUBMITTED_BY, _FULL_COVERAGE)
+)
+_FIRST_PROMO = next(i for i, check in enumerate(_TRAILER_CHECKS) if check[0] in _PROMO_TRAILERS)
+_TRAILER_GROUPS: tuple[tuple[tuple[str, ...], tuple[_TrailerCheck, ...]], ...] = (
+    ((), _TRAILER_CHECKS[:_FIRST_PROMO]),
+    (
+        tuple(hint for check in _TRAILER_CHECKS[_FIRST_PROMO:] for hint in check[1]),
+        _TRAILER_CHECKS[_FIRST_PROMO:],
+    ),
+)
 _LEADER_HINTS = ("credit", "crédit", "foto", "bildquelle", "image source")
+# What _CREDIT_NOUN can start with in ASCII (re.IGNORECASE also matches İ and ı as "i").
+_CREDIT_FIRST_LETTERS = frozenset("pPiIvVfFbB")
 
 
 def strip_boilerplate(text: str) -> str:
@@ -179,6 +363,8 @@ def _strip_boilerplate(text: str, *, collapsed: bool) -> str:
         return ""
     if "(" in text:
         text = _CREDIT_IN_PARENS.sub("", text)
+    if "/" in text:  # every credit sentence has one: skip the scan for most texts
+        text = _CREDIT_SENTENCE.sub("", text)
     text = _strip_trailers(text.strip(), collapsed)
     text = _strip_leaders(text)
     return text.strip()
@@ -188,38 +374,49 @@ def _strip_trailers(text: str, collapsed: bool) -> str:
     """Peel the trailers off `text`.
 
     `collapsed`: every whitespace in `text` is a single " " (html_to_text's output; removing
-    a trailer or a parenthesized credit keeps it so). Then a match of _APPEARED_FIRST or
-    _READ_MORE ends a bounded distance after its key phrase (_TRAILER_REACH), and the hints
-    need only be looked for in that last stretch of the text, not in the whole tail.
+    a trailer or a parenthesized credit keeps it so). Then a match of a pattern in
+    _TRAILER_REACH ends a bounded distance after its key phrase, and the hints need only be
+    looked for in that last stretch of the text, not in the whole tail.
     """
     # Trailers stack ("… […] Continue reading → The post … appeared first on …"), so peel
     # them one by one until none is left.
     for _ in range(6):
         head, tail = _split_tail(text)
-        lowered = ""
-        # lower() agrees with re.IGNORECASE on every letter of the hints but for these three,
-        # which the patterns match as "i" or "s" and lower() keeps apart.
-        reaching = (
-            collapsed
-            and len(tail) > _SHORTEST_REACH
-            and (tail.isascii() or not any(map(tail.__contains__, _IGNORECASE_ONLY)))
-        )
-        for pattern, hints, needs, reach in _TRAILER_CHECKS:
+        stripped = _peel_trailer(tail, collapsed)
+        if stripped is None:
+            return text
+        text = (head + stripped).rstrip()
+    return text
+
+
+def _peel_trailer(tail: str, collapsed: bool) -> str | None:
+    """`tail` without the first trailer of _TRAILERS that it ends with; None when it has none."""
+    lowered = tail.lower()
+    # lower() agrees with re.IGNORECASE on every letter of the hints but for these three,
+    # which the patterns match as "i" or "s" and lower() keeps apart.
+    reaching = (
+        collapsed
+        and len(tail) > _SHORTEST_REACH
+        and (tail.isascii() or not any(map(tail.__contains__, _IGNORECASE_ONLY)))
+    )
+    for group_hints, checks in _TRAILER_GROUPS:
+        if group_hints and not any(map(lowered.__contains__, group_hints)):
+            continue
+        for pattern, hints, needs, reach in checks:
             if needs is not None and not needs(tail):
                 continue
             if reaching and reach is not None and (start := len(tail) - reach(tail)) > 0:
-                searched = tail[start:].lower()
+                # Without İ (reaching), lower() keeps every offset: the slice of the lowered
+                # tail is the lowered slice of the tail, and the tail is lowered only once.
+                searched = lowered[start:]
             else:
-                searched = lowered = lowered or tail.lower()
+                searched = lowered
             if not any(map(searched.__contains__, hints)):  # no Python frame per hint
                 continue
             stripped = pattern.sub("", tail, count=1)
             if stripped != tail:
-                text = (head + stripped).rstrip()
-                break
-        else:
-            return text
-    return text
+                return stripped
+    return None
 
 
 def _split_tail(text: str) -> tuple[str, str]:
@@ -231,13 +428,27 @@ def _split_tail(text: str) -> tuple[str, str]:
 
 
 def _strip_leaders(text: str) -> str:
+    """Credits, then a byline, then a wire dateline, each only at the very start."""
     lowered_head = text[:12].lower()
     if any(map(lowered_head.__contains__, _LEADER_HINTS)):
         text = _CREDIT_AT_START.sub("", text, count=1)
+    # match(), not sub(): anchored at the start, it gives up at the first character that
+    # cannot begin a credit or a dateline instead of trying every position of the text.
+    first = text[:1]
+    if first in _CREDIT_FIRST_LETTERS or not first.isascii() or first.isspace():
+        text = _without_match(_CREDIT_BY_AT_START, text)
+        text = _without_match(_CREDIT_COLON_AT_START, text)
     match = _BYLINE.match(text) if text[:4].lower().startswith(_BYLINE_WORDS) else None
     if match and _looks_like_name(match.group("name")):
         text = text[match.end() :]
+    if "(" in text:  # every dateline names its agency in brackets
+        text = _without_match(_DATELINE, text)
     return text
+
+
+def _without_match(pattern: re.Pattern[str], text: str) -> str:
+    match = pattern.match(text)
+    return text[match.end() :] if match else text
 
 
 def _looks_like_name(candidate: str) -> bool:
@@ -249,3 +460,101 @@ def _looks_like_name(candidate: str) -> bool:
     name = candidate.split(",", 1)[0]
     words = [word for word in name.split() if word.lower() not in _NAME_CONNECTORS]
     return len(words) >= 2 and all(word[0].isupper() for word in words)
+
+
+# --- whole summaries and titles ------------------------------------------------------------
+#
+# The rules above remove a part of a text and hold for titles and summaries alike. These look
+# at a summary as a whole, beside its item's title: parse.py asks them which of an entry's
+# bodies to summarize, and whether the end of its title is the outlet's name.
+
+# A title's last segment after " - ", " | ", " – " or " — ": where outlets put their name.
+_TITLE_SUFFIX = re.compile(r"\s+[-|–—]\s+((?:(?![-|–—]\s).){1,40}?)\s*\Z")
+_MAX_OUTLET_WORDS = 5
+# Hacker News feeds from hnrss: the item's links and counts, nothing of the article.
+_HN_METADATA = re.compile(
+    r"\A(?:article url:\s*\S+\s*)?comments url:\s*\S+\s*points:\s*\d+\s*#\s*comments:\s*\d+\Z",
+    re.I,
+)
+# A summary that is a byline and nothing else ("Por Ann Lee e Bo Chan"): for summaries only,
+# since a title in title case ("Von Der Leyen Visits Rome") reads the same.
+_LONE_BYLINE = re.compile(
+    r"\A(?:by|di|par|von|por)\s+(?P<name>" + _NAME_WORD + r"(?:,?\s+" + _NAME_WORD + r"){1,11})"
+    r"\s*\.?\Z",
+    re.I,
+)
+_OUTLET_PART_SEPARATOR = re.compile(r"\s+[-|–—:]\s+")
+_DOMAIN_ENDING = re.compile(r"\.(?:[a-z]{2,3})(?:\.[a-z]{2})?\Z", re.I)
+
+
+def title_outlet(title: str) -> tuple[str, str] | None:
+    """`title` split into headline and a short last segment that may name the outlet:
+    "Deal agreed - Example News" → ("Deal agreed", "Example News"); None when there is none."""
+    match = _TITLE_SUFFIX.search(title)
+    if match is None:
+        return None
+    headline, outlet = title[: match.start()].rstrip(), match.group(1)
+    if len(outlet.split()) > _MAX_OUTLET_WORDS or len(headline.split()) < 2:
+        return None
+    return headline, outlet
+
+
+def listed_outlet(summary: str, title: str) -> str | None:
+    """The outlet an aggregator's summary names for this item, when the summary is a list of
+    headlines glued to outlet names (Google News: "Deal agreed  Example News  Other headline
+    Other Outlet…") that opens with this item's own headline and the outlet in its title."""
+    split = title_outlet(title)
+    if split is None:
+        return None
+    headline, outlet = split
+    return outlet if summary.startswith(f"{headline} {outlet}") else None
+
+
+def summary_says_nothing(summary: str, title: str) -> bool:
+    """True for a summary that tells nothing of its article: an aggregator's list of other
+    headlines, Hacker News metadata, or a lone byline. (Link labels alone, such as
+    "Comments", are found in the markup: see html_text.is_link_labels.)"""
+    if listed_outlet(summary, title) is not None:
+        return True
+    if _HN_METADATA.match(summary):
+        return True
+    byline = _LONE_BYLINE.match(summary)
+    return byline is not None and _looks_like_name(byline.group("name"))
+
+
+def strip_outlet_suffix(title: str, outlets: Iterable[str], link: str = "") -> str:
+    """`title` without a trailing " - Outlet" that names the outlet: one of `outlets` (the feed's
+    title or any part of it, an aggregator's listed outlet) or the link's site ("Example" for
+    example.com). Any other segment ("… | Opinion", "… – video") stays."""
+    split = title_outlet(title)
+    if split is None:
+        return title
+    headline, segment = split
+    names = set().union(*(_outlet_keys(name) for name in outlets if name))
+    names |= _site_keys(link)
+    return headline if _name_keys(segment) & names else title
+
+
+def _outlet_keys(outlet: str) -> set[str]:
+    """Keys of an outlet's name and of each part of it ("World - Example.com": world, example)."""
+    keys = _name_keys(outlet)
+    for part in _OUTLET_PART_SEPARATOR.split(outlet):
+        keys |= _name_keys(_DOMAIN_ENDING.sub("", part.strip()))
+    return keys
+
+
+def _name_keys(name: str) -> set[str]:
+    """ "The Example Post" → {"theexamplepost", "examplepost"}: letters and digits, case- and
+    accent-blind, with and without a leading article."""
+    words = re.findall(r"\w+", fold(name))
+    keys = {"".join(words)}
+    if len(words) > 1 and words[0] in ("the", "il", "la", "le", "les", "der", "die", "das", "el"):
+        keys.add("".join(words[1:]))
+    return keys - {""}
+
+
+def _site_keys(link: str) -> set[str]:
+    """The labels of a link's host that name the site: "www.example.co.uk" → {"example"}."""
+    host = link.partition("://")[2].partition("/")[0].partition("?")[0].rpartition("@")[2]
+    labels = host.partition(":")[0].lower().split(".")[:-1]
+    return {label for label in labels if label not in ("www", "co", "com")}

@@ -10,7 +10,7 @@ import html
 import re
 from collections.abc import Iterable
 
-__all__ = ["html_to_text"]
+__all__ = ["html_to_text", "is_link_labels"]
 
 
 # A paragraph-level break while the text is being rebuilt. Control characters cannot occur in
@@ -141,3 +141,26 @@ def _ends_sentence(paragraph: str) -> bool:
     # A bracketed paragraph, "(Photo: …)", is an aside: a full stop after it would be
     # stranded once strip_boilerplate removes the aside.
     return paragraph[-1] in ")]" or paragraph.rstrip(_CLOSING_QUOTES)[-1:] in _SENTENCE_END_CHARS
+
+
+# A link and its text (links do not nest, so the first "</a>" closes it).
+_ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a\s*>", re.I | re.S)
+_MAX_LABEL_WORDS = 3
+# Longer markup is an article, whatever its links say; the check stays cheap on every item.
+_MAX_LABELS_MARKUP = 2000
+_LABEL_SEPARATORS = " .,;:|·•()[]-–—/"
+
+
+def is_link_labels(markup: str) -> bool:
+    """True when all the text of `markup` is the labels of its links, each of a few words:
+    Hacker News' "<a href=…>Comments</a>", a forum's "[link] [comments]". Such a summary says
+    nothing of the article; a link whose text is a sentence is content and does not count."""
+    if len(markup) > _MAX_LABELS_MARKUP or ("<a" not in markup and "<A" not in markup):
+        return False
+    labels = _ANCHOR.findall(markup)
+    if not labels or any(len(html_to_text(label).split()) > _MAX_LABEL_WORDS for label in labels):
+        return False
+    if not any(html_to_text(label) for label in labels):
+        return False  # empty links around images: the text beside them decides
+    rest = html_to_text(_ANCHOR.sub(" ", markup))
+    return not rest.strip(_LABEL_SEPARATORS)

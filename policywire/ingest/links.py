@@ -10,23 +10,59 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
-from urllib.parse import urljoin, urlparse, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlparse, urlsplit, urlunsplit
 
 __all__ = ["canonical_link", "extract_links", "url_path"]
 
 
-_TRACKING_PARAMS = frozenset(
+# Query parameters that say how a reader arrived, never which page they see: dropped, so that
+# one article reached through two feeds (or a newsletter and a feed) has one link. Neither
+# w3lib (whose url_query_cleaner takes the list from its caller) nor the standard library keeps
+# such a list, and courlan's (TRACKERS_RE, a private regex) misses the ones our feeds carry most
+# (maca, wt_mc) while dropping names sites use for content (ref, source, session). So it is kept
+# here, in this one place, each name with who sets it (their own documentation, or the feed
+# where we met it). Names compare case-blind; a prefix covers a vendor's whole family.
+TRACKING_PREFIXES: tuple[str, ...] = (
+    "utm_",  # Google Analytics campaign parameters (utm_source, utm_medium, utm_campaign…)
+    "at_",  # AT Internet / Piano Analytics campaigns (BBC feeds: at_medium, at_campaign)
+    "pk_",  # Matomo (Piwik) campaigns
+    "mtm_",  # Matomo campaigns, current names
+    "itm_",  # "internal tracking" campaigns (TIME, Medium)
+    "guce_",  # Yahoo's consent redirect (guce_referrer, guce_referrer_sig)
+)
+TRACKING_PARAMETERS: frozenset[str] = frozenset(
     {
-        "fbclid",
-        "gclid",
-        "mc_cid",
-        "mc_eid",
-        "igshid",
-        "ref_src",
-        "_hsenc",
-        "_hsmi",
-        "yclid",
-        "msclkid",
+        "fbclid",  # Facebook click id
+        "gclid",  # Google Ads click id
+        "gclsrc",  # Google Ads click source
+        "dclid",  # Google Display (DoubleClick) click id
+        "gbraid",  # Google Ads (iOS, app to web)
+        "wbraid",  # Google Ads (iOS, web to app)
+        "_ga",  # Google Analytics cross-domain linker
+        "_gl",  # Google Analytics cross-domain linker (gtag)
+        "msclkid",  # Microsoft Advertising click id
+        "yclid",  # Yandex Direct click id
+        "igshid",  # Instagram share id
+        "igsh",  # Instagram share id, newer apps
+        "ttclid",  # TikTok Ads click id
+        "twclid",  # Twitter/X Ads click id
+        "ref_src",  # Twitter/X embeds and share buttons
+        "mc_cid",  # Mailchimp campaign id
+        "mc_eid",  # Mailchimp subscriber id
+        "_hsenc",  # HubSpot e-mail tracking
+        "_hsmi",  # HubSpot e-mail tracking
+        "mkt_tok",  # Marketo e-mail tracking
+        "_bhlid",  # beehiiv newsletter link id
+        "maca",  # Deutsche Welle marketing campaign (every DW feed link)
+        "wt_mc",  # Webtrekk / Mapp campaign (heise feeds)
+        "wt_zmc",  # Webtrekk / Mapp campaign
+        "xtor",  # XiTi / AT Internet campaign (French outlets)
+        "ncid",  # Yahoo / AOL / HuffPost campaign id
+        "ocid",  # Microsoft (MSN) campaign id
+        "cmpid",  # campaign id (Adobe Analytics setups)
+        "smid",  # The New York Times share id
+        "scsonar",  # Foundry (Macworld) newsletter tracking
+        "guccounter",  # Yahoo's consent redirect counter
     }
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -37,8 +73,18 @@ def canonical_link(url: str, base: str | None = None) -> str:
 
     The scheme and host are lower-cased and a default port is dropped; everything else
     (path, the order and spelling of the remaining query parameters) is kept as written.
+    A Google redirect (Google Alerts' `google.com/url?url=…`) becomes the page it leads to.
     A URL that cannot be parsed comes back stripped, unchanged otherwise.
     """
+    link = _canonical(url, base)
+    if "google." in link and "/url?" in link:  # both are needed: skip the parse for the rest
+        target = _redirect_target(link)
+        if target is not None:
+            return _canonical(target, None)
+    return link
+
+
+def _canonical(url: str, base: str | None) -> str:
     stripped = url.strip()
     simple = _SIMPLE_URL.match(stripped)
     if simple is not None and (not base or _base_is_safe(base)):
@@ -91,6 +137,29 @@ def _canonical_simple(simple: re.Match[str]) -> str:
     return link
 
 
+_GOOGLE_HOST = re.compile(r"(?:www\.)?google(?:\.[a-z]{2,3}){1,2}\Z")
+_REDIRECT_KEYS = ("url=", "q=")
+
+
+def _redirect_target(link: str) -> str | None:
+    """Where a Google redirect link leads, when `link` is one and names an http(s) page."""
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return None
+    # The host as written: canonical links have it lower-cased, and a URL that could not be
+    # made canonical (returned as it came) is not followed.
+    if parts.path != "/url" or not _GOOGLE_HOST.match(parts.netloc):
+        return None
+    for parameter in parts.query.split("&"):
+        if parameter.startswith(_REDIRECT_KEYS):
+            # unquote, not parse_qsl: a "+" in the target is a plus sign, not a space
+            target = unquote(parameter.partition("=")[2])
+            if target.startswith(("http://", "https://")):
+                return target
+    return None
+
+
 def url_path(link: str) -> str:
     """`urlsplit(link).path`, without urlsplit for a simple http(s) URL (the usual link)."""
     simple = _SIMPLE_URL.match(link)
@@ -118,7 +187,7 @@ def _drop_tracking(query: str) -> str:
 
 def _is_tracking(parameter: str) -> bool:
     name = parameter.split("=", 1)[0].lower()
-    return name.startswith("utm_") or name in _TRACKING_PARAMS
+    return name in TRACKING_PARAMETERS or name.startswith(TRACKING_PREFIXES)
 
 
 _ANCHOR_HREF = re.compile(

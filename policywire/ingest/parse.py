@@ -22,10 +22,17 @@ from xml.sax import SAXParseException
 import feedparser
 
 from policywire.errors import ParseError
-from policywire.ingest.boilerplate import html_to_clean_text
+from policywire.ingest.boilerplate import (
+    html_to_clean_text,
+    listed_outlet,
+    strip_outlet_suffix,
+    summary_says_nothing,
+)
+from policywire.ingest.dates import LocalizedDates
 from policywire.ingest.fastparse import parse_fast
-from policywire.ingest.html_text import html_to_text
+from policywire.ingest.html_text import html_to_text, is_link_labels
 from policywire.ingest.links import canonical_link, extract_links, url_path
+from policywire.ingest.match_text import body_text
 from policywire.ingest.sentences import summarize, truncate
 from policywire.ingest.text import detect_language_hint
 from policywire.models import Item, ParsedFeed
@@ -36,6 +43,9 @@ log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 500
 MAX_SUMMARY_CHARS = 4000
+# A summary the content stands in for (the description said nothing): its first sentences.
+CONTENT_SUMMARY_CHARS = 600
+CONTENT_SUMMARY_SENTENCES = 4
 MAX_TAGS = 20
 MAX_LINKS = 20
 # Clocks drift and some publishers schedule posts; beyond this, a date is not believed.
@@ -129,13 +139,14 @@ def _parse_feed(
 class _Context:
     """What every entry of one feed is normalized against."""
 
-    __slots__ = ("feed_url", "language", "now", "source")
+    __slots__ = ("dates", "feed_url", "language", "now", "source")
 
     def __init__(self, *, feed_url: str, source: str, language: str | None, now: datetime):
         self.feed_url = feed_url
         self.source = source
         self.language = language
         self.now = now
+        self.dates = LocalizedDates()  # the localized-date fallback, with this body's budget
 
 
 def _looks_like_json(head: bytes, content_type: str) -> bool:
@@ -270,21 +281,30 @@ def _entry_to_item(
         return None
     link = canonical_link(raw_link, base) if raw_link.strip() else ""
     markup = _entry_markup(entry)
-    summary = _clean(markup[0] if markup else "", MAX_SUMMARY_CHARS)
     date_text = _text(entry, "published") or _text(entry, "updated") or _text(entry, "created")
     language = context.language or _entry_language(entry) or feed_language
+    title = _clean(raw_title, MAX_TITLE_CHARS)
+    summary, listed = _summary(markup, title, language)
+    published = _published(entry, context, language)
     return Item(
         feed=context.feed_url,
         id=_entry_id(_text(entry, "id"), link, raw_title, date_text),
         link=link,
-        title=_title(raw_title, summary, language),
+        title=_title(title, summary, language, (listed, context.source, feed_title), link),
         summary=summary,
-        published=_published(entry, context.now),
+        published=published or context.now,
         language=language,
         tags=_tags(_raw(entry, "tags")),
         source=context.source or feed_title,
         links=_content_links(markup, link),
+        dated=published is not None,
+        content=_body(markup),
     )
+
+
+def _body(markup: Sequence[str]) -> str:
+    """The start of the full content for topic matching, when the summary came from elsewhere."""
+    return body_text(markup[1]) if len(markup) > 1 else ""
 
 
 def _entry_markup(entry: Mapping[str, Any]) -> list[str]:
@@ -314,12 +334,23 @@ def _detail_language(mapping: Mapping[str, Any], key: str) -> str | None:
     return None
 
 
-def _published(entry: Mapping[str, Any], now: datetime) -> datetime:
+def _published(
+    entry: Mapping[str, Any], context: _Context, language: str | None
+) -> datetime | None:
+    """The entry's date, or None when it has none we can trust.
+
+    feedparser's reading (the fast path gives the same) comes first; only when it read none
+    of the three dates are their texts tried as localized dates.
+    """
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = _raw(entry, key)
         if isinstance(parsed, time.struct_time):
-            return _believable(_from_struct_time(parsed), now)
-    return now
+            return _believable(_from_struct_time(parsed), context.now)
+    for key in ("published", "updated", "created"):
+        text = _text(entry, key)
+        if text and (found := context.dates.read(text, language)) is not None:
+            return _believable(found, context.now)
+    return None
 
 
 def _from_struct_time(parsed: time.struct_time) -> datetime | None:
@@ -386,27 +417,33 @@ def _json_item(
         return None
     link = canonical_link(raw_link, base) if raw_link.strip() else ""
     content_html = _as_str(raw.get("content_html"))
-    summary_source = (
-        _as_str(raw.get("summary")) or content_html or _plain_as_markup(raw.get("content_text"))
+    bodies = (
+        _as_str(raw.get("summary")),
+        content_html,
+        _plain_as_markup(raw.get("content_text")),
     )
-    summary = _clean(summary_source, MAX_SUMMARY_CHARS)
     date_text = _as_str(raw.get("date_published")) or _as_str(raw.get("date_modified"))
     language = context.language or detect_language_hint(_as_str(raw.get("language")))
     language = language or feed_language
+    title = _clean(raw_title, MAX_TITLE_CHARS)
+    summary, listed = _summary([body for body in bodies if body.strip()], title, language)
     # A link post's external_url is exactly the "other article" grouping looks for.
     extra = f'<a href="{external}"></a>' if external and external != raw_link else ""
     raw_id = raw.get("id")
+    published = _json_published(raw, context, language)
     return Item(
         feed=context.feed_url,
         id=_entry_id(_as_str(raw_id) or _scalar_id(raw_id), link, raw_title, date_text),
         link=link,
-        title=_title(raw_title, summary, language),
+        title=_title(title, summary, language, (listed, context.source, feed_title), link),
         summary=summary,
-        published=_json_published(raw, context.now),
+        published=published or context.now,
         language=language,
         tags=_dedupe_tags(tag for tag in _as_list(raw.get("tags")) if isinstance(tag, str)),
         source=context.source or feed_title,
         links=_content_links([content_html, extra], link),
+        content=body_text(content_html) if _as_str(raw.get("summary")) else "",
+        dated=published is not None,
     )
 
 
@@ -421,12 +458,19 @@ def _scalar_id(value: object) -> str:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
-def _json_published(raw: Mapping[str, Any], now: datetime) -> datetime:
-    for key in ("date_published", "date_modified"):
-        parsed = _parse_rfc3339(_as_str(raw.get(key)))
+def _json_published(
+    raw: Mapping[str, Any], context: _Context, language: str | None
+) -> datetime | None:
+    """As `_published`: RFC 3339 (the spec's form) first, then the texts as localized dates."""
+    texts = [_as_str(raw.get(key)) for key in ("date_published", "date_modified")]
+    for text in texts:
+        parsed = _parse_rfc3339(text)
         if parsed is not None:
-            return _believable(parsed, now)
-    return now
+            return _believable(parsed, context.now)
+    for text in texts:
+        if text and (found := context.dates.read(text, language)) is not None:
+            return _believable(found, context.now)
+    return None
 
 
 def _parse_rfc3339(value: str) -> datetime | None:
@@ -449,8 +493,40 @@ def _clean(markup: str, max_chars: int) -> str:
     return truncate(html_to_clean_text(markup), max_chars)
 
 
-def _title(raw_title: str, summary: str, language: str | None) -> str:
-    title = _clean(raw_title, MAX_TITLE_CHARS)
+def _summary(markup: Sequence[str], title: str, language: str | None) -> tuple[str, str]:
+    """The summary, from the first of the entry's bodies that says something about the
+    article, and the outlet an aggregator's list names for the item ("" when none).
+
+    A description that is link labels ("Comments"), an aggregator's list of other headlines,
+    Hacker News metadata, a lone byline or boilerplate alone is passed over; when the content
+    has to stand in for it, its first sentences do, as long as a description would be.
+    """
+    listed = ""
+    for index, body in enumerate(markup):
+        if is_link_labels(body):
+            continue
+        text = html_to_clean_text(body)
+        if index == 0:
+            listed = listed_outlet(text, title) or ""
+        if not text or summary_says_nothing(text, title):
+            continue
+        if index == 0:
+            return truncate(text, MAX_SUMMARY_CHARS), listed
+        excerpt = summarize(
+            text,
+            max_chars=CONTENT_SUMMARY_CHARS,
+            max_sentences=CONTENT_SUMMARY_SENTENCES,
+            language=language,
+        )
+        return excerpt, listed
+    return "", listed
+
+
+def _title(
+    title: str, summary: str, language: str | None, outlets: Sequence[str], link: str
+) -> str:
+    """The cleaned title without an outlet's name at its end ("… - Example News")."""
+    title = strip_outlet_suffix(title, outlets, link)
     if title:
         return title
     # Untitled posts (microblogs, some link feeds) get their first sentence as a title.
@@ -466,9 +542,10 @@ def _entry_id(declared: str, link: str, title: str, date_text: str) -> str:
     return hashlib.sha1(f"{title}\n{date_text}".encode(), usedforsecurity=False).hexdigest()
 
 
-def _believable(published: datetime | None, now: datetime) -> datetime:
+def _believable(published: datetime | None, now: datetime) -> datetime | None:
+    """The date, unless it is unreadable or in the future (then the item is undated)."""
     if published is None or published > now + FUTURE_TOLERANCE:
-        return now
+        return None
     return published
 
 
