@@ -1,15 +1,32 @@
-"""`policywire status`: what the database says about feeds, destinations and the outbox."""
+"""`policywire status`: what the database says about feeds, destinations and the outbox.
+
+Also the health verdicts a supervisor acts on: `status --check` (`check_health`) and the exit
+code of `run --once` (`RoundReport.problems`); their thresholds are documented in
+docs/commands.md ("Exit codes").
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from policywire.config.durations import parse_schedule
 from policywire.config.model import Config
+from policywire.storage.lock import lock_holder
+from policywire.storage.outbox import Backlog, PlatformState
 from policywire.storage.store import DestinationRow, FeedRow, Store
+
+# A feed is a problem for `status --check` once it has failed for longer than
+# max(FEED_GRACE, FEED_INTERVALS × its poll interval): a feed polled daily is not "down" after
+# one failed poll, and a minute-by-minute feed is not fine after five hours of errors.
+FEED_GRACE = timedelta(hours=6)
+FEED_INTERVALS = 3
+# The outbox is stuck when a message of an active destination has waited longer than this.
+OUTBOX_GRACE = timedelta(hours=1)
+# A worker whose heartbeat (every 10 s by default) is older than this is shown as gone.
+WORKER_SILENT = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +38,7 @@ class FeedStatus:
     items: int
     next_poll: datetime | None
     failures: int
+    failing_since: datetime | None = None  # the last success (or first poll) of a failing feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +54,37 @@ class DestinationStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerStatus:
+    """One worker sharing a PostgreSQL database (policywire/coordination/)."""
+
+    id: str
+    host: str
+    pid: int
+    started: datetime
+    heartbeat: datetime
+    config_version: str
+    alive: bool  # beat within WORKER_SILENT
+    leases: Mapping[str, int]  # unexpired leases by kind: feed, outbox, updates
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     feeds: tuple[FeedStatus, ...]
     destinations: tuple[DestinationStatus, ...]
     outbox: dict[str, int]
+    # The chat platforms' clients as their supervisors last recorded them; all "stopped" when
+    # no instance runs (`running` None), whatever a killed one last wrote.
+    platforms: Mapping[str, PlatformState] = field(default_factory=dict)
+    backlogs: tuple[Backlog, ...] = ()
+    running: int | None = None  # the pid of the instance running on this database (0: unknown)
+    workers: tuple[WorkerStatus, ...] = ()  # PostgreSQL: every registered worker
+
+    def summary(self) -> str:
+        outbox = self.outbox
+        return (
+            f"{len(self.feeds)} feeds, {len(self.destinations)} destinations, outbox "
+            f"{outbox['pending']} pending, {outbox['failed']} failed"
+        )
 
 
 async def collect_status(config: Config, store: Store, now: datetime) -> Status:
@@ -48,7 +93,43 @@ async def collect_status(config: Config, store: Store, now: datetime) -> Status:
     destinations = tuple(
         _destination_status(row, now) for row in await store.destinations(active_only=False)
     )
-    return Status(feeds, destinations, await store.outbox_counts())
+    running = lock_holder(config.settings.database)
+    workers = await _workers(store, now) if store.shared else ()
+    live = [worker.pid for worker in workers if worker.alive]
+    if live:
+        running = live[0] if len(live) == 1 else 0
+    platforms = await store.platform_states()
+    if running is None:  # nothing runs: a killed instance's last word is not the truth
+        platforms = {
+            name: PlatformState(name, "stopped", state.since, state.error)
+            for name, state in platforms.items()
+        }
+    return Status(
+        feeds,
+        destinations,
+        await store.outbox_counts(),
+        platforms,
+        tuple(await store.backlogs()),
+        running,
+        workers=workers,
+    )
+
+
+async def _workers(store: Store, now: datetime) -> tuple[WorkerStatus, ...]:
+    counts = await store.lease_counts(now)
+    return tuple(
+        WorkerStatus(
+            row.id,
+            row.host,
+            row.pid,
+            row.started_at,
+            row.heartbeat_at,
+            row.config_version,
+            now - row.heartbeat_at <= WORKER_SILENT,
+            {kind: n for (holder, kind), n in sorted(counts.items()) if holder == row.id},
+        )
+        for row in await store.workers()
+    )
 
 
 def _feed_status(name: str, url: str, row: FeedRow | None) -> FeedStatus:
@@ -62,6 +143,7 @@ def _feed_status(name: str, url: str, row: FeedRow | None) -> FeedStatus:
         items=row.items_total,
         next_poll=row.next_poll,
         failures=row.failures,
+        failing_since=(row.last_success or row.first_polled) if row.failures else None,
     )
 
 
@@ -95,6 +177,14 @@ def format_status(status: Status, timezone: str) -> str:
     def when(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
+    def platform_problem(destination: DestinationStatus) -> str | None:
+        """Why an active destination's messages wait: its platform's client is not up."""
+        platform = destination.key.split(":", 1)[0]
+        state = status.platforms.get(platform)
+        if status.running is None or state is None or state.state == "up":
+            return None
+        return f"waiting: {platform} {_describe_platform(state, when)}"
+
     feed_rows = [
         [
             f.name,
@@ -114,13 +204,17 @@ def format_status(status: Status, timezone: str) -> str:
             d.schedule,
             when(d.last_digest),
             when(d.next_digest) if d.schedule != "instant" else "on match",
-            "active" if d.active else f"inactive: {_short(d.last_error or '')}",
+            _short(platform_problem(d) or "active")
+            if d.active
+            else f"inactive: {_short(d.last_error or '')}",
         ]
         for d in status.destinations
     ]
     outbox = status.outbox
     return "\n".join(
         [
+            _service_line(status),
+            "",
             f"Feeds (times in {timezone})",
             _table(
                 ["feed", "last success", "items", "next poll", "failures", "last error"],
@@ -141,10 +235,147 @@ def format_status(status: Status, timezone: str) -> str:
                 destination_rows,
             ),
             "",
+            *_platform_lines(status, when),
+            *_worker_lines(status, when),
             f"Outbox: {outbox['pending']} pending, {outbox['failed']} failed, "
             f"{outbox['sent']} sent",
+            *_backlog_lines(status.backlogs, when),
         ]
     )
+
+
+def _worker_lines(status: Status, when: Callable[[datetime | None], str]) -> list[str]:
+    """Several workers: each one's heartbeat, config version and leases."""
+    if not status.workers:
+        return []
+    versions = {worker.config_version for worker in status.workers if worker.alive}
+    rows = [
+        [
+            w.id,
+            f"{w.host}:{w.pid}",
+            when(w.started),
+            when(w.heartbeat) + ("" if w.alive else " (gone)"),
+            w.config_version,
+            ", ".join(f"{n} {kind}" for kind, n in w.leases.items()) or "-",
+        ]
+        for w in status.workers
+    ]
+    header = ["worker", "host:pid", "started", "heartbeat", "config", "leases"]
+    lines = ["Workers", _table(header, rows)]
+    if len(versions) > 1:
+        lines.append(f"  workers run {len(versions)} different config versions")
+    return [*lines, ""]
+
+
+def _service_line(status: Status) -> str:
+    live = sum(worker.alive for worker in status.workers)
+    if live > 1:
+        return f"Service: running ({live} workers)"
+    if status.running is None:
+        return "Service: not running"
+    return "Service: running" + (f" (pid {status.running})" if status.running else "")
+
+
+def _describe_platform(state: PlatformState, when: Callable[[datetime | None], str]) -> str:
+    if state.state == "retrying":
+        tries = f", {state.attempts} failed tries" if state.attempts > 1 else ""
+        return f"retrying since {when(state.since)}{tries}: {_short(state.error or '')}"
+    return f"{state.state} since {when(state.since)}"
+
+
+def _platform_lines(status: Status, when: Callable[[datetime | None], str]) -> list[str]:
+    if not status.platforms:
+        return []
+    rows = [
+        [name, _describe_platform(state, when)] for name, state in sorted(status.platforms.items())
+    ]
+    return ["Chat platforms", _table(["platform", "state"], rows), ""]
+
+
+def _backlog_lines(
+    backlogs: Sequence[Backlog], when: Callable[[datetime | None], str]
+) -> list[str]:
+    """Per destination: what waits and why its head waits, and why messages were given up."""
+    lines = []
+    for backlog in backlogs:
+        if backlog.pending:
+            why = f": {_short(backlog.head_error)}" if backlog.head_error else ""
+            lines.append(
+                f"  {backlog.destination}: {backlog.pending} pending since "
+                f"{when(backlog.oldest_pending)}, next try {when(backlog.head_next_attempt)} "
+                f"(tried {backlog.head_attempts} times){why}"
+            )
+        if backlog.failed:
+            lines.append(
+                f"  {backlog.destination}: {backlog.failed} failed for good, the last because: "
+                f"{_short(backlog.last_failure or 'unknown', 120)}"
+            )
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When `status --check` calls a feed or the outbox a problem (see the constants)."""
+
+    feed_grace: timedelta = FEED_GRACE
+    outbox_grace: timedelta = OUTBOX_GRACE
+
+
+def check_health(
+    config: Config, status: Status, now: datetime, thresholds: Thresholds | None = None
+) -> list[str]:
+    """One line per problem: feeds failing too long, messages waiting too long, bots down."""
+    limits = thresholds or Thresholds()
+    intervals = {feed.url: feed.interval for feed in config.feeds}
+    problems = []
+    for feed in status.feeds:
+        if feed.failing_since is None:
+            continue
+        limit = max(limits.feed_grace, FEED_INTERVALS * intervals.get(feed.url, timedelta(0)))
+        if now - feed.failing_since > limit:
+            problems.append(
+                f"feed {feed.name} failing since {feed.failing_since:%Y-%m-%d %H:%M} UTC "
+                f"({feed.failures} failures, more than {_span(limit)}): {feed.last_error}"
+            )
+    active = {d.key for d in status.destinations if d.active}
+    for backlog in status.backlogs:
+        oldest = backlog.oldest_pending
+        if backlog.destination in active and oldest and now - oldest > limits.outbox_grace:
+            problems.append(
+                f"outbox stuck: {backlog.destination} has {backlog.pending} messages waiting "
+                f"since {oldest:%Y-%m-%d %H:%M} UTC (more than {_span(limits.outbox_grace)})"
+                + (f": {backlog.head_error}" if backlog.head_error else "")
+            )
+    return problems
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h"
+
+
+@dataclass(frozen=True, slots=True)
+class RoundReport:
+    """What one `run --once` round did, and what it could not do."""
+
+    sent: int
+    feeds: int
+    feeds_failed: int
+    undelivered: Mapping[str, str] = field(default_factory=dict)  # destination → why
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.feeds and self.feeds_failed == self.feeds:
+            found.append(f"every feed failed ({self.feeds})")
+        found += [f"{key} not delivered to: {why}" for key, why in sorted(self.undelivered.items())]
+        return found
+
+    def describe(self) -> str:
+        text = f"{self.sent} messages sent, {self.feeds - self.feeds_failed}/{self.feeds} feeds ok"
+        problems = self.problems()
+        return text + (f"; {'; '.join(problems)}" if problems else "")
 
 
 def _short(text: str, limit: int = 60) -> str:

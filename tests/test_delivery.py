@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from policywire.config.load import load_config
 from policywire.deliver.sender import (
     Pacing,
     RateLimiter,
@@ -20,8 +21,9 @@ from policywire.deliver.sender import (
     TargetMoved,
     backoff,
 )
+from policywire.status import collect_status, format_status
 from policywire.storage.store import DestinationRow, Store
-from tests.helpers import NOW
+from tests.helpers import NOW, config_file
 
 
 class FakeClock:
@@ -79,12 +81,17 @@ async def test_rate_limiter_keeps_per_target_and_global_pace() -> None:
     assert times[2] - times[1] >= 3.0
 
 
-def test_backoff_grows_and_is_capped() -> None:
+def test_backoff_grows_is_capped_at_15_minutes_and_fully_jittered() -> None:
     rng = random.Random(1)
-    delays = [backoff(n, rng) for n in range(1, 15)]
-    assert 1.0 <= delays[0] <= 2.0
-    assert delays[5] > delays[0]
-    assert max(delays) <= 15 * 60
+    first = [backoff(1, rng) for _ in range(200)]
+    assert all(1.0 <= delay <= 2.0 for delay in first)
+    sixth = [backoff(6, rng) for _ in range(200)]
+    assert max(sixth) <= 64 and sum(sixth) / len(sixth) > 2 * sum(first) / len(first)
+    late = [backoff(n, rng) for n in range(10, 200)]  # an outage of hours: still capped
+    assert max(late) <= 15 * 60
+    # Full jitter: the draws spread over the whole range, so retries after an outage
+    # do not come back in step.
+    assert min(late) < 100 and max(late) > 800
 
 
 def row(key: str = "telegram:42", target: str = "42") -> DestinationRow:
@@ -184,3 +191,61 @@ async def test_rejected_message_is_recorded_and_the_next_one_goes(store: Store) 
     assert await sender.drain() == 1
     assert [text for _, _, text in transport.delivered] == ["good"]
     assert await store.outbox_depth() == 0
+
+
+async def test_retryable_errors_are_never_given_up(store: Store) -> None:
+    """Issue 15: after 8 tries without retry_after the message used to be marked failed."""
+    clock = FakeClock()
+    outage: list[Exception] = [RetryLater(f"Telegram unreachable: try {n}") for n in range(40)]
+    transport = ScriptedTransport(clock, {"42": outage})
+    await queue(store, row(), "one", "two")
+    sender = make_sender(store, transport, clock)
+    waits = []
+    await sender.drain()
+    while await store.outbox_depth():
+        due = await store.next_due_time()
+        assert due is not None, "a message left the queue without being sent"
+        wait = (due - (NOW + timedelta(seconds=clock.now))).total_seconds()
+        waits.append(wait)
+        clock.now += max(wait, 0.0)
+        await sender.drain()
+    assert [text for _, _, text in transport.delivered] == ["one", "two"]
+    assert (await store.outbox_counts())["failed"] == 0
+    [first, _] = await store.messages("sent")
+    assert first.attempts == 41  # forty refusals, then delivered
+    assert max(waits) <= 15 * 60
+    assert sum(waits) > 3600  # the outage lasted hours of backoff, and nothing was lost
+
+
+async def test_status_says_why_a_message_waits_and_why_one_was_given_up(
+    store: Store, tmp_path: Path
+) -> None:
+    clock = FakeClock()
+    transport = ScriptedTransport(
+        clock,
+        {
+            "42": [Rejected("Telegram refused the message: message is too long")],
+            "7": [RetryLater("Telegram unreachable: Bad Gateway")],
+        },
+    )
+    await queue(store, row(), "too long", "fine")
+    await queue(store, row("telegram:7", "7"), "later")
+    sender = make_sender(store, transport, clock)
+    await sender.drain()
+    config = load_config(
+        config_file(
+            tmp_path,
+            database=tmp_path / "d.db",
+            feeds=["https://news.example/feed.xml"],
+            topics={"ai-act": ["AI Act"]},
+        )
+    )
+    text = format_status(await collect_status(config, store, NOW), "UTC")
+    assert (
+        "telegram:42: 1 failed for good, the last because: Telegram refused the message: " in text
+    )
+    assert "telegram:7: 1 pending since 2026-03-10 12:00" in text
+    assert "(tried 1 times): Telegram unreachable: Bad Gateway" in text
+    assert sender.undeliverable == {
+        "telegram:42": "message 1 refused: Telegram refused the message: message is too long"
+    }

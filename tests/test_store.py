@@ -1,10 +1,11 @@
-"""The store against a real SQLite file: dedup across restarts, backfill, deliveries."""
+"""The store against a real SQLite file and a real PostgreSQL: dedup across restarts,
+backfill, deliveries."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from policywire.errors import StoreError
 from policywire.models import Item, MatchedItem, TopicHit, Validators
 from policywire.storage.store import DestinationRow, Store
+from tests.databases import BACKENDS, database_url
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 FEED = "https://news.example/feed.xml"
@@ -70,9 +72,11 @@ def destination(created: datetime = NOW, topics: tuple[str, ...] = ("ai-act",)) 
     )
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+@pytest.fixture(params=BACKENDS)
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every store test runs on SQLite and on a real PostgreSQL (tests/databases.py)."""
+    async with database_url(request.param, tmp_path) as url:
+        yield url
 
 
 async def test_items_are_never_reported_twice_across_restarts(db_url: str) -> None:
@@ -270,6 +274,8 @@ async def test_the_fast_sqlite_insert_stores_what_sqlalchemy_would(
     db_url: str, tmp_path: Path
 ) -> None:
     """Unmatched items skip SQLAlchemy's parameter processing; their rows must not differ."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the fast insert is SQLite's own")
     rome = timezone(timedelta(hours=2))
     published = datetime(2026, 3, 10, 14, 5, 6, 789, tzinfo=rome)
     store = await Store.open(db_url)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from policywire.errors import SchemaError, StoreError
+from policywire.storage.lock import DatabaseWatch
 from policywire.storage.migrate import SchemaUpgrade, upgrade_schema
 from policywire.storage.sqlite_bulk import enable_sqlite_pragmas
 
@@ -31,6 +32,7 @@ class StoreBase:
         # Writers of this process take turns here instead; readers never wait.
         self._write_lock = asyncio.Lock()
         self.schema_upgrade: SchemaUpgrade | None = None  # what `open` did to the schema
+        self._file_watch: DatabaseWatch | None = None  # SQLite: the file `open` opened
 
     @classmethod
     async def open(cls, url: str) -> Self:
@@ -52,7 +54,13 @@ class StoreBase:
             raise StoreError(f"cannot open database {safe_url(url)}: {first_line(exc)}") from exc
         store = cls(engine)
         store.schema_upgrade = upgrade
+        store._file_watch = DatabaseWatch.for_url(url)
         return store
+
+    def check_database_file(self) -> None:
+        """Raise DatabaseGone when the SQLite file was deleted or replaced since `open`."""
+        if self._file_watch is not None:
+            self._file_watch.check()
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -61,14 +69,31 @@ class StoreBase:
     async def _tx(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
         async with contextlib.AsyncExitStack() as stack:
             if write:
+                self.check_database_file()  # never write into a file nobody can open again
                 await stack.enter_async_context(self._write_lock)
             try:
                 async with self._engine.begin() as conn:
                     yield conn
             except SQLAlchemyError as exc:
+                unencodable = _unencodable(exc)  # asyncpg wraps it in a DataError
+                if unencodable is not None:
+                    reason = unencodable.reason
+                    raise StoreError(f"text the database cannot store: {reason}") from exc
                 raise StoreError(f"database error: {first_line(exc)}") from exc
             except UnicodeEncodeError as exc:  # text the driver cannot bind (a lone surrogate)
                 raise StoreError(f"text the database cannot store: {exc.reason}") from exc
+
+
+def _unencodable(exc: BaseException) -> UnicodeEncodeError | None:
+    """The UnicodeEncodeError behind a driver's error, if that is what it was."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # SQLAlchemy error → driver error → its cause: never deeper
+        if seen is None:
+            return None
+        if isinstance(seen, UnicodeEncodeError):
+            return seen
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
 
 
 def chunks(values: Sequence[Any], size: int) -> Iterable[list[Any]]:
