@@ -127,10 +127,10 @@ async def test_matching_in_the_pool_and_a_304_starts_no_worker(
                     assert outcome.status is PollStatus.NEW
                     assert [m.item.title for m in outcome.matched()] == ["The AI Act applies"]
                     assert outcome.matched()[0].topics == ("ai-act",)
-                    assert parser._executor is not None
+                    assert parser.worker_pids() != []
                 else:  # a 304: no parse, so no process was started
                     assert outcome.status is PollStatus.UNCHANGED
-                    assert parser._executor is None
+                    assert parser.worker_pids() == []
     assert await store.count_items() == 2
     await store.close()
 

@@ -11,6 +11,7 @@ from yaml.nodes import Node, SequenceNode
 from policywire.config.model import DestinationConfig, DestinationKind, Settings, TopicConfig
 from policywire.config.values import (
     parse_env_name,
+    parse_flag,
     parse_language,
     parse_schedule_text,
     parse_timezone,
@@ -23,6 +24,7 @@ from policywire.config.yamlpos import (
     parse_node,
     sequence_items,
 )
+from policywire.logsafe import secret_kind
 
 # The YAML key that names a destination's kind, and the kind it stands for.
 _KIND_BY_KEY: dict[str, DestinationKind] = {
@@ -36,7 +38,7 @@ if TYPE_CHECKING:  # the reader that calls us; imported only for its type
     from policywire.config.load import ConfigReader
 
 
-_DESTINATION_OPTIONS = ("topics", "schedule", "timezone", "language", "max_stories")
+_DESTINATION_OPTIONS = ("topics", "schedule", "timezone", "language", "max_stories", "cards")
 
 
 _TELEGRAM_USERNAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
@@ -82,12 +84,13 @@ class DestinationsReader:
         timezone = fields.parsed("timezone", self.settings.timezone, parse_timezone)
         language = fields.parsed("language", self.settings.language, parse_language)
         max_stories = fields.integer("max_stories", self.settings.max_stories, minimum=1)
+        cards = fields.parsed("cards", True, parse_flag)  # story cards for instant destinations
         kind_key = self._kind_key(fields)
         target = None if kind_key is None else self._target(fields, kind_key)
         if kind_key is None or target is None:
             return None
         destination = DestinationConfig(
-            _KIND_BY_KEY[kind_key], target, topics, schedule, timezone, language, max_stories
+            _KIND_BY_KEY[kind_key], target, topics, schedule, timezone, language, max_stories, cards
         )
         self._check_unique(destination, fields, kind_key)
         return destination
@@ -173,9 +176,20 @@ class DestinationsReader:
         )
 
 
+# A token or webhook URL pasted where a target belongs is never repeated: `check` output ends up
+# in terminals, CI logs and bug reports.
+_NOT_HERE = "tokens and webhook URLs are read from environment variables, never from this file"
+
+
+def _got(text: str) -> str:
+    """What the user wrote, for "expected X, got Y" — unless it looks like a secret."""
+    kind = secret_kind(text)
+    return repr(text) if kind is None else f"{kind} (not shown; {_NOT_HERE})"
+
+
 def _console_target(text: str) -> str:
     if text not in ("stdout", "stderr"):
-        raise ValueError(f"must be 'stdout' or 'stderr', got {text!r}")
+        raise ValueError(f"must be 'stdout' or 'stderr', got {_got(text)}")
     return text
 
 
@@ -185,12 +199,12 @@ def _telegram_target(text: str) -> str:
     if _TELEGRAM_USERNAME.fullmatch(text):
         return text
     hint = " (did you forget the '@'?)" if _TELEGRAM_USERNAME.fullmatch("@" + text) else ""
-    raise ValueError(f"expected a channel @username or a numeric chat id, got {text!r}{hint}")
+    raise ValueError(f"expected a channel @username or a numeric chat id, got {_got(text)}{hint}")
 
 
 def _discord_target(text: str) -> str:
     if not _SNOWFLAKE.fullmatch(text) or int(text) == 0:
-        raise ValueError(f"expected a numeric Discord channel id, got {text!r}")
+        raise ValueError(f"expected a numeric Discord channel id, got {_got(text)}")
     return str(int(text))
 
 

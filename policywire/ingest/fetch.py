@@ -5,8 +5,13 @@ One pooled aiohttp session serves every feed. Conditional GET is the normal path
 trouble never raises; it comes back as an ERROR result with one readable line, free of
 credentials, so one broken feed cannot stop a poll. Only cancellation propagates.
 
+Redirects are followed here, hop by hop, so that each hop passes the address rules of
+`policywire.ingest.netguard` (no loopback, private, link-local… address unless the operator
+wrote it or `allow_private_networks` is on), and the connector's resolver applies the same
+rules to every DNS answer before connecting to it.
+
 `file://` URLs and absolute paths are read from disk, which keeps offline demos and tests on
-the same code path.
+the same code path; they are only ever taken from the configuration, never from a redirect.
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import ipaddress
 import logging
 import mimetypes
 import random
+import socket
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -28,7 +35,10 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlencode, urlsplit, u
 from urllib.request import url2pathname
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
+from policywire.ingest.netguard import AddressPolicy, BlockedAddressError, Origin, is_localhost
 from policywire.models import FetchResult, FetchStatus, Validators
 
 logger = logging.getLogger(__name__)
@@ -41,6 +51,7 @@ ACCEPT = (
 MB = 1024 * 1024
 _READ_CHUNK = 64 * 1024
 _NO_VALIDATORS = Validators()
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Query parameters whose values are secrets often enough that logs should not show them.
 _SECRET_PARAMS = frozenset(
     {"token", "access_token", "key", "apikey", "api_key", "secret", "password", "sig", "auth"}
@@ -55,7 +66,9 @@ class Fetcher:
     """Fetches feeds over one pooled HTTP session, bounded overall and per host.
 
     Use as `async with Fetcher() as fetcher:`. A session passed in is used as is and left open
-    on exit; otherwise the Fetcher makes its own and closes it.
+    on exit; otherwise the Fetcher makes its own and closes it. Only its own session checks
+    the addresses a host name resolves to (through `GuardedResolver`, over `resolver` or
+    aiohttp's default); the hop checks (redirect targets, IP addresses in URLs) apply to both.
     """
 
     def __init__(
@@ -71,6 +84,8 @@ class Fetcher:
         user_agent: str = DEFAULT_USER_AGENT,
         trust_env: bool = False,
         clock: Callable[[], datetime] = _utc_now,
+        address_policy: AddressPolicy | None = None,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self.concurrency = max(1, concurrency)
         self.per_host_concurrency = max(1, per_host_concurrency)
@@ -81,6 +96,8 @@ class Fetcher:
         self.user_agent = user_agent
         self.trust_env = trust_env  # honour HTTP(S)_PROXY and NO_PROXY from the environment
         self._clock = clock
+        self.address_policy = address_policy or AddressPolicy()
+        self._resolver = resolver
         self._session = session
         self._owns_session = session is None
         self._slots = asyncio.Semaphore(self.concurrency)
@@ -107,7 +124,10 @@ class Fetcher:
         if self._session is not None:
             return
         connector = aiohttp.TCPConnector(
-            limit=self.concurrency, limit_per_host=self.per_host_concurrency, ttl_dns_cache=300
+            limit=self.concurrency,
+            limit_per_host=self.per_host_concurrency,
+            ttl_dns_cache=300,  # what is cached was checked: the resolver only returns allowed
+            resolver=GuardedResolver(self.address_policy, self._resolver),
         )
         self._session = aiohttp.ClientSession(
             connector=connector, timeout=self._client_timeout, trust_env=self.trust_env
@@ -172,8 +192,6 @@ class Fetcher:
                 return _error(url, f"connection timed out after {_seconds(self.connect_timeout)}")
             except TimeoutError:
                 return _error(url, f"timed out after {_seconds(self.timeout)}")
-            except aiohttp.TooManyRedirects:
-                return _error(url, f"too many redirects (more than {self.max_redirects})")
             except (aiohttp.ClientError, OSError, ValueError) as exc:
                 return _error(url, _describe_network_error(exc, url))
 
@@ -189,14 +207,29 @@ class Fetcher:
         return slot
 
     async def _request(self, url: str, validators: Validators) -> FetchResult:
-        async with self._require_session().get(
-            url,
-            headers=self._request_headers(validators),
-            timeout=self._client_timeout,
-            # aiohttp gives up when the count of redirects *reaches* its limit.
-            max_redirects=self.max_redirects + 1,
-        ) as response:
-            return await self._read_response(url, validators, response)
+        """GET `url`, following redirects ourselves so that every hop is checked first."""
+        origin = Origin.of(urlsplit(url).hostname or "")
+        target = URL(url)
+        for hop in range(self.max_redirects + 1):
+            problem = _hop_problem(target, origin, self.address_policy, redirected=hop > 0)
+            if problem is not None:
+                return _error(url, problem)
+            try:
+                async with self._require_session().get(
+                    target,
+                    headers=self._request_headers(validators),
+                    timeout=self._client_timeout,
+                    allow_redirects=False,
+                ) as response:
+                    location = _redirect_target(response)
+                    if location is None:
+                        return await self._read_response(url, validators, response)
+            except aiohttp.ClientConnectorDNSError as exc:
+                if isinstance(exc.os_error, BlockedAddressError):
+                    return _error(url, _blocked(exc.os_error, redirected=hop > 0))
+                raise
+            target = location
+        return _error(url, f"too many redirects (more than {self.max_redirects})")
 
     def _request_headers(self, validators: Validators) -> dict[str, str]:
         headers = {"User-Agent": self.user_agent, "Accept": ACCEPT}
@@ -259,6 +292,75 @@ class Fetcher:
             final_url=final_url,
             http_status=response.status,
         )
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves with `base`, then keeps only the addresses the policy allows.
+
+    The connector connects to what this returns and caches it, so the addresses checked are
+    the addresses used: a DNS answer that changes between a check and the connection (DNS
+    rebinding) cannot happen. A name with no allowed address raises BlockedAddressError.
+    `localhost` passes as resolved: the hop check refused it unless the operator wrote it.
+    """
+
+    def __init__(self, policy: AddressPolicy, base: AbstractResolver | None = None) -> None:
+        self.policy = policy
+        self._base = base or aiohttp.DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._base.resolve(host, port, family)
+        if is_localhost(host):
+            return found
+        kept: list[ResolveResult] = []
+        refused: BlockedAddressError | None = None
+        for entry in found:
+            address = ipaddress.ip_address(entry["host"])
+            reason = self.policy.refusal(address)
+            if reason is None:
+                kept.append(entry)
+            elif refused is None:
+                refused = BlockedAddressError(host, address, reason)
+        if kept or refused is None:
+            return kept
+        raise refused
+
+    async def close(self) -> None:
+        await self._base.close()
+
+
+def _hop_problem(
+    target: URL, origin: Origin, policy: AddressPolicy, *, redirected: bool
+) -> str | None:
+    if redirected and target.scheme not in ("http", "https"):
+        # file: above all: a server must never make us read the local disk.
+        return f"refused a redirect to a {target.scheme}: URL (only http and https are followed)"
+    return origin.hop_problem(target.raw_host or "", policy, redirected=redirected)
+
+
+def _redirect_target(response: aiohttp.ClientResponse) -> URL | None:
+    """Where a 3xx sends us, made absolute; None when this response is the answer."""
+    if response.status not in _REDIRECTS:
+        return None
+    location = response.headers.get("Location")
+    if location is None:
+        return None  # a 3xx without a Location is reported as an HTTP error
+    try:
+        target = URL(location)
+    except ValueError:
+        raise aiohttp.InvalidUrlRedirectClientError(location, "not a URL") from None
+    return target if target.scheme else response.url.join(target)
+
+
+def _blocked(error: BlockedAddressError, *, redirected: bool) -> str:
+    if redirected:
+        where = f"redirected to {error.host}, which resolves to {error.address}"
+        return f"{where}, {error.reason}: refused"
+    return (
+        f"{error.host} resolves to {error.address}, {error.reason}: refused "
+        "(settings.allow_private_networks: true allows it)"
+    )
 
 
 # --- backoff -------------------------------------------------------------------------------
