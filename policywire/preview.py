@@ -21,9 +21,8 @@ from policywire.curate.embedders.seam import Vector
 from policywire.curate.stories import ArticleKey
 from policywire.curate.summarizer import SummarizedStory
 from policywire.ingest.match import ItemExplanation, Matcher
-from policywire.ingest.parsepool import ParsePool
 from policywire.models import Digest, Item, MatchedItem, Story
-from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for
+from policywire.pipeline import Poller, PollOutcome, PollStatus, fetcher_for, parse_pool_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +108,8 @@ async def poll_everything(
     outcomes: list[PollOutcome] = []
     async with fetcher_for(settings) as fetcher:
         workers = 0 if len(config.feeds) < 8 else None
-        with ParsePool(workers=workers, rules=config.topic_rules().values()) as parser:
+        # The configured parse limits, as `run` has them (a handful of feeds parse in threads).
+        with parse_pool_for(settings, workers, config.topic_rules().values()) as parser:
             poller = Poller(fetcher, parser, clock)
             slots = asyncio.Semaphore(settings.concurrency)  # back-pressure on bodies in memory
 
