@@ -14,11 +14,15 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from policywire.config.load import default_config_path, load_config
+from policywire.config.load import (
+    default_config_path,
+    load_config,
+    load_config_without_secrets,
+)
 from policywire.config.model import Config
 from policywire.errors import ConfigError, PolicywireError
 from policywire.languages import SUPPORTED_LANGUAGES
@@ -110,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("path", metavar="PATH", type=Path, help="the backup file to write")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
+    labels = commands.add_parser("labels", parents=[common], help="readers' verdicts")
+    label_actions = labels.add_subparsers(dest="labels_action", required=True, metavar="ACTION")
+    export = label_actions.add_parser(
+        "export",
+        parents=[common],
+        help="write the verdicts of story cards' buttons as evaluation data (docs/cards.md)",
+    )
+    export.add_argument("directory", metavar="DIR", type=Path, help="the folder to write")
+
     run = commands.add_parser(
         "run", parents=[common], help="run the service: poll, digest, deliver, answer chats"
     )
@@ -172,6 +185,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return asyncio.run(_db_upgrade(config))
     if args.command == "backup":
         return _backup(config, args.path, force=args.force)
+    if args.command == "labels":  # "export", its only action
+        return asyncio.run(_labels_export(config, args.directory))
     if args.command == "run":
         # One instance per SQLite file: two would send everything twice (issue 15).
         with instance_lock(config.settings.database):
@@ -179,45 +194,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(f"unhandled command {args.command}")
 
 
-# Commands that send nothing: a token variable need not be set for them.
-NO_TOKENS_NEEDED = frozenset({"check", "preview"})
+# The one command that sends: every other one loads the configuration without the token and
+# webhook variables (`check` in CI, `status`, `backup` and `db upgrade` from a shell).
+TOKENS_NEEDED = frozenset({"run"})
 
 
 def _load(args: argparse.Namespace) -> Config:
-    """The configuration; for `check` and `preview` an unset token variable is a warning that
-    `run` will need it, not an error (issue 14)."""
+    """The configuration; for every command but `run` an unset token or webhook variable is a
+    warning that `run` will need it, not an error (issue 14)."""
     path = args.config or default_config_path()
-    if args.command not in NO_TOKENS_NEEDED:
+    if args.command in TOKENS_NEEDED:
         return load_config(path)
-    env = TokensOptional(os.environ)
-    config = load_config(path, env)
-    for name in env.unset:
+    config, unset = load_config_without_secrets(path)
+    for name in unset:
         print(f"warning: {name} is not set; `policywire run` will need it", file=sys.stderr)
     return config
-
-
-class TokensOptional(Mapping[str, str]):
-    """The environment as a command that sends nothing reads it: the config reader looks a
-    variable up only for a bot token or webhook URL, so one that is unset (or blank) reads as
-    set, and is remembered to warn about."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.unset: list[str] = []
-
-    def __getitem__(self, name: str) -> str:
-        value = self.env.get(name, "")
-        if value.strip():
-            return value
-        if name not in self.unset:
-            self.unset.append(name)
-        return "unset (not needed by this command)"
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.env)
-
-    def __len__(self) -> int:
-        return len(self.env)
 
 
 def _setup_logging(verbose: bool, *, json_lines: bool = False) -> None:
@@ -314,6 +305,23 @@ async def _db_upgrade(config: Config) -> int:
     await store.close()
     assert store.schema_upgrade is not None  # set by every open
     print(store.schema_upgrade.describe())
+    return EXIT_OK
+
+
+async def _labels_export(config: Config, directory: Path) -> int:
+    """`policywire labels export DIR`: readers' verdicts as grouping and relevance labels."""
+    from policywire.chat.feedback import export_labels
+    from policywire.storage.store import Store
+
+    store = await Store.open(config.settings.database)
+    try:
+        done = await export_labels(store, directory)
+    finally:
+        await store.close()
+    print(
+        f"{done.pairs} grouping pairs ({done.articles} articles) and {done.relevance} relevance "
+        f"labels written to {directory}"
+    )
     return EXIT_OK
 
 
@@ -445,6 +453,7 @@ async def _start_bots(
             service.subscriptions,
             service.send_digest,
             receive_updates=not shared,
+            feedback=service.feedback,  # story cards' buttons (docs/cards.md)
         )
         service.coordination.add_receiver("telegram", bot)
         bots.append(await _supervised("telegram bot", bot, service, once=once))

@@ -19,7 +19,16 @@ RESULT_PREFIX = "RESULT "
 
 
 def _scenarios() -> dict[str, Callable[[dict[str, Any]], dict[str, Result]]]:
-    from bench.scenarios import delivery, embedding, grouping, matching, parsing, poll, profile
+    from bench.scenarios import (
+        delivery,
+        embedding,
+        grouping,
+        matching,
+        parsing,
+        poll,
+        profile,
+        workers,
+    )
 
     return {
         "poll.policywire": poll.run_policywire,
@@ -35,6 +44,7 @@ def _scenarios() -> dict[str, Callable[[dict[str, Any]], dict[str, Result]]]:
         "deliver.naive": delivery.run_naive,
         "parse.compare": parsing.run_compare,
         "profile.stages": profile.run_profile,
+        "workers.postgresql": workers.run,  # needs PostgreSQL; see bench/scenarios/workers.py
     }
 
 

@@ -14,23 +14,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import zoneinfo
 from collections.abc import Awaitable, Callable, Mapping
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import aiohttp
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 
 from bots.discord_common import configure_endpoints, message_arguments, translate
 from policywire.chat import wording
+from policywire.chat.locale import client_language, personal_language
 from policywire.chat.subscriptions import Subscriptions
 from policywire.chat.wording import Message, describe
 from policywire.config.model import DiscordSettings
 from policywire.deliver.sender import Pacing
 from policywire.errors import CommandError, RetryLater, StartError
 from policywire.languages import SUPPORTED_LANGUAGES
+from policywire.locale.catalogues import SOURCE_LANGUAGE, gettext, own_name, pgettext
 from policywire.storage.store import DestinationRow
 
 log = logging.getLogger(__name__)
@@ -75,24 +79,38 @@ class DiscordBot:
         self.pacing = pacing or DiscordBot.pacing
         configure_endpoints(settings.api_base_url, settings.gateway_url)
         quiet_voice_warning()
-        intents = discord.Intents.none()
-        intents.guilds = True
-        self.client = _Client(
-            self,
-            intents=intents,
-            guild_ready_timeout=guild_ready_timeout,
-            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
-        )
-        self.tree = _Tree(self.client)
-        _add_commands(self.tree, self)
+        self.guild_ready_timeout = guild_ready_timeout
+        self.client, self.tree = self._new_client()
         self.synced: set[int | None] = set()  # guild ids (None: global) with our commands
         self.ready = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
+
+    def _new_client(self) -> tuple[_Client, _Tree]:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        client = _Client(
+            self,
+            intents=intents,
+            guild_ready_timeout=self.guild_ready_timeout,
+            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
+        )
+        tree = _Tree(client)
+        _add_commands(tree, self)
+        return client, tree
 
     # --- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Log in over REST, then keep the gateway connection in a task of this loop."""
+        if self.client.is_closed():
+            # A restart by the supervisor: a closed client's HTTP connector is closed with it
+            # (`Client.clear` keeps it), so a new client it is.
+            self.client, self.tree = self._new_client()
+            self.synced.clear()
+            self.ready.clear()
+        # Names, descriptions and options in each language we speak (the client's state holds
+        # it, so a new client gets it again).
+        await self.tree.set_translator(_Translator())
         try:
             await self.client.login(self.token)
         except discord.LoginFailure as exc:
@@ -107,13 +125,19 @@ class DiscordBot:
     async def _connect(self) -> None:
         try:
             await self.client.connect(reconnect=True)
-        except Exception:  # a bad intent or token ends the gateway, not the service
-            log.exception("discord gateway stopped; messages are still sent over REST")
+        except Exception as exc:  # a bad intent or token ends the gateway, not the service
+            reason = str(exc) or type(exc).__name__
+            log.error("discord gateway stopped: %s; the bot is restarted", reason)
 
     async def stop(self) -> None:
         await self.client.close()
         if self._runner is not None:
             await asyncio.gather(self._runner, return_exceptions=True)
+
+    async def wait_closed(self) -> None:
+        """Return when the gateway connection ended by itself (the supervisor restarts us)."""
+        if self._runner is not None:
+            await asyncio.shield(self._runner)
 
     async def on_ready(self) -> None:
         if self.settings.sync == "global":
@@ -177,52 +201,79 @@ class DiscordBot:
             _channel_id(interaction),
             [topic],
             title=_title(interaction),
-            language=_guild_language(interaction),
+            language=_server_language(interaction),
         )
-        await _say(interaction, Message(wording.SUBSCRIBED, {"settings": self._describe(row)}))
+        subscribed = Message(wording.SUBSCRIBED, {"settings": self._describe(row)})
+        if not self.subscriptions.first_poll_pending(row):
+            await self._say(interaction, subscribed)
+            return
+        language = await self._reply_language(interaction)
+        later = Message(wording.FIRST_POLL_RUNNING)  # right after a start: its digest follows
+        await _reply(interaction, f"{_text(subscribed, language)}\n{_text(later, language)}")
 
     async def unsubscribe(self, interaction: Interaction, topic: str) -> None:
         if not await self._may_change(interaction):
             return
         row = await self.subscriptions.unsubscribe(PLATFORM, _channel_id(interaction), [topic])
         if not row.topics:
-            await _say(interaction, Message(wording.UNSUBSCRIBED_ALL))
+            await self._say(interaction, Message(wording.UNSUBSCRIBED_ALL))
             return
-        await _say(interaction, Message(wording.DONE, {"settings": self._describe(row)}))
+        await self._say(interaction, Message(wording.DONE, {"settings": self._describe(row)}))
 
     async def show_topics(self, interaction: Interaction) -> None:
         lines = [f"`{t}` — {n}" for t, n in self._names().items()]
-        await _reply(interaction, "\n".join(lines) or _text(Message(wording.NO_TOPICS_CONFIGURED)))
+        if not lines:
+            await self._say(interaction, Message(wording.NO_TOPICS_CONFIGURED))
+            return
+        await _reply(interaction, "\n".join(lines))
+
+    async def show_help(self, interaction: Interaction) -> None:
+        """The commands by the names and descriptions Discord shows the asker."""
+        language = await self._reply_language(interaction)
+        lines = [
+            f"/{pgettext(language, wording.DISCORD_COMMAND_CONTEXT, name)} — "
+            + _text(Message(about), language)
+            for name, about in COMMANDS
+        ]
+        lines.append("\n" + _text(Message(wording.HELP_MANAGE_CHANNELS), language))
+        await _reply(interaction, "\n".join(lines))
 
     async def show_list(self, interaction: Interaction) -> None:
         row = await self.subscriptions.get(PLATFORM, _channel_id(interaction))
         if row is None or not row.active or not row.topics:
-            await _say(interaction, Message(wording.CHANNEL_FOLLOWS_NOTHING))
+            await self._say(interaction, Message(wording.CHANNEL_FOLLOWS_NOTHING))
             return
-        await _say(interaction, self._describe(row))
+        await self._say(interaction, self._describe(row))
 
     async def post_digest(self, interaction: Interaction) -> None:
         row = await self.subscriptions.get(PLATFORM, _channel_id(interaction))
         if row is None or not row.active or not row.topics:
-            await _say(interaction, Message(wording.NOTHING_TO_POST))
+            await self._say(interaction, Message(wording.NOTHING_TO_POST))
+            return
+        if self.subscriptions.wait_for_first_poll(row):  # right after a start: it follows
+            await self._say(interaction, Message(wording.FIRST_POLL_RUNNING))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         count = await self.send_now(row)
         if count == 0:
-            await _say(interaction, Message(wording.NOTHING_NEW_SINCE_LAST))
+            # "Since the last digest" only once there was one.
+            nothing = wording.NOTHING_NEW_SINCE_LAST if row.last_digest_at else None
+            await self._say(interaction, Message(nothing or wording.NOTHING_YET_CHANNEL))
         else:
-            await _say(interaction, Message(wording.POSTING, {"count": count}))
+            await self._say(interaction, Message(wording.POSTING, {"count": count}))
 
     async def setting(self, interaction: Interaction, what: str, value: str) -> None:
         if not await self._may_change(interaction):
             return
-        setters = {
+        setters: dict[str, Callable[[str, str, str], Awaitable[DestinationRow]]] = {
             "schedule": self.subscriptions.set_schedule,
             "language": self.subscriptions.set_language,
-            "timezone": self.subscriptions.set_timezone,
+            "timezone": partial(
+                self.subscriptions.set_timezone, language=_server_language(interaction)
+            ),
         }
         row = await setters[what](PLATFORM, _channel_id(interaction), value)
-        await _say(interaction, Message(wording.SAVED, {"settings": self._describe(row)}))
+        await self._say(interaction, Message(wording.SAVED, {"settings": self._describe(row)}))
 
     def topic_choices(self, current: str) -> list[app_commands.Choice[str]]:
         needle = current.strip().casefold()
@@ -239,9 +290,9 @@ class DiscordBot:
         followed = row.topics if row is not None and row.active else ()
         names = self._names()
         choices = [app_commands.Choice(name=names.get(t, t)[:100], value=t) for t in followed]
-        choices.append(
-            app_commands.Choice(name=_text(Message(wording.ALL_TOPICS_CHOICE)), value="all")
-        )
+        language = self._first_language(interaction, row)
+        everything = _text(Message(wording.ALL_TOPICS_CHOICE), language)
+        choices.append(app_commands.Choice(name=everything, value="all"))
         needle = current.strip().casefold()
         return [c for c in choices if needle in c.name.casefold() or needle in c.value][:25]
 
@@ -250,14 +301,14 @@ class DiscordBot:
         server admins can override the commands' default permissions)."""
         if interaction.permissions.manage_channels:
             return True
-        await _say(interaction, Message(wording.MANAGE_CHANNELS_NEEDED))
+        await self._say(interaction, Message(wording.MANAGE_CHANNELS_NEEDED))
         return False
 
     async def on_command_error(self, interaction: Interaction, error: Exception) -> None:
         """The adapter's one error handler: a CommandError is the reply; anything else is ours."""
         original = getattr(error, "original", error)
         if isinstance(original, CommandError):
-            await _say(interaction, Message(original.key, original.arguments))
+            await self._say(interaction, Message(original.key, original.arguments))
             return
         command = interaction.command.name if interaction.command else "?"
         log.error(
@@ -267,14 +318,29 @@ class DiscordBot:
             original,
             exc_info=original,
         )
-        with contextlib.suppress(discord.HTTPException):
-            await _say(interaction, Message(wording.FAILED_ON_OUR_SIDE))
+        sorry = _text(Message(wording.FAILED_ON_OUR_SIDE), self._first_language(interaction, None))
+        with contextlib.suppress(discord.HTTPException):  # no database read: it may be why
+            await _reply(interaction, sorry)
 
     def _names(self) -> Mapping[str, str]:
         return self.subscriptions.defaults().topics
 
     def _describe(self, row: DestinationRow) -> Message:
         return describe(row, self._names())
+
+    async def _reply_language(self, interaction: Interaction) -> str:
+        row = await self.subscriptions.get(PLATFORM, _channel_id(interaction))
+        return self._first_language(interaction, row)
+
+    def _first_language(self, interaction: Interaction, row: DestinationRow | None) -> str:
+        """Answers are ephemeral, seen by the asker only: the asker's Discord language, else the
+        channel's, else the server's, else the configured default (`policywire.chat.locale`)."""
+        setting = row.language if row is not None else _server_language(interaction)
+        default = self.subscriptions.defaults().language
+        return personal_language(str(interaction.locale.value), setting, default)
+
+    async def _say(self, interaction: Interaction, message: Message) -> None:
+        await _reply(interaction, _text(message, await self._reply_language(interaction)))
 
 
 class _Client(discord.Client):
@@ -309,16 +375,51 @@ class _Tree(app_commands.CommandTree[discord.Client]):
 
 
 Choice = app_commands.Choice[str]
-_LANGUAGES = [app_commands.Choice(name=code, value=code) for code in SUPPORTED_LANGUAGES]
+
+class _Translator(app_commands.Translator):
+    """Command and option names, descriptions: from our catalogues, for each Discord locale we
+    speak (Discord shows the English source text to every other)."""
+
+    async def translate(
+        self,
+        string: locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        language = client_language(str(locale.value))
+        if language is None or language == SOURCE_LANGUAGE:
+            return None
+        where = string.extras.get("context")
+        if isinstance(where, str):
+            return pgettext(language, where, string.message)
+        return gettext(language, string.message)
+
+
+def _name(command: str) -> locale_str:
+    return locale_str(command, context=wording.DISCORD_COMMAND_CONTEXT)
+
+
+def _option(name: str) -> locale_str:
+    return locale_str(name, context=wording.DISCORD_OPTION_CONTEXT)
+
+
+def _about(key: str) -> locale_str:
+    return locale_str(key)
+
+
+def _languages() -> list[Choice]:
+    """Each language in its own words ("italiano"), as language pickers show them."""
+    return [app_commands.Choice(name=own_name(code), value=code) for code in SUPPORTED_LANGUAGES]
 
 
 def _add_commands(tree: app_commands.CommandTree[discord.Client], bot: DiscordBot) -> None:
     """The slash commands; each one parses its options and hands over to the adapter."""
-    descriptions = {name: _text(Message(key)) for name, key in COMMANDS}
+    descriptions = {name: _about(key) for name, key in COMMANDS}
     manage = app_commands.default_permissions(manage_channels=True)
 
-    @tree.command(name="subscribe", description=descriptions["subscribe"])
-    @app_commands.describe(topic=_text(Message(wording.TOPIC_OPTION)))
+    @tree.command(name=_name("subscribe"), description=descriptions["subscribe"])
+    @app_commands.describe(topic=_about(wording.TOPIC_OPTION))
+    @app_commands.rename(topic=_option("topic"))
     @app_commands.guild_only()
     @manage
     async def subscribe(interaction: Interaction, topic: str) -> None:
@@ -328,8 +429,9 @@ def _add_commands(tree: app_commands.CommandTree[discord.Client], bot: DiscordBo
     async def subscribe_topic(interaction: Interaction, current: str) -> list[Choice]:
         return bot.topic_choices(current)
 
-    @tree.command(name="unsubscribe", description=descriptions["unsubscribe"])
-    @app_commands.describe(topic=_text(Message(wording.FOLLOWED_TOPIC_OPTION)))
+    @tree.command(name=_name("unsubscribe"), description=descriptions["unsubscribe"])
+    @app_commands.describe(topic=_about(wording.FOLLOWED_TOPIC_OPTION))
+    @app_commands.rename(topic=_option("topic"))
     @app_commands.guild_only()
     @manage
     async def unsubscribe(interaction: Interaction, topic: str) -> None:
@@ -339,42 +441,50 @@ def _add_commands(tree: app_commands.CommandTree[discord.Client], bot: DiscordBo
     async def unsubscribe_topic(interaction: Interaction, current: str) -> list[Choice]:
         return await bot.followed_choices(interaction, current)
 
-    @tree.command(name="topics", description=descriptions["topics"])
+    @tree.command(name=_name("topics"), description=descriptions["topics"])
     @app_commands.guild_only()
     async def topics(interaction: Interaction) -> None:
         await bot.show_topics(interaction)
 
-    @tree.command(name="list", description=descriptions["list"])
+    @tree.command(name=_name("list"), description=descriptions["list"])
     @app_commands.guild_only()
     async def list_(interaction: Interaction) -> None:
         await bot.show_list(interaction)
 
-    @tree.command(name="digest", description=descriptions["digest"])
+    @tree.command(name=_name("digest"), description=descriptions["digest"])
     @app_commands.guild_only()
     async def digest(interaction: Interaction) -> None:
         await bot.post_digest(interaction)
 
-    @tree.command(name="schedule", description=descriptions["schedule"])
-    @app_commands.describe(when=_text(Message(wording.SCHEDULE_OPTION)))
+    @tree.command(name=_name("schedule"), description=descriptions["schedule"])
+    @app_commands.describe(when=_about(wording.SCHEDULE_OPTION))
+    @app_commands.rename(when=_option("when"))
     @app_commands.guild_only()
     @manage
     async def schedule(interaction: Interaction, when: str) -> None:
         await bot.setting(interaction, "schedule", when)
 
-    @tree.command(name="language", description=descriptions["language"])
-    @app_commands.describe(language=_text(Message(wording.LANGUAGE_OPTION)))
-    @app_commands.choices(language=_LANGUAGES)
+    @tree.command(name=_name("language"), description=descriptions["language"])
+    @app_commands.describe(language=_about(wording.LANGUAGE_OPTION))
+    @app_commands.rename(language=_option("language"))
+    @app_commands.choices(language=_languages())
     @app_commands.guild_only()
     @manage
     async def language(interaction: Interaction, language: str) -> None:
         await bot.setting(interaction, "language", language)
 
-    @tree.command(name="timezone", description=descriptions["timezone"])
-    @app_commands.describe(zone=_text(Message(wording.TIMEZONE_OPTION)))
+    @tree.command(name=_name("timezone"), description=descriptions["timezone"])
+    @app_commands.describe(zone=_about(wording.TIMEZONE_OPTION))
+    @app_commands.rename(zone=_option("zone"))
     @app_commands.guild_only()
     @manage
     async def timezone(interaction: Interaction, zone: str) -> None:
         await bot.setting(interaction, "timezone", zone)
+
+    @tree.command(name=_name("help"), description=descriptions["help"])
+    @app_commands.guild_only()
+    async def help_(interaction: Interaction) -> None:
+        await bot.show_help(interaction)
 
     @timezone.autocomplete("zone")
     async def timezone_zone(interaction: Interaction, current: str) -> list[Choice]:
@@ -391,13 +501,17 @@ def _time_zones() -> tuple[str, ...]:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _text(message: Message) -> str:
-    """A message as this adapter says it: rendered in the source language until issue 14."""
-    return message.text(wording.SOURCE_LANGUAGE)
+# A command as replies write it ("/subscribe", as on Telegram), not inside a path like
+# "Europe/list".
+_MENTION = re.compile(r"(?<![\w/])/(" + "|".join(wording.DISCORD_COMMAND_NAMES) + r")\b")
 
 
-async def _say(interaction: Interaction, message: Message) -> None:
-    await _reply(interaction, _text(message))
+def _text(message: Message, language: str) -> str:
+    """A message in `language`, its command mentions in the names Discord shows in it."""
+    return _MENTION.sub(
+        lambda found: "/" + pgettext(language, wording.DISCORD_COMMAND_CONTEXT, found[1]),
+        message.text(language),
+    )
 
 
 async def _reply(interaction: Interaction, text: str) -> None:
@@ -422,7 +536,7 @@ def _title(interaction: Interaction) -> str:
     return f"#{channel} ({guild})" if guild else f"#{channel}"
 
 
-def _guild_language(interaction: Interaction) -> str | None:
+def _server_language(interaction: Interaction) -> str | None:
+    """The server's preferred locale, when we speak it: a new channel's digests start in it."""
     locale = interaction.guild_locale
-    code = str(locale.value)[:2].lower() if locale is not None else ""
-    return code if code in SUPPORTED_LANGUAGES else None
+    return client_language(str(locale.value)) if locale is not None else None

@@ -120,6 +120,9 @@ class Story:
     is_update: bool = False  # the story was sent before; these articles are new on it
     reasons: tuple[str, ...] = ()  # why the articles were grouped (for --explain)
     copies: tuple[MatchedItem, ...] = ()  # the lead article again, reached through other feeds
+    # An update's articles already delivered (and their copies): not shown again, but they
+    # carry the story's identity (storage/stories.py) and fill its card (docs/cards.md).
+    context: tuple[MatchedItem, ...] = ()
 
     @property
     def item_pks(self) -> tuple[int, ...]:

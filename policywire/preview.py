@@ -204,6 +204,7 @@ def _digest_for(
         now=now,
         timezone=target.timezone,
         window=config.settings.story_window,
+        primary_feeds=frozenset(feed.url for feed in config.feeds if feed.primary),
         vectors=vectors,
     )
 

@@ -14,7 +14,7 @@ import logging
 import os
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.interval import IntervalTrigger
 
+from policywire.chat.feedback import Feedback
 from policywire.chat.subscriptions import Defaults, FirstPoll, Subscriptions
 from policywire.config.durations import parse_schedule
 from policywire.config.model import (
@@ -38,7 +39,7 @@ from policywire.deliver.payloads import RENDERERS, Renderer
 from policywire.deliver.sender import Sender, Transport
 from policywire.errors import ConfigError, DatabaseGone, PolicywireError
 from policywire.ingest.fetch import next_delay
-from policywire.models import Digest, MatchedItem
+from policywire.models import Digest, MatchedItem, Story
 from policywire.ops.metrics import Metrics, OutboxSnapshot
 from policywire.ops.supervise import InFlight, job
 from policywire.pipeline import (
@@ -56,6 +57,7 @@ from policywire.storage.store import DestinationRow, FeedState, Store
 if TYPE_CHECKING:
     from policywire.curate.embedders.vectors import ItemVectors
     from policywire.curate.summary_digest import DigestSummarizer
+    from policywire.storage.stories import DueEdit
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,8 @@ class Service:
         self.subscriptions = Subscriptions(
             store, self._defaults, clock, self._on_subscription, first_poll=self.first_poll
         )
+        # What a story card's buttons do (chat/feedback.py); a split edits the card at once.
+        self.feedback = Feedback(store, clock, self.flush_card_edits)
         self.fetcher = fetcher_for(config.settings)
         self.parser = parse_pool_for(config.settings, parse_workers, config.topic_rules().values())
         self.poller = Poller(self.fetcher, self.parser, clock)
@@ -205,6 +209,14 @@ class Service:
             self.schedule_digest(row)
         self.scheduler.add_job(
             self.housekeeping, IntervalTrigger(hours=6), id="housekeeping", coalesce=True
+        )
+        # Story cards whose paced edit fell due (docs/cards.md).
+        self.scheduler.add_job(
+            self.card_edits_job,
+            IntervalTrigger(seconds=CARD_EDIT_CHECK),
+            id="card-edits",
+            coalesce=True,
+            max_instances=1,
         )
         if self.config_loader is not None:
             self.scheduler.add_job(
@@ -284,6 +296,7 @@ class Service:
         )
         for row in await self.store.destinations():
             await self.send_digest(row)
+        await self.flush_card_edits()  # edits that fell due since the last round, too
         sent = await self.drain_outbox(deadline)
         failed = sum(status is PollStatus.ERROR for status in polls)
         return RoundReport(sent, len(feeds), failed, await self._undelivered())
@@ -403,10 +416,9 @@ class Service:
                     followers.setdefault(topic_id, []).append(who)
         for topic_id, chats in followers.items():
             log.warning(
-                "topic %s is no longer in %s but %d chats still follow it: %s",
+                "topic %s is no longer in %s; still followed by %s",
                 topic_id,
                 self.config.path.name,
-                len(chats),
                 ", ".join(chats),
             )
 
@@ -560,6 +572,8 @@ class Service:
                 await self.store.mark_delivered(row.key, settled, now, touch=False)
             return None
         pks = [pk for story in digest.stories for pk in story.item_pks] + settled
+        if digest.stories and self.cards_on(row):
+            return await self._queue_cards(row, digest, pks, now)
         await self.store.enqueue_digest(row.key, renderer(digest), pks, now, uuid.uuid4().hex)
         self.metrics.digests_built.inc()
         return len(digest.stories)
@@ -637,6 +651,7 @@ class Service:
             timezone=row.timezone,
             delivered=delivered,
             window=settings.story_window,
+            primary_feeds=frozenset(feed.url for feed in self.config.feeds if feed.primary),
         )
         digest = await self._summarized(digest)
         old_links = {m.item.link for m in delivered}
@@ -666,9 +681,141 @@ class Service:
 
     # --- housekeeping ----------------------------------------------------------------------
 
+    # --- story cards (docs/cards.md) -------------------------------------------------------
+
+    def cards_on(self, row: DestinationRow) -> bool:
+        """Instant destinations on a platform that edits messages get story cards, unless
+        feeds.yaml says `cards: false`."""
+        if row.schedule != "instant" or row.platform not in CARD_PLATFORMS:
+            return False
+        configured = next((d for d in self.config.destinations if d.key == row.key), None)
+        return configured.cards if configured is not None else True
+
+    async def _queue_cards(
+        self, row: DestinationRow, digest: Digest, pks: list[int], now: datetime
+    ) -> int:
+        """Each story a card: a new one is posted, one already posted grows by a paced edit,
+        one muted there ("not relevant") takes its articles silently."""
+        from policywire.storage.stories import NewCard
+
+        groups = [
+            {m.pk for m in (*s.members, *s.copies, *s.context) if m.pk is not None}
+            for s in digest.stories
+        ]
+        ids = await self.store.assign_stories(groups, now)
+        cards = await self.store.cards_of(row.key)
+        new: dict[int, NewCard] = {}
+        grown: set[int] = set()
+        for story, story_id in zip(digest.stories, ids, strict=True):
+            if story_id in cards or story_id in new:
+                grown.add(story_id)  # (a muted card takes no edit: the store knows)
+                continue
+            shown = tuple(m.pk for m in story.members if m.pk is not None)
+            new[story_id] = NewCard(story_id, self._card_payload(row, story, story_id), shown)
+        interval = self.config.settings.card_edit_interval
+        digest_id = uuid.uuid4().hex
+        await self.store.enqueue_cards(
+            row.key, list(new.values()), grown, pks, now, digest_id, interval
+        )
+        self.metrics.digests_built.inc()
+        await self.flush_card_edits(row.key)
+        return len(new) + len(grown)
+
+    def _card_payload(self, row: DestinationRow, story: Story, story_id: int) -> dict[str, Any]:
+        from policywire.deliver.render import card_view, view_card
+
+        card, _reply, buttons = _card_renderers(row.platform)
+        updated = None if len(story.members) < 2 else _newest(story.members)
+        view = view_card(story, row.language, row.timezone, updated)
+        return card(view, card_view(row.language), story_id, buttons)
+
+    @job("card-edits")
+    async def card_edits_job(self) -> None:
+        if await self.flush_card_edits():
+            self.sender.wake.set()
+
+    async def flush_card_edits(self, destination: str | None = None) -> int:
+        """Queue every story card edit that is due (of one destination, or all): the card
+        rendered again from everything its story holds there now."""
+        queued = 0
+        now = self.clock()
+        for edit in await self.store.due_card_edits(now, destination):
+            row = await self.store.destination(edit.destination)
+            if row is None or not row.active or row.platform not in CARD_PLATFORMS:
+                continue
+            members = await self.store.card_members(edit.destination, edit.story_id)
+            payload, shown = self._edit_payload(row, edit, members)
+            key = f"card/{edit.story_id}/{uuid.uuid4().hex}"
+            if await self.store.queue_card_edit(edit, payload, shown, now, key):
+                queued += payload is not None
+        if queued:
+            log.info("story cards: %d edits queued", queued)
+            self.sender.wake.set()
+        return queued
+
+    def _edit_payload(
+        self, row: DestinationRow, edit: DueEdit, members: list[MatchedItem]
+    ) -> tuple[dict[str, Any] | None, list[int]]:
+        from policywire.curate.ranking import primary_first
+        from policywire.curate.stories import StoryGroup, merge_same_link, story_from_group
+        from policywire.deliver.render import card_view, reading_link, view_card
+
+        shown = sorted(m.pk for m in members if m.pk is not None)
+        if not members or shown == sorted(edit.shown):
+            return None, shown  # nothing joined or left since the card was last rendered
+        group = StoryGroup(tuple(merge_same_link(members)))
+        story = story_from_group(group, row.language)
+        primary = frozenset(feed.url for feed in self.config.feeds if feed.primary)
+        story = primary_first(story, primary, row.language)
+        card, reply, buttons = _card_renderers(row.platform)
+        updated = _newest(members) if len(story.members) > 1 else None
+        view = card_view(row.language)
+        fresh = [reading_link(m) for m in members if m.pk not in edit.shown]
+        payload = {
+            "edit": {
+                "message": edit.message_id,
+                "sent_at": edit.sent_at.isoformat(),
+                "card": card(
+                    view_card(story, row.language, row.timezone, updated),
+                    view,
+                    edit.story_id,
+                    buttons,
+                ),
+                "reply": reply(fresh, view, edit.message_id) if fresh else None,
+            }
+        }
+        return payload, shown
+
     @job("housekeeping")
     async def housekeeping(self) -> None:
         cutoff = self.clock() - self.config.settings.retention
         removed = await self.store.prune(cutoff)
         if removed:
             log.info("housekeeping: forgot %d items older than %s", removed, cutoff.date())
+
+
+# Platforms whose messages are edited in place: their instant destinations get story cards.
+# Discord ("discord", "discord_webhook") joins once its bots edit messages and take component
+# presses (the renderers and the sender are ready: deliver/discord_embeds.py card_payload).
+CARD_PLATFORMS = ("telegram",)
+CARD_EDIT_CHECK = 30.0  # seconds between two looks for story card edits that fell due
+
+CardRenderer = Callable[[Any, Any, int, bool], dict[str, Any]]
+ReplyRenderer = Callable[[Any, Any, str], dict[str, Any]]
+
+
+def _card_renderers(platform: str) -> tuple[CardRenderer, ReplyRenderer, bool]:
+    """A platform's card and reply renderers, and whether its cards carry buttons (a webhook
+    no application owns cannot: nobody would receive the press)."""
+    if platform == "telegram":
+        from policywire.deliver import telegram_html
+
+        return telegram_html.card_payload, telegram_html.reply_payload, True
+    from policywire.deliver import discord_embeds
+
+    return discord_embeds.card_payload, discord_embeds.reply_payload, platform == "discord"
+
+
+def _newest(members: Iterable[MatchedItem]) -> datetime:
+    """When a card's newest article joined: first seen by us, or published."""
+    return max(m.first_seen or m.item.published for m in members)

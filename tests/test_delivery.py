@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from policywire.deliver.sender import (
 )
 from policywire.status import collect_status, format_status
 from policywire.storage.store import DestinationRow, Store
+from tests.databases import BACKENDS, database_url
 from tests.helpers import NOW, config_file
 
 
@@ -110,11 +111,13 @@ def row(key: str = "telegram:42", target: str = "42") -> DestinationRow:
     )
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> Store:
-    opened = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}")
-    yield opened  # type: ignore[misc]
-    await opened.close()
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """The outbox on SQLite and on a real PostgreSQL (tests/databases.py)."""
+    async with database_url(request.param, tmp_path) as url:
+        opened = await Store.open(url)
+        yield opened
+        await opened.close()
 
 
 async def queue(store: Store, dest: DestinationRow, *texts: str) -> None:

@@ -229,7 +229,7 @@ async def test_subscribe_list_and_digest_conversation(world: World) -> None:
 
     world.feeds.add("/news.xml", rss(["AI Act: new guidance", "The AI Act applies"]))
     await world.poll()
-    assert "Posting 1 stories" in await world.command("digest", MEMBER)
+    assert "Posting 1 story here now." in await world.command("digest", MEMBER)
     messages = await world.dc.wait_for_messages(2, channel_id=NEWS)
     assert story_titles(messages[1:]) == ["AI Act: new guidance"]  # never twice
 
@@ -262,7 +262,7 @@ async def test_settings_and_helpful_errors(world: World) -> None:
         ("schedule", {"when": "07:30"}, "Digest at 07:30"),
         ("timezone", {"zone": "Mars/Base"}, "Unknown time zone 'Mars/Base'"),
         ("timezone", {"zone": "Europe/Rome"}, "(Europe/Rome)"),
-        ("language", {"language": "it"}, "in it."),
+        ("language", {"language": "it"}, "in Italian."),
         ("unsubscribe", {"topic": "all"}, "Unsubscribed from everything"),
         ("list", {}, "follows no topic yet"),
         ("subscribe", {"topic": "ai-act"}, "Subscribed"),  # comes back with its settings

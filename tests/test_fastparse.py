@@ -78,6 +78,7 @@ def _view(feed: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> obje
             _detail(entry, "summary_detail"),
             tags if tags is _ABSENT else [(t["term"], t["scheme"], t["label"]) for t in tags],
             content if content is _ABSENT else [c["value"] for c in content],
+            _get(_get(entry, "source"), "title"),  # an aggregator's outlet
         )
 
     return (
@@ -108,7 +109,7 @@ def _same_rdf_mappings_as_feedparser(name: str, body: bytes, fast: FastFeed) -> 
 
     def without_details(view: Any) -> object:
         feed_keys, _feed_detail, entries = view
-        return feed_keys, [(keys, tags, content) for keys, _t, _s, tags, content in entries]
+        return feed_keys, [(keys, *rest) for keys, _t, _s, *rest in entries]
 
     mine = without_details(_view(fast.feed, fast.entries))
     theirs = without_details(_view(result["feed"], result["entries"]))
@@ -219,6 +220,19 @@ CASES = {
         "<dc:date>2024-02-03T04:05:06+01:00</dc:date><pubDate>nonsense</pubDate></item>"
     ),
     "mojibake and cp1252": _rss("<item><title>CafÃ© \u0093quoted\u0094</title></item>"),
+    # an aggregator's item names its outlet: the outlet, and the title without " - Outlet"
+    "aggregator source": _rss(
+        "<item><title>Rules agreed - The Daily Example</title><link>https://agg.example/r/1</link>"
+        '<source url="https://daily.example">The Daily Example</source></item>'
+    ),
+    "source with entities and mojibake": _rss(
+        '<item><title>A</title><source url="https://m.example/">M&amp;M CafÃ©</source></item>'
+    ),
+    "empty source": _rss('<item><title>A - B</title><source url="https://b.example/"/></item>'),
+    "two sources, the last wins": _rss(
+        "<item><title>A - One</title><source>One</source><source>Two</source></item>"
+    ),
+    "source before title": _rss("<item><source>Outlet</source><title>A - Outlet</title></item>"),
     "item language": _rss("<item><title>A</title><language>it-IT</language></item>"),
     "no title": _rss(
         "<item><link>https://a.example/n</link><description>Só. Two.</description></item>"
@@ -295,6 +309,10 @@ RDF_CASES = {
         "x&lt;/a&gt;&lt;/p&gt;</content:encoded><description>Short.</description></item>"
     ),
     "mojibake": _rdf('<item rdf:about="urn:Ã©"><title>CafÃ© \u0093q\u0094</title></item>'),
+    "aggregator source": _rdf(
+        '<item rdf:about="urn:x:1"><title>A - Outlet</title>'
+        '<source url="https://o.example/">Outlet</source></item>'
+    ),
 }
 
 

@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -184,6 +185,20 @@ async def test_the_item_vectors_revision_downgrades_to_0001(tmp_path: Path) -> N
     assert query(database, "SELECT key, value FROM meta") == [("schema_version", "1")]
 
 
+async def test_the_workers_revision_adds_its_tables_and_downgrades_to_0004(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "workers.db"
+    alembic(database, "upgrade", "0005")
+    tables = {str(name) for (name,) in query(database, "SELECT name FROM sqlite_master")}
+    assert {"workers", "leases", "digest_ticks"} <= tables
+    assert query(database, "SELECT value FROM meta WHERE key = 'schema_version'") == [("5",)]
+    alembic(database, "downgrade", "0004")
+    tables = {str(name) for (name,) in query(database, "SELECT name FROM sqlite_master")}
+    assert not {"workers", "leases", "digest_ticks"} & tables
+    assert query(database, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
+
+
 async def test_items_of_a_database_at_0002_read_as_dated_after_0003(tmp_path: Path) -> None:
     database = tmp_path / "at-0002.db"
     alembic(database, "upgrade", "0002")
@@ -198,11 +213,38 @@ async def test_items_of_a_database_at_0002_read_as_dated_after_0003(tmp_path: Pa
     assert store.schema_upgrade == migrate.SchemaUpgrade("0002", migrate.HEAD)
     await store.close()
     assert query(database, "SELECT item_id, date_source FROM items") == [("a-1", "feed")]
-    assert query(database, "SELECT value FROM meta") == [("3",)]
+    assert query(database, "SELECT value FROM meta") == [(str(SCHEMA_VERSION),)]
     alembic(database, "downgrade", "0002")
     columns = [row[1] for row in query(database, "PRAGMA table_info(items)")]
     assert "date_source" not in columns and "story_id" in columns
     assert query(database, "SELECT value FROM meta") == [("2",)]
+
+
+async def test_subscriptions_of_a_database_at_0003_post_into_the_chat_after_0004(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "at-0003.db"
+    alembic(database, "upgrade", "0003")
+    execute(
+        database,
+        "INSERT INTO destinations (key, origin, platform, target, topics, schedule, timezone,"
+        " language, title, active, created_at) VALUES ('telegram:-100123', 'chat', 'telegram',"
+        " '-100123', '[\"ai-act\"]', '08:00', 'UTC', 'it', 'Forum', 1,"
+        " '2026-01-02 03:04:05.000000')",
+    )
+    store = await Store.open(sqlite_url(database))
+    assert store.schema_upgrade == migrate.SchemaUpgrade("0003", migrate.HEAD)
+    row = await store.destination("telegram:-100123")
+    assert row is not None and row.thread_id is None and row.topics == ("ai-act",)
+    await store.upsert_destination(replace(row, key="telegram:-100123/7", thread_id=7))
+    topic = await store.destination("telegram:-100123/7")
+    assert topic is not None and topic.thread_id == 7 and topic.target == "-100123"
+    await store.close()
+    alembic(database, "downgrade", "0003")
+    columns = [row[1] for row in query(database, "PRAGMA table_info(destinations)")]
+    assert "thread_id" not in columns and "title" in columns
+    assert query(database, "SELECT value FROM meta") == [("3",)]
+    assert len(query(database, "SELECT key FROM destinations")) == 2
 
 
 def test_a_database_of_0_1_0_is_upgraded_and_sends_nothing_again(tmp_path: Path) -> None:

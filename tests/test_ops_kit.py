@@ -113,6 +113,23 @@ def test_the_postgres_profile_and_the_documented_url_name_the_same_database(
     assert load_config(config).settings.database == url  # `check` accepts it as written
 
 
+def test_the_documented_postgres_variable_reaches_the_service_and_overrides_the_file(
+    tmp_path: Path,
+) -> None:
+    """compose.yaml and the docs put POLICYWIRE_DATABASE in the env_file the service reads;
+    with it, the shipped SQLite `settings.database` gives way to the documented URL."""
+    env_files = [entry["path"] for entry in compose()["services"]["policywire"]["env_file"]]
+    setting = re.compile(r"POLICYWIRE_DATABASE=(postgresql\+asyncpg://[^\s`)]+)")
+    for name in ("compose.yaml", "docs/operations.md"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        [url] = set(setting.findall(text))
+        assert any(Path(env_file).name in text for env_file in env_files), name
+    sqlite = config_file(
+        tmp_path, database=tmp_path / "x.db", feeds=["https://news.example/feed.xml"], topics={}
+    )
+    assert load_config(sqlite, {"POLICYWIRE_DATABASE": url}).settings.database == url
+
+
 def test_the_documented_alert_rules_are_a_rule_file() -> None:
     text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     section = text[text.index("### Alert rules") :]

@@ -79,6 +79,9 @@ settings:
   database: sqlite+aiosqlite:///{tmp_path / "day.db"}
   timezone: Europe/Rome
   poll_interval: 15m
+  # The day's look-alike fixtures (one summary for every article) are each a story of their own.
+  embedding:
+    backend: none
   telegram:
     api_base_url: {tg.base_url}
 feeds:

@@ -105,12 +105,12 @@ async def test_start_subscribe_digest_conversation(world: World) -> None:
     chat = world.tg.private_chat(user)
     world.tg.push_message(chat, user, "/start")
     [welcome] = await world.tg.wait_for_messages(1, chat_id=chat["id"])
-    assert "Welcome" in welcome.plain_text
+    assert "Benvenuto su policywire." in welcome.plain_text  # the user's Telegram language
     assert welcome.reply_markup is not None
 
     world.tg.push_message(chat, user, "/subscribe ai-act")
     messages = await world.tg.wait_for_messages(3, chat_id=chat["id"])
-    assert "Subscribed" in messages[1].plain_text
+    assert "Iscrizione fatta." in messages[1].plain_text
     digest = messages[2]
     # The new subscriber gets the backfill window at once, in their Telegram language.
     assert "The AI Act applies" in digest.plain_text
@@ -120,7 +120,7 @@ async def test_start_subscribe_digest_conversation(world: World) -> None:
 
     world.tg.push_message(chat, user, "/digest")
     messages = await world.tg.wait_for_messages(4, chat_id=chat["id"])
-    assert "Nothing new" in messages[3].plain_text
+    assert "Nessuna novità" in messages[3].plain_text
 
     world.feeds.add("/news.xml", rss(["AI Act: new guidance", "The AI Act applies"]))
     await world.poll()
@@ -176,7 +176,7 @@ async def test_bad_arguments_and_unknown_commands_get_helpful_replies(world: Wor
         ("/subscribe mistral", "Subscribed"),
         ("/schedule 25:99", "Use HH:MM (daily)"),
         ("/timezone Mars/Base", "Unknown time zone 'Mars/Base'"),
-        ("/language xx", "Supported languages: en, it, fr, de"),
+        ("/language xx", "Supported languages: en (English), it (italiano), fr (français)"),
         ("/unsubscribe", "Which topics?"),
     ]
     for n, (command, expected) in enumerate(script, start=1):

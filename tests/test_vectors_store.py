@@ -1,6 +1,7 @@
 """Item vectors in the database: stored once per model, read back after a restart, computed
-again for another model, gone with their items. Real SQLite files; a small deterministic
-embedder of our own stands in for the model (it counts what it is asked to embed)."""
+again for another model, gone with their items. Real SQLite files and a real PostgreSQL (the
+store's tests run on both); a small deterministic embedder of our own stands in for the model
+(it counts what it is asked to embed)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import contextlib
 import io
 import sqlite3
 import zlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bots.console import ConsoleTransport
 from policywire.config.load import load_config
@@ -29,6 +32,7 @@ from policywire.curate.embedders.vectors import (
 from policywire.models import Item, MatchedItem, TopicHit, Validators
 from policywire.service import Service
 from policywire.storage.store import Store
+from tests.databases import BACKENDS, database_url
 from tests.helpers import NOW, config_file, item
 
 FEED = "https://news.example/feed.xml"
@@ -83,8 +87,37 @@ def count_rows(path: Path, sql: str = "SELECT count(*) FROM item_vectors") -> in
 # --- the store -------------------------------------------------------------------------------
 
 
-async def test_saved_vectors_load_back_equal(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "pw.db"))
+@pytest.fixture(params=BACKENDS)
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The store's vector tests run on SQLite and on a real PostgreSQL (tests/databases.py)."""
+    async with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+async def rows_in(db: str, sql: str = "SELECT count(*) FROM item_vectors") -> int:
+    engine = create_async_engine(db)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text(sql))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def execute(db: str, sql: str) -> None:
+    """One statement from outside the store, with SQLite's foreign keys on as the store has."""
+    engine = create_async_engine(db)
+    try:
+        async with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                await conn.execute(text("PRAGMA foreign_keys = ON"))  # before BEGIN, or ignored
+            await conn.execute(text(sql))
+            await conn.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_saved_vectors_load_back_equal(db_url: str) -> None:
+    store = await Store.open(db_url)
     try:
         items = [item(n) for n in range(3)]
         await seed(store, items)
@@ -105,12 +138,12 @@ async def test_saved_vectors_load_back_equal(tmp_path: Path) -> None:
         assert (await store.load_vectors("m", [key(items[0])]))[key(items[0])] == replaced
     finally:
         await store.close()
-    assert count_rows(tmp_path / "pw.db") == 3
-    assert count_rows(tmp_path / "pw.db", "SELECT DISTINCT dimensions FROM item_vectors") == 8
+    assert await rows_in(db_url) == 3
+    assert await rows_in(db_url, "SELECT DISTINCT dimensions FROM item_vectors") == 8
 
 
-async def test_many_vectors_go_in_batches(tmp_path: Path) -> None:
-    store = await Store.open(url(tmp_path / "pw.db"))
+async def test_many_vectors_go_in_batches(db_url: str) -> None:
+    store = await Store.open(db_url)
     try:
         items = [item(n) for n in range(1_000)]  # more pairs than one statement binds
         await seed(store, items)
@@ -121,31 +154,28 @@ async def test_many_vectors_go_in_batches(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_vectors_go_with_their_items(tmp_path: Path) -> None:
-    database = tmp_path / "pw.db"
-    store = await Store.open(url(database))
+async def test_vectors_go_with_their_items(db_url: str) -> None:
+    store = await Store.open(db_url)
     try:
         old = [item(n, feed=FEED) for n in range(2)]
         await seed(store, old)
         await store.save_vectors("m", {key(i): vector_bytes(np.ones(4, np.float32)) for i in old})
-        assert count_rows(database) == 2
+        assert await rows_in(db_url) == 2
         assert await store.prune(NOW + timedelta(seconds=1)) == 2  # housekeeping forgets them
-        assert count_rows(database) == 0
+        assert await rows_in(db_url) == 0
     finally:
         await store.close()
 
     # ON DELETE CASCADE in the schema itself, for any deletion of an item.
-    store = await Store.open(url(database))
+    store = await Store.open(db_url)
     try:
         again = [item(n) for n in range(10, 12)]
         await seed(store, again)
         await store.save_vectors("m", {key(i): vector_bytes(np.ones(4, np.float32)) for i in again})
     finally:
         await store.close()
-    with contextlib.closing(sqlite3.connect(database)) as raw, raw:
-        raw.execute("PRAGMA foreign_keys = ON")
-        raw.execute("DELETE FROM items WHERE item_id = 'id-10'")
-    assert count_rows(database) == 1
+    await execute(db_url, "DELETE FROM items WHERE item_id = 'id-10'")
+    assert await rows_in(db_url) == 1
 
 
 # --- the digest path: read back on the loop, compute the rest in a thread, store them --------
@@ -162,11 +192,10 @@ async def digest_vectors(
 
 
 async def test_vectors_are_computed_once_across_restarts_and_again_for_another_model(
-    tmp_path: Path,
+    db_url: str,
 ) -> None:
-    database = tmp_path / "pw.db"
     model_a = CountingEmbedder("fake:model-a")
-    store = await Store.open(url(database))
+    store = await Store.open(db_url)
     try:
         matched = await seed(store, [item(n) for n in range(3)])
         vectors = ItemVectors(model_a)
@@ -177,10 +206,10 @@ async def test_vectors_are_computed_once_across_restarts_and_again_for_another_m
         assert model_a.calls == 1
     finally:
         await store.close()
-    assert count_rows(database) == 3
+    assert await rows_in(db_url) == 3
 
     restarted = CountingEmbedder("fake:model-a")
-    store = await Store.open(url(database))
+    store = await Store.open(db_url)
     try:
         matched += await seed(store, [item(3)])
         found = await digest_vectors(ItemVectors(restarted), store, matched)
@@ -194,13 +223,12 @@ async def test_vectors_are_computed_once_across_restarts_and_again_for_another_m
         assert not np.array_equal(other[key(matched[0].item)], found[key(matched[0].item)])
     finally:
         await store.close()
-    assert count_rows(database) == 8  # 4 items x 2 models
-    assert count_rows(database, "SELECT count(DISTINCT model) FROM item_vectors") == 2
+    assert await rows_in(db_url) == 8  # 4 items x 2 models
+    assert await rows_in(db_url, "SELECT count(DISTINCT model) FROM item_vectors") == 2
 
 
-async def test_a_damaged_stored_vector_is_computed_again(tmp_path: Path) -> None:
-    database = tmp_path / "pw.db"
-    store = await Store.open(url(database))
+async def test_a_damaged_stored_vector_is_computed_again(db_url: str) -> None:
+    store = await Store.open(db_url)
     try:
         matched = await seed(store, [item(0), item(1)])
         nan = np.full(DIMENSIONS, np.nan, np.float32)
@@ -218,14 +246,13 @@ async def test_a_damaged_stored_vector_is_computed_again(tmp_path: Path) -> None
 
 
 async def test_a_store_that_fails_costs_vectors_never_the_digest(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = await Store.open(url(tmp_path / "pw.db"))
+    store = await Store.open(db_url)
     matched = await seed(store, [item(0)])
     await store.close()
-    with contextlib.closing(sqlite3.connect(tmp_path / "pw.db")) as raw, raw:
-        raw.execute("DROP TABLE item_vectors")  # every read and write of vectors now fails
-    store = await Store.open(url(tmp_path / "pw.db"))
+    await execute(db_url, "DROP TABLE item_vectors")  # every read and write of vectors fails
+    store = await Store.open(db_url)
     try:
         embedder = CountingEmbedder()
         found = await digest_vectors(ItemVectors(embedder), store, matched)

@@ -67,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 
 CONFIG_PATH_ENV = "POLICYWIRE_CONFIG"
+# Overrides settings.database, so a container can point at PostgreSQL without editing the file.
+DATABASE_ENV = "POLICYWIRE_DATABASE"
 
 
 DEFAULT_CONFIG_NAME = "feeds.yaml"
@@ -94,16 +96,34 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
 def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
     """Read, check and resolve a configuration file; raise ConfigError listing every problem.
 
-    ``env`` is where token and webhook variables are looked up (default: ``os.environ``).
+    ``env`` is where token and webhook variables and ``$POLICYWIRE_DATABASE`` are looked up
+    (default: ``os.environ``). Every token and webhook variable a destination needs must be set.
     """
+    return _load(path, env, require_secrets=True)[0]
+
+
+def load_config_without_secrets(
+    path: str | os.PathLike[str], env: Mapping[str, str] | None = None
+) -> tuple[Config, tuple[str, ...]]:
+    """`load_config` for a command that sends nothing (every one but `run`): an unset token or
+    webhook variable is no problem. Returns the configuration and the names of those variables,
+    in the order the file needs them, for the caller to warn that `run` will need them."""
+    return _load(path, env, require_secrets=False)
+
+
+def _load(
+    path: str | os.PathLike[str], env: Mapping[str, str] | None, *, require_secrets: bool
+) -> tuple[Config, tuple[str, ...]]:
     env = os.environ if env is None else env
     filename = os.fspath(path)
     root = _compose_file(filename)
     config_path = Path(filename).expanduser().resolve()
     problems = Problems(filename)
-    config = ConfigReader(problems, config_path.parent, env).read(root, config_path)
-    if problems:
-        raise ConfigError(problems.lines())
+    reader = ConfigReader(problems, config_path.parent, env, require_secrets=require_secrets)
+    config = reader.read(root, config_path)
+    config, env_problem = _database_override(config, env)
+    if problems or env_problem:
+        raise ConfigError([*([env_problem] if env_problem else []), *problems.lines()])
     logger.debug(
         "loaded %s: %d feeds, %d topics, %d destinations",
         filename,
@@ -111,7 +131,22 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         len(config.topics),
         len(config.destinations),
     )
-    return config
+    return config, tuple(reader.unset_secrets)
+
+
+def _database_override(config: Config, env: Mapping[str, str]) -> tuple[Config, str | None]:
+    """`settings.database` replaced by ``$POLICYWIRE_DATABASE`` when that is set and not blank,
+    resolved the same way (a relative SQLite path from the config file's folder); else the
+    config as it is. The problem, if any, never repeats the value: it may hold a password."""
+    text = env.get(DATABASE_ENV, "").strip()
+    if not text:
+        return config, None
+    try:
+        database = resolve_database(text, config.path.parent)
+    except ValueError as exc:
+        return config, f"{DATABASE_ENV} (environment variable): {exc}"
+    logger.debug("database from %s (overrides settings.database)", DATABASE_ENV)
+    return replace(config, settings=replace(config.settings, database=database)), None
 
 
 def _compose_file(filename: str) -> Node | None:
@@ -132,10 +167,20 @@ def _compose_file(filename: str) -> Node | None:
 class ConfigReader:
     """Walks the YAML node tree once, building the Config and recording every problem."""
 
-    def __init__(self, problems: Problems, base_dir: Path, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        problems: Problems,
+        base_dir: Path,
+        env: Mapping[str, str],
+        *,
+        require_secrets: bool = True,
+    ) -> None:
         self.problems = problems
         self.base_dir = base_dir
         self.env = env
+        # False: an unset token or webhook variable is recorded here instead of a problem.
+        self.require_secrets = require_secrets
+        self.unset_secrets: list[str] = []
 
     def read(self, root: Node | None, config_path: Path) -> Config:
         top = Fields.of(root, "", self.problems) if root is not None else None

@@ -9,18 +9,22 @@ items this destination received recently (`delivered`) and `now`.
   an update (`Story.is_update`) whose lead and further reading are the new articles only.
 * The lead is chosen for the destination: its language first, then the fullest summary, then
   the earliest article.
-* Ranking: more outlets first, then more topic keywords hit, then the newest article; ties by
-  the lead's link, so the order never depends on arrival order.
+* Ranking (`curate/ranking.py`): more independent outlets first (owned domains: two feeds of
+  one site are one outlet), then a primary source, then more topic keywords hit, then the
+  newest article; ties by the lead's link, so the order never depends on arrival order. A
+  primary source's article leads its story.
 * The cap is fair between feeds (`fair_cap`): stories several feeds told come first, then the
   stories of a single feed take turns, so one busy feed cannot fill a digest on its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from policywire.curate import ranking
+from policywire.curate.ranking import NO_PRIMARY, primary_first
 from policywire.curate.stories import (
     DEFAULT_WINDOW,
     Article,
@@ -47,17 +51,18 @@ def build_digest(
     delivered: Sequence[MatchedItem] = (),
     window: timedelta = DEFAULT_WINDOW,
     vectors: Mapping[ArticleKey, Vector] | None = None,
+    primary_feeds: Collection[str] = NO_PRIMARY,
 ) -> Digest:
     """The digest for one destination; `topics` are the display names for the header.
 
     `delivered` are the items this destination received within the last `window` (the story
     window); they are never sent again, but new articles on their stories become updates.
+    `primary_feeds`: the feeds marked `primary: true`, whose articles lead their stories.
     """
-    stories = rank(
-        make_stories(
-            candidates, delivered=delivered, language=language, window=window, vectors=vectors
-        )
+    made = make_stories(
+        candidates, delivered=delivered, language=language, window=window, vectors=vectors
     )
+    stories = rank([primary_first(s, primary_feeds, language) for s in made], primary_feeds)
     return Digest(
         destination=destination,
         language=language,
@@ -94,7 +99,9 @@ def make_stories(
         context = tuple(_update_reason(a) for a in old)
         update = StoryGroup(new, (*context, *group.reasons))
         story = story_from_group(update, language, is_update=True)
-        stories.append(replace(story, copies=_without_delivered(story.copies, old_keys)))
+        delivered_before = tuple(m for a in old for m in (a.item, *a.copies))
+        copies = _without_delivered(story.copies, old_keys)
+        stories.append(replace(story, copies=copies, context=delivered_before))
     return stories
 
 
@@ -120,15 +127,10 @@ def _update_reason(article: Article) -> str:
     return f"update to: «{item.title}» ({outlets}, {item.published:%Y-%m-%d %H:%M} UTC)"
 
 
-def rank(stories: Sequence[Story]) -> list[Story]:
-    """More outlets, more topic keywords, newer first; ties by the lead's link."""
-    return sorted(stories, key=_rank_key)
-
-
-def _rank_key(story: Story) -> tuple[int, int, float, str]:
-    hits = {(hit.topic, kw) for m in story.members for hit in m.hits for kw in hit.keywords}
-    newest = max(m.item.published.timestamp() for m in story.members)
-    return (-len(story.outlets), -len(hits), -newest, story.lead.item.link)
+def rank(stories: Sequence[Story], primary_feeds: Collection[str] = NO_PRIMARY) -> list[Story]:
+    """More independent outlets (owned domains), a primary source, more topic keywords, newer
+    first; ties by the lead's link (`curate/ranking.py`)."""
+    return ranking.rank(stories, primary_feeds)
 
 
 def fair_cap(ranked: Sequence[Story], max_stories: int) -> list[Story]:

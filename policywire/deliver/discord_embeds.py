@@ -211,5 +211,41 @@ def render_discord(view: DigestView) -> list[dict[str, Any]]:
     return messages
 
 
+def card_payload(
+    story: StoryView, view: DigestView, story_id: int, buttons: bool
+) -> dict[str, Any]:
+    """A story card: one embed for one story, with its feedback buttons (docs/cards.md).
+
+    The buttons are message components (an action row of two grey buttons whose custom ids
+    carry the story id); a webhook that no application owns cannot carry them (`buttons`).
+    """
+    payload = _message([fit_story(story, view)], "")
+    if buttons:
+        words = view.wording
+        payload["components"] = [
+            {
+                "type": 1,
+                "components": [
+                    {"type": 2, "style": 2, "label": fit(label, 80, plain), "custom_id": custom}
+                    for label, custom in (
+                        (words.not_relevant, f"pw:nr:{story_id}"),
+                        (words.wrong_grouping, f"pw:wg:{story_id}"),
+                    )
+                ],
+            }
+        ]
+    return payload
+
+
+def reply_payload(readings: list[ReadingLink], view: DigestView, reply_to: str) -> dict[str, Any]:
+    """The short "new on this story" reply to a card that is gone or can no longer be edited."""
+    heading = f"*{escape(view.wording.new_on_story)}*"
+    lines = [heading, *(_reading_line(r) for r in readings)]
+    while len(lines) > 2 and utf16_len("\n".join(lines)) > MAX_CONTENT:
+        lines.pop()
+    content = "\n".join(lines)[:MAX_CONTENT]
+    return {"content": content, "embeds": [], "allowed_mentions": NO_MENTIONS, "reply_to": reply_to}
+
+
 def _message(embeds: list[dict[str, Any]], content: str) -> dict[str, Any]:
     return {"content": content, "embeds": embeds, "allowed_mentions": NO_MENTIONS}

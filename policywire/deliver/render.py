@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from policywire.curate.outlets import story_outlets
 from policywire.curate.summarizer import SummarizedStory, extractive_summary
 from policywire.deliver import i18n
 from policywire.models import Digest, Item, MatchedItem, Story
@@ -40,6 +43,11 @@ class StoryView:
     topics: tuple[str, ...]  # topic ids, for hashtags and colours
     is_update: bool = False
     machine_written: bool = False  # headline and summary by the story summarizer: say so
+    outlets_count: int = 1  # independent outlets (owned domains) that told the story
+    # A story card (view_card) says how many outlets told it ("3 outlets") and, once it grew,
+    # when its newest article joined; a digest's story says neither.
+    outlets_line: str = ""
+    updated: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +100,41 @@ def view_story(story: Story, language: str, timezone: str) -> StoryView:
         topics=story.topics,
         is_update=story.is_update,
         machine_written=written is not None,
+        outlets_count=len(story_outlets(story)),
     )
 
 
+def view_card(story: Story, language: str, timezone: str, updated: datetime | None) -> StoryView:
+    """A story as its card shows it: `view_story`, plus "3 outlets" when several independent
+    outlets told it and, for a card that grew, when (`updated`: its newest article's time)."""
+    view = view_story(story, language, timezone)
+    count = view.outlets_count
+    return replace(
+        view,
+        outlets_line=i18n.count_outlets(language, count) if count > 1 else "",
+        updated=_updated(updated, story.lead.item.published, language, timezone),
+    )
+
+
+def _updated(updated: datetime | None, published: datetime, language: str, zone: str) -> str:
+    """When a card grew: the time alone on its lead's day, else the date too."""
+    if updated is None:
+        return ""
+    local, lead_day = updated.astimezone(ZoneInfo(zone)), published.astimezone(ZoneInfo(zone))
+    if local.date() == lead_day.date():
+        return f"{local:%H:%M}"
+    return i18n.short_datetime(updated, language, zone)
+
+
 def byline(story: StoryView, words: i18n.Wording) -> str:
-    """Outlets and date, plus the machine-written mark when a model wrote the story's text."""
-    parts = [", ".join(story.outlets), story.date]
+    """Outlets and date, plus the machine-written mark when a model wrote the story's text,
+    and on a card the outlet count and when it grew (`view_card`)."""
+    parts = [", ".join(story.outlets)]
+    if story.outlets_line:
+        parts.append(story.outlets_line)
+    parts.append(story.date)
+    if story.updated:
+        parts.append(words.updated.format(time=story.updated))
     if story.machine_written:
         parts.append(words.machine_written)
     return " · ".join(parts)
@@ -113,6 +150,16 @@ def _date(item: Item, language: str, timezone: str) -> str:
 def _summary(matched: MatchedItem) -> str:
     item = matched.item
     return extractive_summary(replace(item, summary=clean(item.summary, 5000)))
+
+
+def reading_link(matched: MatchedItem) -> ReadingLink:
+    """One article as a further-reading line (a card's "new on this story" reply lists these)."""
+    return _reading(matched)
+
+
+def card_view(language: str) -> DigestView:
+    """The view a story card is rendered in: the language's wording, no header or footer."""
+    return DigestView(language=language, header="", stories=(), footer=None, empty_text="")
 
 
 def _reading(matched: MatchedItem) -> ReadingLink:

@@ -111,9 +111,14 @@ class RateLimiter:
 
     async def wait_turn(self, target: str) -> None:
         gap = self.pacing.interval_for(target) * (1 + self.MARGIN)
+        now = self.monotonic()
         last = self.last_by_target.get(target)
-        if last is not None and (wait := last + gap - self.monotonic()) > 0:
-            await self.sleep(wait)
+        turn = now if last is None else max(now, last + gap)
+        # Reserved before sleeping: a digest and a command reply to one chat, waiting at the
+        # same time, queue up one gap apart instead of both waking at the same moment.
+        self.last_by_target[target] = turn
+        if turn > now:
+            await self.sleep(turn - now)
         window = 1.0 + self.MARGIN
         async with self.lock:  # one global window shared by every target's task
             while True:
@@ -124,7 +129,8 @@ class RateLimiter:
                     break
                 await self.sleep(window - (now - self.recent[0]))
             self.recent.append(self.monotonic())
-        self.last_by_target[target] = self.monotonic()
+        # Later than reserved when the global window held us back: the gap counts from now.
+        self.last_by_target[target] = max(self.last_by_target[target], self.monotonic())
 
 
 class Outcome(Enum):

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from policywire.deliver.render import DigestView, ReadingLink, StoryView, byline, hashtag
 
+Payload = dict[str, Any]
 TELEGRAM_LIMIT = 4096  # visible UTF-16 units after entity parsing
 MAX_ENTITIES = 100  # formatting past the 100th entity is silently dropped
 MAX_LINKS = 6000  # UTF-16 units of link targets: well under the entities' total size
@@ -164,6 +166,31 @@ def _fit_story(story: StoryView, view: DigestView, limits: Limits) -> str:
             story, view, further=[], summary=summary, headline=headline, links=links
         )
     return rendered
+
+
+def card_payload(story: StoryView, view: DigestView, story_id: int, buttons: bool) -> Payload:
+    """A story card: one message for one story, with its feedback buttons (docs/cards.md)."""
+    payload: Payload = {"html": _fit_story(story, view, Limits())}
+    if buttons:
+        words = view.wording
+        payload["buttons"] = [
+            [
+                {"text": words.not_relevant, "data": f"pw:nr:{story_id}"},
+                {"text": words.wrong_grouping, "data": f"pw:wg:{story_id}"},
+            ]
+        ]
+    return payload
+
+
+def reply_payload(readings: Sequence[ReadingLink], view: DigestView, reply_to: str) -> Payload:
+    """The short "new on this story" reply to a card that can no longer be edited."""
+    lines = [f"<i>{escape(view.wording.new_on_story)}</i>"]
+    lines += [f"• {_link(r.link, r.title)} — {escape(r.outlet)}" for r in readings]
+    text = "\n".join(lines)
+    while len(lines) > 2 and not Limits().admit(measure(text)):
+        lines.pop()
+        text = "\n".join(lines)
+    return {"html": text, "reply_to": reply_to}
 
 
 def _shorter(text: str) -> str:

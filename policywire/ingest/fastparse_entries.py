@@ -166,7 +166,7 @@ class EntryReader:
             leaf_text(element)
         elif kind == SOURCE:
             state.resets += 1  # feedparser forgets the title it has seen
-            leaf_text(element)
+            _source(element, entry)
         elif kind == IMAGE:
             state.resets += 1
             self._item_image(element)
@@ -266,6 +266,19 @@ def _atom_content(element: Any, state: ItemState) -> None:
     entry.setdefault("content", []).append({"value": value})
     if content_type in COPIED_TO_SUMMARY:
         entry.setdefault("summary", value)
+
+
+def _source(element: Any, entry: dict[str, Any]) -> None:
+    """_start_source + _end_source for a text-only <source> (RSS 2.0's, naming the outlet an
+    aggregator took the item from): the last one replaces any before it, as in feedparser."""
+    source: dict[str, Any] = {}
+    url = element_attributes(element).get("url")
+    if url is not None:
+        source["href"] = url
+    value = finish(leaf_text(element))
+    if value:
+        source["title"] = value
+    entry["source"] = source
 
 
 def _date(element: Any, entry: dict[str, Any], kind: int) -> None:

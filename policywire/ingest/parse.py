@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from xml.sax import SAXParseException
 
 import feedparser
@@ -42,6 +43,7 @@ __all__ = ["ParseError", "parse_feed", "parse_feed_with_feedparser"]
 log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 500
+MAX_SOURCE_CHARS = 200  # an outlet's name, as an aggregator's item gives it
 MAX_SUMMARY_CHARS = 4000
 # A summary the content stands in for (the description said nothing): its first sentences.
 CONTENT_SUMMARY_CHARS = 600
@@ -139,14 +141,35 @@ def _parse_feed(
 class _Context:
     """What every entry of one feed is normalized against."""
 
-    __slots__ = ("dates", "feed_url", "language", "now", "source")
+    __slots__ = ("dates", "feed_url", "language", "named", "now", "source")
 
     def __init__(self, *, feed_url: str, source: str, language: str | None, now: datetime):
         self.feed_url = feed_url
         self.source = source
+        # An operator's own `name:` for the feed, not the one feeds.yaml derives from its URL.
+        self.named = bool(source) and source != _default_name(feed_url)
         self.language = language
         self.now = now
         self.dates = LocalizedDates()  # the localized-date fallback, with this body's budget
+
+
+def _default_name(feed_url: str) -> str:
+    """The name feeds.yaml gives a feed without `name:` (config.values.default_feed_name,
+    which tests/test_aggregator_source.py checks this against): its host, or a file's name.
+    Repeated here so that parse workers do not import the configuration's dependencies."""
+    parts = urlsplit(feed_url)
+    if parts.scheme == "file":
+        return unquote(parts.path).rpartition("/")[2] or feed_url
+    return parts.hostname or feed_url
+
+
+def _outlet(context: _Context, item_source: str, feed_title: str) -> str:
+    """Who published an item: the feed's `name:` when the operator wrote one (deliberate,
+    even for an aggregator), else the outlet the item itself names (an aggregator's
+    <source>), else the feed's default name or its title."""
+    if context.named:
+        return context.source
+    return item_source or context.source or feed_title
 
 
 def _looks_like_json(head: bytes, content_type: str) -> bool:
@@ -286,20 +309,32 @@ def _entry_to_item(
     title = _clean(raw_title, MAX_TITLE_CHARS)
     summary, listed = _summary(markup, title, language)
     published = _published(entry, context, language)
+    item_source = _item_source(entry)
+    outlets = (listed, item_source, context.source, feed_title)
     return Item(
         feed=context.feed_url,
         id=_entry_id(_text(entry, "id"), link, raw_title, date_text),
         link=link,
-        title=_title(title, summary, language, (listed, context.source, feed_title), link),
+        title=_title(title, summary, language, outlets, link),
         summary=summary,
         published=published or context.now,
         language=language,
         tags=_tags(_raw(entry, "tags")),
-        source=context.source or feed_title,
+        source=_outlet(context, item_source, feed_title),
         links=_content_links(markup, link),
         dated=published is not None,
         content=_body(markup),
     )
+
+
+def _item_source(entry: Mapping[str, Any]) -> str:
+    """The outlet an aggregator (Google News, Bing News…) names for one item: the text of
+    RSS 2.0's <source url="…">Outlet</source>, or the title of an Atom entry's <source>
+    feed; "" when there is none."""
+    detail = _raw(entry, "source")
+    if not isinstance(detail, dict):
+        return ""
+    return truncate(html_to_text(_text(detail, "title")), MAX_SOURCE_CHARS)
 
 
 def _body(markup: Sequence[str]) -> str:
@@ -440,7 +475,7 @@ def _json_item(
         published=published or context.now,
         language=language,
         tags=_dedupe_tags(tag for tag in _as_list(raw.get("tags")) if isinstance(tag, str)),
-        source=context.source or feed_title,
+        source=_outlet(context, "", feed_title),
         links=_content_links([content_html, extra], link),
         content=body_text(content_html) if _as_str(raw.get("summary")) else "",
         dated=published is not None,

@@ -6,12 +6,17 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policywire.storage.base import StoreBase, chunks
 from policywire.storage.rows import DestinationRow, destination_from_row
-from policywire.storage.schema import deliveries_table, destinations_table, outbox_table
+from policywire.storage.schema import (
+    deliveries_table,
+    destinations_table,
+    matches_table,
+    outbox_table,
+)
 
 
 class DestinationsMixin(StoreBase):
@@ -35,6 +40,7 @@ class DestinationsMixin(StoreBase):
             "language": row.language,
             "title": row.title,
             "active": row.active,
+            "thread_id": row.thread_id,
         }
         if restart:
             values["created_at"] = row.created_at
@@ -76,6 +82,52 @@ class DestinationsMixin(StoreBase):
         async with self._tx() as conn:
             rows = (await conn.execute(query)).all()
         return [destination_from_row(row._mapping) for row in rows]
+
+    async def destinations_at(self, platform: str, target: str) -> list[DestinationRow]:
+        """Every destination in one chat, active or not (a forum's topics are one each)."""
+        query = (
+            select(destinations_table)
+            .where(destinations_table.c.platform == platform)
+            .where(destinations_table.c.target == target)
+            .order_by(destinations_table.c.key)
+        )
+        async with self._tx() as conn:
+            rows = (await conn.execute(query)).all()
+        return [destination_from_row(row._mapping) for row in rows]
+
+    async def rename_topic(self, old: str, new: str) -> list[str]:
+        """A topic's id changed (`renamed_from:`): subscriptions and the items it matched go
+        with it, in one transaction. Returns the keys of the destinations that followed it."""
+        moved: list[str] = []
+        async with self._tx(write=True) as conn:
+            pattern = "%" + json.dumps(old) + "%"  # a cheap pre-filter; exact check below
+            rows = (
+                await conn.execute(
+                    select(destinations_table.c.key, destinations_table.c.topics).where(
+                        destinations_table.c.topics.like(pattern)
+                    )
+                )
+            ).all()
+            for key, text in rows:
+                topics = list(json.loads(text))
+                if old not in topics:
+                    continue
+                renamed = list(dict.fromkeys(new if t == old else t for t in topics))
+                await conn.execute(
+                    update(destinations_table)
+                    .where(destinations_table.c.key == key)
+                    .values(topics=json.dumps(renamed))
+                )
+                moved.append(key)
+            # An item can match the new id already (polled since): keep that row, drop the old.
+            already = select(matches_table.c.item_pk).where(matches_table.c.topic == new)
+            await conn.execute(
+                update(matches_table)
+                .where(matches_table.c.topic == old, matches_table.c.item_pk.not_in(already))
+                .values(topic=new)
+            )
+            await conn.execute(delete(matches_table).where(matches_table.c.topic == old))
+        return moved
 
     async def set_destination_active(self, key: str, active: bool, error: str | None) -> None:
         async with self._tx(write=True) as conn:

@@ -85,6 +85,11 @@ class FeedsMixin(StoreBase):
                 self._feed_cache[url] = feed_state_from_row(url, rows.get(url))
         return {url: self._feed_cache[url] for url in urls}
 
+    def remember_feed_states(self, states: Mapping[str, FeedState]) -> None:
+        """States read elsewhere (with a poll lease: with several workers, another one may
+        have polled the feed since this one wrote it), used from now on."""
+        self._feed_cache.update(states)
+
     async def feed_rows(self) -> list[FeedRow]:
         """Every stored feed's row, by URL."""
         async with self._tx() as conn:

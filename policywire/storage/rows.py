@@ -67,6 +67,7 @@ class DestinationRow:
     last_digest_at: datetime | None
     title: str = ""
     last_error: str | None = None
+    thread_id: int | None = None  # a forum topic (Telegram message_thread_id); None: the chat
 
 
 def feed_state_from_row(url: str, row: Any) -> FeedState:
@@ -129,4 +130,5 @@ def destination_from_row(row: Any) -> DestinationRow:
         last_digest_at=row["last_digest_at"],
         title=row["title"],
         last_error=row["last_error"],
+        thread_id=row["thread_id"],
     )

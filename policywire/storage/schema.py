@@ -29,7 +29,9 @@ from sqlalchemy.types import TypeDecorator
 # `meta.schema_version`, the marker policywire 0.1.0 checks: it refuses a database whose
 # version is higher. A revision that changes the tables raises it, so 0.1.0 never writes
 # into a schema it does not know.
-SCHEMA_VERSION = 3  # 2: item_vectors (revision 0002); 3: items.date_source (0003)
+SCHEMA_VERSION = 6  # 2: item_vectors (revision 0002); 3: items.date_source (0003);
+# 4: destinations.thread_id (0004); 5: workers, leases, digest_ticks (0005);
+# 6: stories, story_members, story_merges, story_cards, story_verdicts (0006)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -128,6 +130,8 @@ destinations_table = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_digest_at", UTCDateTime),
     Column("last_error", Text),
+    # A forum topic's message_thread_id (Telegram): digests go into that topic. NULL: the chat.
+    Column("thread_id", Integer),
 )
 
 deliveries_table = Table(
@@ -166,6 +170,107 @@ item_vectors_table = Table(
     Column("model", String(256), primary_key=True),
     Column("dimensions", Integer, nullable=False),
     Column("vector", LargeBinary, nullable=False),
+)
+
+# Several workers on one PostgreSQL database (policywire/coordination/, docs/scaling.md). On
+# SQLite, one instance per file, these stay empty.
+workers_table = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("config_version", String(64), nullable=False),  # sha256 of its feeds.yaml, 12 hex
+)
+
+# Who may do what until when: kind "feed" (poll a feed; expires one interval after the poll),
+# "outbox" (send a destination's messages), "updates" (receive a chat platform's updates).
+# A worker's heartbeat renews its outbox and updates leases; a dead worker's run out.
+leases_table = Table(
+    "leases",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("name", String(2048), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("taken_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_leases_holder", "holder"),
+)
+
+# One row per scheduled digest built: the first worker to insert (destination, tick) builds it.
+digest_ticks_table = Table(
+    "digest_ticks",
+    metadata,
+    Column("destination", String(512), primary_key=True),
+    Column("tick", UTCDateTime, primary_key=True),
+    Column("worker", String(64), nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+)
+
+# Stories with an identity (storage/stories.py, docs/cards.md): a stable id across polls and
+# digests; a story that proved to be another one points at it (`merged_into`, `story_merges`).
+stories_table = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("merged_into", Integer, ForeignKey("stories.id")),
+)
+
+# Which story an item belongs to: one each, gone with the item when it is pruned.
+story_members_table = Table(
+    "story_members",
+    metadata,
+    Column("item_pk", Integer, ForeignKey("items.pk", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", Integer, ForeignKey("stories.id"), nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    Index("ix_story_members_story", "story_id"),
+)
+
+story_merges_table = Table(
+    "story_merges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kept", Integer, nullable=False),
+    Column("merged", Integer, nullable=False),
+    Column("merged_at", UTCDateTime, nullable=False),
+    Column("items", Integer, nullable=False),  # members moved from `merged` to `kept`
+)
+
+# A destination's card of a story: the outbox row that posted it (its platform message id is
+# there once sent), the last edit queued, and when the next one is due (NULL: none wanted).
+story_cards_table = Table(
+    "story_cards",
+    metadata,
+    Column("destination", String(512), primary_key=True),
+    Column("story_id", Integer, primary_key=True),
+    Column("outbox_id", Integer, nullable=False),
+    Column("posted_at", UTCDateTime, nullable=False),
+    Column("edited_at", UTCDateTime),
+    Column("edit_due", UTCDateTime),
+    Column("edit_outbox_id", Integer),
+    Column("shown", Text, nullable=False, default="[]"),  # JSON: item pks the card shows
+    Column("muted", Boolean, nullable=False, default=False),  # "not relevant" in that chat
+    Index("ix_story_cards_due", "edit_due"),
+)
+
+# What readers said with a card's buttons: "not_relevant" (the story) or "wrong_grouping"
+# (`item_pk` is not about the story's event); `articles` copies what `labels export` writes,
+# so a verdict outlives the items' retention.
+story_verdicts_table = Table(
+    "story_verdicts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("destination", String(512), nullable=False),
+    Column("story_id", Integer, nullable=False),
+    Column("item_pk", Integer),
+    Column("verdict", String(32), nullable=False),
+    Column("reader", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("articles", Text, nullable=False),
+    Index("ix_story_verdicts_story", "destination", "story_id"),
 )
 
 TABLE_NAMES = frozenset(metadata.tables)  # every table policywire owns (without alembic's)

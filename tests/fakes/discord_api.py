@@ -140,6 +140,7 @@ class FakeMember:
     name: str
     permissions: int = 0
     bot: bool = False
+    locale: str = "en-US"  # the member's Discord language: their interactions' `locale`
 
     def user_payload(self) -> dict[str, Any]:
         return {
@@ -189,6 +190,7 @@ class FakeGuild:
     channels: list[FakeChannel]
     members: list[FakeMember]
     everyone_permissions: int = PLAIN_MEMBER_PERMISSIONS
+    locale: str = "en-US"  # the server's preferred locale: interactions' `guild_locale`
 
     def role_id_for(self, member: FakeMember) -> int:
         # One role per member, derived from ids so it is stable across payloads.
@@ -268,7 +270,7 @@ class FakeGuild:
             "presences": [],
             "stage_instances": [],
             "guild_scheduled_events": [],
-            "preferred_locale": "en-US",
+            "preferred_locale": self.locale,
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
@@ -467,10 +469,27 @@ def validate_commands(commands: Iterable[Mapping[str, Any]]) -> None:
         description = command.get("description") or ""
         if command.get("type", 1) == 1 and not 1 <= len(description) <= 100:
             problems["description"] = _too_long(100)
+        problems |= _localization_problems(command)
         if problems:
             errors[str(index)] = problems
     if errors:
         raise DiscordError(400, 50035, errors)
+
+
+def _localization_problems(command: Mapping[str, Any]) -> dict[str, Any]:
+    """Localized names follow the name rules (lowercase for slash commands and options),
+    localized descriptions the length limit, on the command and on each of its options."""
+    problems: dict[str, Any] = {}
+    options = enumerate(command.get("options") or [])
+    invalid = {"code": "APPLICATION_COMMAND_INVALID_NAME", "message": "Command name is invalid"}
+    for prefix, part in [("", command), *((f"options.{i}.", o) for i, o in options)]:
+        for locale, name in (part.get("name_localizations") or {}).items():
+            if not _COMMAND_NAME.match(name) or name != name.lower():
+                problems[f"{prefix}name_localizations.{locale}"] = {"_errors": [invalid]}
+        for locale, text in (part.get("description_localizations") or {}).items():
+            if not 1 <= len(text) <= 100:
+                problems[f"{prefix}description_localizations.{locale}"] = _too_long(100)
+    return problems
 
 
 # --------------------------------------------------------------------------- networking
@@ -688,6 +707,7 @@ class FakeDiscord:
         members: Iterable[FakeMember] = (),
         owner_id: int | None = None,
         everyone_permissions: int = PLAIN_MEMBER_PERMISSIONS,
+        locale: str = "en-US",
     ) -> FakeGuild:
         """Script a guild the bot is in. Add guilds before the client connects."""
         people = [*members, self.bot]
@@ -698,6 +718,7 @@ class FakeDiscord:
             channels=list(channels),
             members=people,
             everyone_permissions=everyone_permissions,
+            locale=locale,
         )
         self.guilds[guild_id] = guild
         return guild
@@ -849,13 +870,13 @@ class FakeDiscord:
             "version": 1,
             "data": data,
             "guild_id": str(guild_id),
-            "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
+            "guild": {"id": str(guild_id), "locale": guild.locale, "features": []},
             "channel_id": str(channel.channel_id),
             "channel": guild.channel_payload(channel),
             "member": member_payload,
             "app_permissions": str(guild.permissions_in(self.bot, channel)),
-            "locale": "en-US",
-            "guild_locale": "en-US",
+            "locale": member.locale,
+            "guild_locale": guild.locale,
             "entitlements": [],
             "authorizing_integration_owners": {"0": str(guild_id)},
             "context": 0,

@@ -5,7 +5,7 @@
         result = await fetcher.fetch(server.url("/feed.xml"))
         assert server.hits("/feed.xml") == 1
 
-Every route is scripted with `add`, `redirect` or `hang`; anything else answers 404. The
+Every route is scripted with `add`, `redirect`, `hold` or `hang`; anything else answers 404. The
 server records each request and the most requests it ever served at once, so tests can check
 conditional headers and concurrency limits from the outside.
 """
@@ -138,6 +138,20 @@ class FeedServer:
             return web.Response(status=status, headers={"Location": to_path})
 
         self._routes[path] = send_elsewhere
+
+    def hold(self, path: str, body: bytes | str) -> asyncio.Event:
+        """Script `path` to answer `body` only once the returned event is set: a test decides
+        when a poll in flight ends, with no sleep."""
+        release = asyncio.Event()
+        self.add(path, body)
+        serve = self._routes[path]
+
+        async def held(request: web.Request) -> web.StreamResponse:
+            await release.wait()
+            return await serve(request)
+
+        self._routes[path] = held
+        return release
 
     def hang(self, path: str) -> None:
         """Accept requests on `path` and never answer them while the server is open."""

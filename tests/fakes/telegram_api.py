@@ -47,6 +47,7 @@ JSON = dict[str, Any]
 T = TypeVar("T")
 
 MAX_MESSAGE_UTF16: Final = 4096
+EDIT_WINDOW_SECONDS: Final = 48 * 3600
 
 # --------------------------------------------------------------------------------------------
 # HTML parse mode
@@ -619,8 +620,9 @@ class FakeTelegram:
 
     Scripting: ``user``/``private_chat``/``group``/``supergroup``/``channel`` build and register
     objects; ``push_message``, ``push_callback_query``, ``push_my_chat_member`` and
-    ``push_update`` queue updates for getUpdates; ``set_admins``, ``set_bot_status`` and
-    ``migrate`` set chat state.
+    ``push_update`` queue updates for getUpdates; ``set_admins``, ``set_bot_status``,
+    ``migrate`` and ``forum_topic`` set chat state. In a channel, getChatMember answers only
+    when the bot is one of its admins (``set_admins``), as on Telegram.
     Faults: ``fail_next`` (one-shot or repeated errors, delays, dropped connections) and the
     ``enforce_rates`` flood control.
     Observing: ``sent``/``sent_to``, ``edits``, ``calls``/``calls_to``, ``commands_for``,
@@ -691,6 +693,7 @@ class FakeTelegram:
         self._admins: defaultdict[int, set[int]] = defaultdict(set)
         self._statuses: dict[tuple[int, int], str] = {}
         self._migrations: dict[int, int] = {}
+        self._forum_topics: defaultdict[int, dict[int, str]] = defaultdict(dict)
         self._open_callbacks: set[str] = set()
         self._ids = itertools.count(1001)
         self._update_ids = itertools.count(500_000_001)
@@ -828,6 +831,17 @@ class FakeTelegram:
         self.chats[chat["id"]] = chat
         return chat
 
+    def forum_topic(self, chat: JSON | int, name: str) -> int:
+        """Open a topic in a forum supergroup; returns its message_thread_id (the id of the
+        service message that opened it, as on Telegram)."""
+        chat = self._chat_object(chat)
+        if not chat.get("is_forum"):
+            raise ValueError(f"chat {chat['id']} is not a forum")
+        opening = self._new_message(chat, "")
+        opening["forum_topic_created"] = {"name": name, "icon_color": 7322096}
+        self._forum_topics[chat["id"]][opening["message_id"]] = name
+        return int(opening["message_id"])
+
     # -- chat state --------------------------------------------------------------------------
 
     def set_admins(self, chat_id: int, user_ids: list[int], *, creator: int | None = None) -> None:
@@ -842,6 +856,18 @@ class FakeTelegram:
         In a private chat "kicked" means the user blocked the bot.
         """
         self._statuses[(chat_id, self.bot_id)] = status
+
+    def age_message(self, chat_id: int, message_id: int, seconds: float) -> None:
+        """Make a stored message `seconds` older (past 48 h it can no longer be edited)."""
+        self._messages[chat_id][message_id]["date"] -= int(seconds)
+
+    def forget_message(self, chat_id: int, message_id: int) -> None:
+        """A message deleted by a chat admin: edits answer "message to edit not found"."""
+        del self._messages[chat_id][message_id]
+
+    def message(self, chat_id: int, message_id: int) -> JSON:
+        """The stored message as it is now (after any edits)."""
+        return self._messages[chat_id][message_id]
 
     def migrate(self, chat_id: int, new_chat_id: int | None = None) -> JSON:
         """Upgrade a group: from now on sends to ``chat_id`` answer 400 migrate_to_chat_id."""
@@ -884,6 +910,8 @@ class FakeTelegram:
             message["reply_to_message"] = self._messages[chat["id"]][reply_to_message_id]
         if message_thread_id is not None:
             message["message_thread_id"] = message_thread_id
+            if chat.get("is_forum"):
+                message["is_topic_message"] = True
         kind = "channel_post" if chat["type"] == "channel" else "message"
         return self.push_update({kind: message})
 
@@ -1145,6 +1173,12 @@ class FakeTelegram:
             raise ApiError(403, f"Forbidden: bot was kicked from the {chat['type']} chat")
         raise ApiError(403, f"Forbidden: bot is not a member of the {chat['type']} chat")
 
+    def _check_thread(self, chat: JSON, thread: int | None) -> None:
+        """In a forum with scripted topics, a message_thread_id must name one of them."""
+        topics = self._forum_topics.get(chat["id"])
+        if thread is not None and topics and thread not in topics:
+            raise ApiError(400, "Bad Request: message thread not found")
+
     def _new_message(self, chat: JSON, text: str) -> JSON:
         message_id = self._next_message_id[chat["id"]]
         self._next_message_id[chat["id"]] = message_id + 1
@@ -1336,6 +1370,7 @@ class FakeTelegram:
     async def _send_message(self, params: Params, token: str) -> JSON:
         chat = self._resolve_chat(params)
         self._check_can_post(chat)
+        self._check_thread(chat, params.integer("message_thread_id"))
         parsed = self._format(params)
         reply_to = self._reply_target(chat, params)
         preview_off = self._link_preview_disabled(params)
@@ -1352,8 +1387,11 @@ class FakeTelegram:
             message["link_preview_options"] = {"is_disabled": True}
         if reply_to is not None:
             message["reply_to_message"] = reply_to
-        if params.integer("message_thread_id") is not None:
-            message["message_thread_id"] = params.integer("message_thread_id")
+        thread = params.integer("message_thread_id")
+        if thread is not None:
+            message["message_thread_id"] = thread
+            if chat.get("is_forum"):
+                message["is_topic_message"] = True
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup  # only inline keyboards come back on the message
         self._record("sendMessage", chat, message, params, token, markup)
@@ -1421,6 +1459,9 @@ class FakeTelegram:
     def _check_editable(self, message: JSON) -> None:
         if message.get("from", {}).get("id") != self.bot_id and "sender_chat" not in message:
             raise ApiError(400, "Bad Request: message can't be edited")
+        # Telegram lets a bot edit its text messages for 48 hours after sending them.
+        if time.time() - message["date"] > EDIT_WINDOW_SECONDS:
+            raise ApiError(400, "Bad Request: message can't be edited")
 
     @staticmethod
     def _set_markup(message: JSON, markup: Any) -> None:
@@ -1463,7 +1504,17 @@ class FakeTelegram:
         user_id = params.integer("user_id")
         if user_id is None:
             raise ApiError(400, "Bad Request: invalid user_id specified")
-        return _member(self._status_of(chat, user_id), self._user_object(user_id))
+        status = self._status_of(chat, user_id)
+        if chat["type"] == "channel":
+            # Telegram shows a channel's members only to its admins, the bot included.
+            if user_id != self.bot_id and self._status_of(chat, self.bot_id) != "administrator":
+                raise ApiError(400, "Bad Request: member list is inaccessible")
+            if status == "member":
+                status = "left"  # a channel's readers are not members a bot can see
+        member = _member(status, self._user_object(user_id))
+        if chat["type"] == "channel" and status == "administrator":
+            member.update(_CHANNEL_ADMIN_RIGHTS)
+        return member
 
     async def _get_chat_administrators(self, params: Params, token: str) -> list[JSON]:
         chat = self._resolve_chat(params)
@@ -1521,6 +1572,10 @@ _ADMIN_RIGHTS: Final = {
     "can_edit_stories": False,
     "can_delete_stories": False,
 }
+
+
+# A channel's admins may post and edit there (set_admins grants both).
+_CHANNEL_ADMIN_RIGHTS: Final = {"can_post_messages": True, "can_edit_messages": True}
 
 
 def _member(status: str, user: JSON) -> JSON:

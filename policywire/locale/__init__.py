@@ -1,0 +1,1 @@
+"""The message catalogues: every word policywire says, in every language it speaks."""
