@@ -39,6 +39,7 @@ from policywire.deliver.payloads import RENDERERS, Renderer
 from policywire.deliver.sender import Sender, Transport
 from policywire.errors import ConfigError, DatabaseGone, PolicywireError
 from policywire.ingest.fetch import next_delay
+from policywire.languages import SUPPORTED_LANGUAGES
 from policywire.models import Digest, MatchedItem, Story
 from policywire.ops.metrics import Metrics, OutboxSnapshot
 from policywire.ops.supervise import InFlight, job
@@ -429,7 +430,11 @@ class Service:
     def _defaults(self) -> Defaults:
         settings = self.config.settings
         topics = {topic_id: topic.name for topic_id, topic in self.config.topics.items()}
-        return Defaults(topics, settings.language, settings.timezone)
+        localized = {
+            language: {t: topic.display_name(language) for t, topic in self.config.topics.items()}
+            for language in SUPPORTED_LANGUAGES
+        }
+        return Defaults(topics, settings.language, settings.timezone, localized)
 
     # --- polling ---------------------------------------------------------------------------
 

@@ -196,3 +196,30 @@ def test_preview_headers_use_the_destinations_topic_names(tmp_path: Path) -> Non
     config = replace(config, settings=names_only)
     result = asyncio.run(run_preview(config, progress_stream=io.StringIO()))
     assert [d.topics for d in result.digests] == [("Regolamento UE sull'IA",), ("EU AI Act",)]
+
+
+async def test_chat_replies_name_topics_in_the_chats_language(tmp_path: Path) -> None:
+    from policywire.service import Service
+    from policywire.storage.store import Store
+
+    names = {"en": "EU AI Act", "it": "Regolamento UE sull'IA"}
+    path = config_file(
+        tmp_path,
+        database=tmp_path / "chat-names.db",
+        feeds=[],
+        topics={"ai-act": {"name": names, "any": ["AI Act"]}},
+    )
+    config = load_config(path, env={})
+    store = await Store.open(config.settings.database)
+    service = Service(config, store, {}, parse_workers=0)
+    try:
+        # Typed in Italian by an Italian chat: found, and echoed back in Italian.
+        row = await service.subscriptions.subscribe(
+            "telegram", "42", ["Regolamento", "UE", "sull'IA"], language="it"
+        )
+        assert row.topics == ("ai-act",)
+        assert "Regolamento UE sull'IA" in str(service.subscriptions.describe(row))
+        english = await service.subscriptions.subscribe("telegram", "43", ["EU AI Act"])
+        assert "EU AI Act" in str(service.subscriptions.describe(english))
+    finally:
+        await store.close()

@@ -17,7 +17,7 @@ import difflib
 import re
 import zoneinfo
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 
@@ -40,6 +40,12 @@ class Defaults:
     topics: Mapping[str, str]  # topic id → display name, in config order
     language: str
     timezone: str
+    # language → topic id → that language's display name (feeds.yaml `name:` per language)
+    localized: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def topics_in(self, language: str | None) -> Mapping[str, str]:
+        """Topic names as a chat in `language` reads them (the default names otherwise)."""
+        return self.localized.get(language or "", self.topics)
 
 
 def chat_key(platform: str, chat_id: str) -> str:
@@ -115,7 +121,7 @@ class Subscriptions:
 
     def describe(self, row: DestinationRow) -> wording.Message:
         """The chat's settings in one sentence, topics by their current names."""
-        return wording.describe(row, self.defaults().topics)
+        return wording.describe(row, self.defaults().topics_in(row.language))
 
     # --- first contact ---------------------------------------------------------------------
 
@@ -134,9 +140,11 @@ class Subscriptions:
         """Topic ids from what a user typed: ids or names, any case, names with spaces as
         typed ("EU AI Act"), several separated by spaces or commas. `followed` are ids the
         chat follows that may no longer be offered (accepted so they can be dropped)."""
-        known = self.defaults().topics
+        defaults = self.defaults()
+        known = defaults.topics
         by_phrase = {t.casefold(): t for t in (*followed, *known)}
-        by_phrase |= {n.casefold(): t for t, n in known.items()}
+        for names in (known, *defaults.localized.values()):  # a name in any language
+            by_phrase |= {n.casefold(): t for t, n in names.items()}
         found: list[str] = []
         unknown: list[str] = []
         for chunk in " ".join(words).split(","):
@@ -151,8 +159,8 @@ class Subscriptions:
             )
         return list(dict.fromkeys(found))
 
-    def _names_of(self, topics: Iterable[str]) -> str:
-        names = self.defaults().topics
+    def _names_of(self, topics: Iterable[str], language: str | None = None) -> str:
+        names = self.defaults().topics_in(language)
         return wording.listing(names.get(t, t) for t in topics)
 
     # --- changes ---------------------------------------------------------------------------
@@ -172,7 +180,7 @@ class Subscriptions:
         if not is_new and set(wanted) <= set(row.topics):
             raise CommandError(
                 wording.ALREADY_FOLLOWING,
-                topics=self._names_of(wanted),
+                topics=self._names_of(wanted, row.language),
                 settings=self.describe(row),
             )
         merged = tuple(dict.fromkeys((*row.topics, *wanted)))
@@ -191,7 +199,9 @@ class Subscriptions:
         else:
             dropped = self.resolve_topics(words, followed=row.topics)
             if not set(dropped) & set(row.topics):
-                raise CommandError(wording.NOT_FOLLOWING, topics=self._names_of(dropped))
+                raise CommandError(
+                    wording.NOT_FOLLOWING, topics=self._names_of(dropped, row.language)
+                )
             remaining = tuple(t for t in row.topics if t not in dropped)
         return await self._save(replace(row, topics=remaining, active=bool(remaining)), False)
 
