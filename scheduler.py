@@ -477,7 +477,13 @@ async def _start_discord(
         redact_secrets([token])
         from bots.discord_bot import DiscordBot
 
-        bot = DiscordBot(token, settings, service.subscriptions, service.send_digest)
+        bot = DiscordBot(
+            token,
+            settings,
+            service.subscriptions,
+            service.send_digest,
+            feedback=service.feedback,  # story cards' buttons (docs/cards.md)
+        )
         started.append(await _supervised("discord bot", bot, service, once=once))
     hooks = [d.target for d in config.destinations if d.kind == "discord_webhook"]
     if hooks:

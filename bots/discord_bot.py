@@ -3,8 +3,11 @@
 The client runs inside the service's event loop (`login` then a `connect` task; never
 `client.run()`), with the minimal gateway intents (guilds only, no message content). Slash
 commands are thin: check the permission, call `Subscriptions`, answer ephemerally; every
-answer is a message of `policywire.chat.wording`, rendered in `_text`. The endpoints, payloads
-and error translation shared with the webhook transport live in `bots.discord_common`.
+answer is a message of `policywire.chat.wording`, rendered in `_text`. Story cards
+(docs/cards.md) are edited in place (no edit window on Discord), and their buttons are
+component presses handled in `on_card_button` by custom id (`policywire.chat.feedback`).
+The endpoints, payloads and error translation shared with the webhook transport live in
+`bots.discord_common`.
 
 This module is not called `discord.py`: a module named like the library would shadow it.
 """
@@ -17,6 +20,7 @@ import logging
 import re
 import zoneinfo
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 from functools import cache, partial
 from typing import Any
 
@@ -25,8 +29,15 @@ import discord
 from discord import app_commands
 from discord.app_commands import locale_str
 
-from bots.discord_common import configure_endpoints, message_arguments, translate
+from bots.discord_common import (
+    buttons_view,
+    configure_endpoints,
+    gone_or_translated,
+    message_arguments,
+    translate,
+)
 from policywire.chat import wording
+from policywire.chat.feedback import Feedback, Press, parse_press
 from policywire.chat.locale import client_language, personal_language
 from policywire.chat.subscriptions import Subscriptions
 from policywire.chat.wording import Message, describe
@@ -71,11 +82,13 @@ class DiscordBot:
         *,
         pacing: Pacing | None = None,
         guild_ready_timeout: float = 2.0,
+        feedback: Feedback | None = None,
     ) -> None:
         self.token = token
         self.settings = settings
         self.subscriptions = subscriptions
         self.send_now = send_now
+        self.feedback = feedback  # what story cards' buttons do (None: presses are ignored)
         self.pacing = pacing or DiscordBot.pacing
         configure_endpoints(settings.api_base_url, settings.gateway_url)
         quiet_voice_warning()
@@ -184,11 +197,90 @@ class DiscordBot:
         if self.client.is_closed():
             raise RetryLater("the Discord bot is stopping", after=30.0)
         channel = self.client.get_partial_messageable(int(target))
+        extra: dict[str, Any] = {}
+        view = buttons_view(payload)
+        if view is not None:
+            extra["view"] = view
+        if payload.get("reply_to"):  # a card's "new on this story" reply, even if it is gone
+            extra["reference"] = discord.MessageReference(
+                message_id=int(payload["reply_to"]),
+                channel_id=int(target),
+                fail_if_not_exists=False,
+            )
         try:
-            message = await channel.send(**message_arguments(payload))
+            message = await channel.send(**message_arguments(payload), **extra)
         except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise translate(exc, f"channel {target}") from exc
         return str(message.id)
+
+    # Discord lets a bot edit its messages at any age (the Edits protocol of deliver/sender.py).
+    edit_window: timedelta | None = None
+
+    async def edit(self, target: str, message_id: str, payload: Mapping[str, Any]) -> None:
+        """A story card edited in place, its buttons too; MessageGone when it was deleted."""
+        if self.client.is_closed():
+            raise RetryLater("the Discord bot is stopping", after=30.0)
+        channel = self.client.get_partial_messageable(int(target))
+        message = channel.get_partial_message(int(message_id))
+        try:
+            await message.edit(**message_arguments(payload), view=buttons_view(payload))
+        except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise gone_or_translated(exc, f"channel {target}") from exc
+
+    # --- story card buttons ----------------------------------------------------------------
+
+    async def on_card_button(self, interaction: Interaction) -> None:
+        """A card's button (chat/feedback.py): not relevant, wrong grouping, or the article
+        picked after wrong grouping. The verdict holds for the channel, so only members with
+        Manage Channels give one; every answer is ephemeral, in the presser's language."""
+        data: Mapping[str, Any] = interaction.data or {}
+        press = parse_press(str(data.get("custom_id", "")))
+        if press is None or self.feedback is None or interaction.channel_id is None:
+            return  # not one of ours (another view's button): discord.py's view store has it
+        row = await self.feedback.destination(PLATFORM, [_channel_id(interaction)])
+        language = self._first_language(interaction, row)
+        if row is None or not row.active:
+            await _reply(interaction, _text(Message(wording.CHANNEL_FOLLOWS_NOTHING), language))
+            return
+        if not interaction.permissions.manage_channels:
+            await _reply(interaction, _text(Message(wording.MANAGE_CHANNELS_NEEDED), language))
+            return
+        await self._decide(interaction, row, press, language)
+
+    async def _decide(
+        self, interaction: Interaction, row: DestinationRow, press: Press, language: str
+    ) -> None:
+        assert self.feedback is not None
+        reader = str(interaction.user.id)
+        if press.action == "nr":
+            answer = await self.feedback.not_relevant(row, press.story_id, reader, language)
+            # Muted: the card's buttons are done (the card itself stays as it is).
+            await interaction.response.edit_message(view=None)
+            await _reply(interaction, answer)
+            return
+        if press.action == "wg":
+            choices = await self.feedback.choices(row, press.story_id, language)
+            if isinstance(choices, str):
+                await _reply(interaction, choices)
+                return
+            # The articles to pick from, in an answer only the presser sees: the card keeps
+            # its buttons for everyone else.
+            view = discord.ui.View(timeout=None)
+            for choice in choices[:25]:
+                view.add_item(discord.ui.Button(label=choice.label[:80], custom_id=choice.data))
+            view.stop()  # its presses come back to on_card_button by custom id
+            await interaction.response.send_message(
+                self.feedback.question(row, language)[:2000],
+                view=view,
+                ephemeral=True,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            return
+        assert press.item_pk is not None
+        answer = await self.feedback.wrong_grouping(
+            row, press.story_id, press.item_pk, reader, language
+        )
+        await _reply(interaction, answer)
 
     # --- slash commands --------------------------------------------------------------------
 
@@ -358,6 +450,15 @@ class _Client(discord.Client):
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         await self.adapter.on_guild_available(guild)
+
+    async def on_interaction(self, interaction: Interaction) -> None:
+        # Slash commands are the tree's; button presses on story cards are ours.
+        if interaction.type is not discord.InteractionType.component:
+            return
+        try:
+            await self.adapter.on_card_button(interaction)
+        except Exception as exc:  # a press must get an answer, whatever went wrong
+            await self.adapter.on_command_error(interaction, exc)
 
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
         await self.adapter.on_channel_gone(channel.id, "channel deleted")

@@ -21,6 +21,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from policywire.deliver.sender import MessageGone
 from policywire.errors import DeliveryError, Rejected, RetryLater, TargetFailing, TargetGone
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ DEFAULT_API_BASE_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 # Missing permissions are fixed by a person: check again every 15 minutes, never give up.
 PERMISSION_RETRY = 15 * 60.0
-UNKNOWN_CHANNEL, UNKNOWN_WEBHOOK = 10003, 10015
+UNKNOWN_CHANNEL, UNKNOWN_MESSAGE, UNKNOWN_WEBHOOK = 10003, 10008, 10015
 GRANT = "grant the bot View Channel, Send Messages and Embed Links there"
 
 
@@ -53,6 +54,39 @@ def message_arguments(payload: Mapping[str, Any]) -> dict[str, Any]:
         "embeds": [discord.Embed.from_dict(e) for e in payload.get("embeds") or ()],
         "allowed_mentions": discord.AllowedMentions.none(),
     }
+
+
+def buttons_view(payload: Mapping[str, Any]) -> discord.ui.View | None:
+    """A story card's buttons (`components` of deliver/discord_embeds.py) as the View
+    discord.py sends; None for a payload without any (an edit then removes them).
+
+    The view is stopped before it is sent: presses are handled by the bot's `on_interaction`
+    by their custom ids, also after a restart, so discord.py need not keep a view per card.
+    """
+    rows = payload.get("components") or ()
+    if not rows:
+        return None
+    view = discord.ui.View(timeout=None)
+    for number, row in enumerate(rows):
+        for button in row.get("components") or ():
+            view.add_item(
+                discord.ui.Button(
+                    style=discord.ButtonStyle(int(button.get("style", 2))),
+                    label=button.get("label"),
+                    custom_id=button.get("custom_id"),
+                    row=number,
+                )
+            )
+    view.stop()
+    return view
+
+
+def gone_or_translated(exc: BaseException, where: str) -> DeliveryError:
+    """An edit's error: MessageGone when the message was deleted (a card then gets a reply),
+    else what `translate` says."""
+    if isinstance(exc, discord.NotFound) and exc.code == UNKNOWN_MESSAGE:
+        return MessageGone(f"Discord: message in {where} is gone ({exc.code} {exc.text})")
+    return translate(exc, where)
 
 
 def translate(exc: BaseException, where: str) -> DeliveryError:

@@ -800,9 +800,7 @@ class Service:
 
 
 # Platforms whose messages are edited in place: their instant destinations get story cards.
-# Discord ("discord", "discord_webhook") joins once its bots edit messages and take component
-# presses (the renderers and the sender are ready: deliver/discord_embeds.py card_payload).
-CARD_PLATFORMS = ("telegram",)
+CARD_PLATFORMS = ("telegram", "discord", "discord_webhook")
 CARD_EDIT_CHECK = 30.0  # seconds between two looks for story card edits that fell due
 
 CardRenderer = Callable[[Any, Any, int, bool], dict[str, Any]]

@@ -196,14 +196,16 @@ async def test_commands_are_synced_to_the_guild_with_permissions(world: World) -
 
 
 async def test_configured_channel_and_webhook_get_embeds(world: World) -> None:
-    await world.poll()  # instant: the configured channel gets its digest at once
+    await world.poll()  # instant: the configured channel gets the story's card at once
     [post] = await world.dc.wait_for_messages(1, channel_id=CONFIGURED)
     assert story_titles([post]) == ["The AI Act applies"]
     embed = post["embeds"][0]
     assert embed["url"] == "https://news.example/the-ai-act-applies"
     assert "Policy News" in embed["footer"]["text"]
     assert post["allowed_mentions"] == {"parse": []}
-    assert "1 story" in post["content"]
+    assert not post.get("content")  # a story card (docs/cards.md): no digest header
+    buttons = [b["label"] for row in post["components"] for b in row["components"]]
+    assert buttons == ["Not relevant", "Wrong grouping"]
 
     # The webhook destination is daily: send its digest the way its job would.
     row = await world.store.destination("discord_webhook:POLICY_WEBHOOK_URL")
@@ -214,6 +216,7 @@ async def test_configured_channel_and_webhook_get_embeds(world: World) -> None:
     assert recorded.webhook_id == world.hook.webhook_id
     assert story_titles([hooked]) == ["The AI Act applies"]
     assert hooked["allowed_mentions"] == {"parse": []}
+    assert "1 story" in hooked["content"]  # a scheduled digest keeps its header
 
 
 async def test_subscribe_list_and_digest_conversation(world: World) -> None:

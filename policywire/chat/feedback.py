@@ -87,36 +87,48 @@ class Feedback:
                 return row
         return None
 
-    async def not_relevant(self, row: DestinationRow, story_id: int, reader: str) -> str:
+    # `language`: the answer's, when only the presser sees it (Discord's ephemeral answers are
+    # in the presser's own language); None answers in the chat's.
+
+    async def not_relevant(
+        self, row: DestinationRow, story_id: int, reader: str, language: str | None = None
+    ) -> str:
         members = await self.store.card_members(row.key, story_id)
         articles = [_article(m) for m in members]
         await self.store.record_verdict(
             row.key, story_id, NOT_RELEVANT, reader, articles, self.clock()
         )
         log.info("%s: story %d marked not relevant; muted there", row.key, story_id)
-        return i18n.wording(row.language).muted
+        return i18n.wording(language or row.language).muted
 
-    async def choices(self, row: DestinationRow, story_id: int) -> list[Choice] | str:
+    async def choices(
+        self, row: DestinationRow, story_id: int, language: str | None = None
+    ) -> list[Choice] | str:
         """The articles of the chat's card to pick from, or why there is nothing to pick."""
         members = await self.store.card_members(row.key, story_id)
         if len(members) < 2:
-            return i18n.wording(row.language).single_article
+            return i18n.wording(language or row.language).single_article
         return [
             Choice(m.pk, _label(m), f"{SPLIT_PREFIX}{story_id}:{m.pk}")
             for m in members
             if m.pk is not None
         ]
 
-    def question(self, row: DestinationRow) -> str:
-        return i18n.wording(row.language).pick_article
+    def question(self, row: DestinationRow, language: str | None = None) -> str:
+        return i18n.wording(language or row.language).pick_article
 
     async def wrong_grouping(
-        self, row: DestinationRow, story_id: int, item_pk: int, reader: str
+        self,
+        row: DestinationRow,
+        story_id: int,
+        item_pk: int,
+        reader: str,
+        language: str | None = None,
     ) -> str:
         members = await self.store.card_members(row.key, story_id)
         named = next((m for m in members if m.pk == item_pk), None)
         if named is None or len(members) < 2:
-            return i18n.wording(row.language).single_article
+            return i18n.wording(language or row.language).single_article
         others = [m for m in members if m is not named]
         articles = [_article(named), *(_article(m) for m in others)]
         await self.store.record_verdict(
@@ -125,7 +137,7 @@ class Feedback:
         log.info("%s: article %d split from story %d", row.key, item_pk, story_id)
         if self.on_change is not None:
             await self.on_change(row.key)
-        return i18n.wording(row.language).split
+        return i18n.wording(language or row.language).split
 
 
 def _label(matched: MatchedItem) -> str:

@@ -84,6 +84,7 @@ ERROR_MESSAGES = {
     10062: "Unknown interaction",
     40060: "Interaction has already been acknowledged.",
     50001: "Missing Access",
+    50005: "Cannot edit a message authored by another user",
     50006: "Cannot send an empty message",
     50013: "Missing Permissions",
     50035: "Invalid Form Body",
@@ -323,6 +324,16 @@ class RecordedMessage:
 
 
 @dataclass(frozen=True)
+class RecordedEdit:
+    """A message edit Discord accepted (bot PATCH or webhook PATCH), payload as sent."""
+
+    channel_id: int
+    message_id: int
+    payload: dict[str, Any]
+    webhook_id: int | None = None
+
+
+@dataclass(frozen=True)
 class RecordedCallback:
     """An interaction callback (POST /interactions/{id}/{token}/callback)."""
 
@@ -346,6 +357,7 @@ class _Interaction:
     token: str
     channel_id: int
     callback: RecordedCallback | None = None
+    message_id: str | None = None  # a component interaction: the message it was pressed on
     original: dict[str, Any] | None = None
     followups: list[dict[str, Any]] = field(default_factory=list)
     edits: list[dict[str, Any]] = field(default_factory=list)
@@ -618,6 +630,9 @@ class FakeDiscord:
         self.heartbeats = 0
         self.resumes = 0
         self._messages: list[RecordedMessage] = []
+        # Messages as they stand now (edits applied), by id; deleted ones are dropped.
+        self._current: dict[str, dict[str, Any]] = {}
+        self._edits: list[RecordedEdit] = []
         self._interactions: dict[str, _Interaction] = {}
         self._faults: list[_Fault] = []
         self._sessions: list[_GatewaySession] = []
@@ -756,6 +771,18 @@ class FakeDiscord:
     def recorded_messages(self, channel_id: int | None = None) -> list[RecordedMessage]:
         return [m for m in self._messages if channel_id in (None, m.channel_id)]
 
+    def message(self, message_id: int | str) -> dict[str, Any]:
+        """A posted message as it stands now, its edits applied."""
+        return self._current[str(message_id)]
+
+    def edits(self, channel_id: int | None = None) -> list[RecordedEdit]:
+        """Accepted message edits (bot and webhook), oldest first."""
+        return [e for e in self._edits if channel_id in (None, e.channel_id)]
+
+    def delete_message(self, message_id: int | str) -> None:
+        """A member deleted the message: editing it answers 404 Unknown Message."""
+        self._current.pop(str(message_id), None)
+
     def followups(self, interaction_id: int) -> list[dict[str, Any]]:
         return list(self._interaction_by_id(interaction_id).followups)
 
@@ -817,6 +844,33 @@ class FakeDiscord:
         """Send an autocomplete interaction (type 4); the callback should be type 8."""
         return await self._interact(4, guild_id, channel_id, member, command_name, options, focused)
 
+    async def dispatch_component(
+        self,
+        guild_id: int,
+        channel_id: int,
+        member: FakeMember,
+        custom_id: str,
+        message: Mapping[str, Any],
+    ) -> RecordedCallback:
+        """A button press (a type 3 interaction) on ``message``; waits for the bot's callback."""
+        interaction = _Interaction(
+            snowflake(), secrets.token_urlsafe(60), channel_id, message_id=str(message["id"])
+        )
+        self._interactions[interaction.token] = interaction
+        payload = self._interaction_payload(3, interaction, guild_id, member, "", None, None)
+        payload["data"] = {"custom_id": custom_id, "component_type": 2}
+        payload["message"] = dict(message)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        await self.wait_for(lambda: interaction.callback is not None)
+        assert interaction.callback is not None
+        return interaction.callback
+
+    def interaction_message(self, interaction_id: int) -> dict[str, Any]:
+        """The message an interaction's callback created (an ephemeral answer, say)."""
+        original = self._interaction_by_id(interaction_id).original
+        assert original is not None, "the callback created no message"
+        return original
+
     async def _interact(
         self,
         kind: int,
@@ -851,7 +905,7 @@ class FakeDiscord:
         channel = guild.channel(interaction.channel_id)
         if channel is None:
             raise KeyError(f"channel {interaction.channel_id} is not in guild {guild_id}")
-        command, scope = self._find_command(command_name, guild_id)
+        command, scope = self._find_command(command_name, guild_id) if kind != 3 else ({}, None)
         data: dict[str, Any] = {
             "id": command.get("id", str(snowflake())),
             "name": command_name,
@@ -917,6 +971,8 @@ class FakeDiscord:
              "get_guild_commands"),
             ("GET", "/channels/{channel_id}", self._get_channel, "get_channel"),
             ("POST", "/channels/{channel_id}/messages", self._create_message, "create_message"),
+            ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message,
+             "edit_message"),
             ("POST", "/webhooks/{webhook_id}/{token}", self._execute_webhook, "execute_webhook"),
             ("GET", "/webhooks/{webhook_id}/{token}/messages/{message_id}",
              self._get_webhook_message, "get_webhook_message"),
@@ -1101,7 +1157,33 @@ class FakeDiscord:
         )  # fmt: skip
         record = RecordedMessage(channel.channel_id, payload, message, files=tuple(files))
         self._messages.append(record)
+        self._current[message["id"]] = message
         return _json_response(message)
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        guild, channel = self._locate_channel(int(request.match_info["channel_id"]))
+        if not guild.permissions_in(self.bot, channel) & VIEW_CHANNEL:
+            raise DiscordError(403, 50001)
+        current = self._current.get(request.match_info["message_id"])
+        if current is None or current["channel_id"] != str(channel.channel_id):
+            raise DiscordError(404, 10008)
+        if current["author"]["id"] != str(self.bot.user_id):
+            raise DiscordError(403, 50005)  # another author's message
+        return await self._apply_edit(request, current, None)
+
+    async def _apply_edit(
+        self, request: web.Request, current: dict[str, Any], webhook_id: int | None
+    ) -> web.Response:
+        """PATCH semantics: the fields sent replace the message's, the others stay."""
+        payload, _ = await _message_body(request)
+        changed = {k: v for k, v in payload.items() if k in ("content", "embeds", "components")}
+        validate_message({**current, **changed})
+        if "embeds" in changed:
+            changed["embeds"] = [{"type": "rich", **e} for e in changed["embeds"] or []]
+        current.update(changed, edited_timestamp=_now_iso())
+        channel_id = int(current["channel_id"])
+        self._edits.append(RecordedEdit(channel_id, int(current["id"]), payload, webhook_id))
+        return _json_response(current)
 
     def _message(
         self, channel_id: int, guild_id: int | None, payload: Mapping[str, Any],
@@ -1153,6 +1235,7 @@ class FakeDiscord:
         self._messages.append(
             RecordedMessage(webhook.channel_id, payload, message, webhook_id, tuple(files))
         )
+        self._current[message["id"]] = message
         if request.query.get("wait") in ("1", "true", "True"):
             return _json_response(message)
         return web.Response(status=204)
@@ -1188,6 +1271,15 @@ class FakeDiscord:
         return _json_response(interaction.original)
 
     async def _edit_webhook_message(self, request: web.Request) -> web.Response:
+        webhook_id, token = int(request.match_info["webhook_id"]), request.match_info["token"]
+        if webhook_id != self.application_id or token not in self._interactions:
+            webhook = self.webhooks.get(webhook_id)
+            if webhook is None or webhook.token != token:
+                raise DiscordError(404, 10015)
+            current = self._current.get(request.match_info["message_id"])
+            if current is None or current.get("webhook_id") != str(webhook_id):
+                raise DiscordError(404, 10008)  # gone, or not this webhook's message
+            return await self._apply_edit(request, current, webhook_id)
         interaction = self._original_interaction(request)
         assert interaction.original is not None
         payload, _ = await _message_body(request)
@@ -1204,11 +1296,17 @@ class FakeDiscord:
             raise DiscordError(400, 40060)
         body, _ = await _message_body(request)
         kind, data = int(body["type"]), dict(body.get("data") or {})
-        if kind in (4, 7):
+        if kind == 4:
             validate_message(data)
+        if kind == 7:  # an update of the pressed message: what it keeps counts too
+            validate_message({**self._current.get(interaction.message_id or "", {}), **data})
         interaction.callback = RecordedCallback(interaction.id, interaction.token, kind, data)
         if kind in (4, 5):
             interaction.original = self._interaction_message(interaction, data)
+        if kind == 7 and interaction.message_id in self._current:  # the pressed message
+            message = self._current[interaction.message_id]
+            changed = {k: v for k, v in data.items() if k in ("content", "embeds", "components")}
+            message.update(changed, edited_timestamp=_now_iso())
         if request.query.get("with_response") not in ("1", "true", "True"):
             return web.Response(status=204)
         return _json_response(self._callback_response(interaction, kind, data))
