@@ -12,6 +12,7 @@ one to answer a command.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import signal
@@ -199,12 +200,14 @@ async def test_three_workers_deliver_every_digest_once_in_order_through_kills(
             assert len(holding) == 1, (chat, n, holding)
     assert repeats <= kills  # at most the one in flight per kill
     for path, times in polls.items():
-        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         assert len(times) >= 3, (path, times)
         assert min(gaps) >= INTERVAL * 0.9 - 0.5, (path, gaps)  # once per interval
 
 
-async def kill_a_sender(workers: Cluster, store: Store, tg: FakeTelegram, rng: random.Random) -> int:
+async def kill_a_sender(
+    workers: Cluster, store: Store, tg: FakeTelegram, rng: random.Random
+) -> int:
     """Right after a message arrives, SIGKILL the worker holding that chat's outbox lease:
     the one sending to it, mid-delivery. Returns 1 when it found one within 15 s."""
     loop = asyncio.get_running_loop()
