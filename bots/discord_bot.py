@@ -477,6 +477,7 @@ class _Tree(app_commands.CommandTree[discord.Client]):
 
 Choice = app_commands.Choice[str]
 
+
 class _Translator(app_commands.Translator):
     """Command and option names, descriptions: from our catalogues, for each Discord locale we
     speak (Discord shows the English source text to every other)."""

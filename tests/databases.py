@@ -20,9 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 ENV = "POLICYWIRE_TEST_POSTGRES_URL"
-HOW = (
-    f"set {ENV}=postgresql+asyncpg://postgres@127.0.0.1:5432/test to run the PostgreSQL tests"
-)
+HOW = f"set {ENV}=postgresql+asyncpg://postgres@127.0.0.1:5432/test to run the PostgreSQL tests"
 BACKENDS = ("sqlite", "postgresql")
 
 

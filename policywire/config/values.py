@@ -270,7 +270,7 @@ def parse_listen_address(text: str) -> str | None:
 
 
 def split_listen_address(text: str) -> tuple[str, int]:
-    """"host:port" → (host, port), loopback when the host is left out; ValueError says why."""
+    """ "host:port" → (host, port), loopback when the host is left out; ValueError says why."""
     host, sep, port = text.strip().rpartition(":")
     if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ValueError(f"expected host:port (e.g. 127.0.0.1:9464), got {shown(text)}")
