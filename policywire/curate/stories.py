@@ -45,10 +45,11 @@ recall).
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 
@@ -246,6 +247,10 @@ class _Clustering:
         self.reasons: dict[int, list[str]] = {}
         self._values: dict[tuple[int, int], float] = {}
         self._refused: dict[int, int] = {}  # refused joins recorded, by cluster root
+        # Why two clusters were refused, by (root, size, root, size): a cluster only grows and
+        # its root never changes back, so root and size name its members. Two large clusters
+        # are offered each other by many pairs; the mean over all their pairs is taken once.
+        self._guarded: dict[tuple[int, int, int, int], str] = {}
 
     def value(self, i: int, j: int) -> float:
         pair = (i, j) if i < j else (j, i)
@@ -255,6 +260,10 @@ class _Clustering:
             found = pair_value(features[pair[0]], features[pair[1]], self.params, self.window)
             self._values[pair] = found
         return found
+
+    def cross_values(self, left: Sequence[int], right: Sequence[int]) -> list[float]:
+        """`value(i, j)` for every i in `left` and j in `right`, in that order."""
+        return [self.value(i, j) for i in left for j in right]
 
     def pair_line(self, i: int, j: int, signals: PairScore | None = None) -> str:
         a, b = self.features[i], self.features[j]
@@ -268,7 +277,7 @@ class _Clustering:
         passing: _Scored = []
         near: _Scored = []
         near_miss = params.near_miss
-        for i, j in _candidate_pairs(features, params):
+        for i, j in zip(*_candidate_pairs(features, params), strict=True):
             result = pair_value(features[i], features[j], params, window)
             if result < near_miss:
                 continue
@@ -288,7 +297,14 @@ class _Clustering:
             if ri == rj:
                 continue
             left, right = clusters.members[ri], clusters.members[rj]
-            why = _join_guard(left, right, self.features, self.window, self.params, self.value)
+            state = (ri, len(left), rj, len(right))
+            why = self._guarded.get(state)
+            if why is None:
+                why = _join_guard(
+                    left, right, self.features, self.window, self.params, self.cross_values
+                )
+                if why:
+                    self._guarded[state] = why
             if why:
                 self._note_kept_apart(ri, rj, i, j, why)
                 continue
@@ -325,13 +341,18 @@ class _Clustering:
 
 def _candidate_pairs(
     features: Sequence[ArticleFeatures], params: GroupingParams
-) -> list[tuple[int, int]]:
-    """Pairs of articles that share a rare key and were published within the window.
+) -> tuple[list[int], list[int]]:
+    """Pairs of articles that share a rare key and were published within the window, as two
+    lists (first < second), in (first, second) order.
 
     Every name and the two longest title words are keys; each article looks for partners only
     through its `rare_keys` rarest keys, and a key carried by more than `max_posting`
     articles is never used. Links are looked up directly.
+
+    Built as arrays, not as a set of tuples: a window of 25,000 articles yields millions of
+    candidates, and adding each to a set cost more than scoring it.
     """
+    size = len(features)
     window = params.window.total_seconds()
     postings: dict[str, list[int]] = {}
     by_link: dict[str, int] = {}
@@ -342,30 +363,85 @@ def _candidate_pairs(
         keys_of.append(keys)
         for key in keys:
             postings.setdefault(key, []).append(index)
-    times = [f.time for f in features]
-    pairs: set[tuple[int, int]] = set()
+    found: list[np.ndarray[Any, np.dtype[np.int64]]] = [
+        _codes(_linked_pairs(features, by_link), size),
+        _semantic_pairs(features, params),
+        _shared_key_pairs(features, params, postings, keys_of, window, size),
+    ]
+    codes = np.unique(np.concatenate(found))
+    first, second = np.divmod(codes, size)
+    return first.tolist(), second.tolist()
+
+
+def _linked_pairs(
+    features: Sequence[ArticleFeatures], by_link: Mapping[str, int]
+) -> list[tuple[int, int]]:
+    pairs = []
     for index, f in enumerate(features):
         for link in f.links:
             other = by_link.get(link)
             if other is not None and other != index:
-                pairs.add((min(index, other), max(index, other)))
-    pairs |= _semantic_pairs(features, params)
+                pairs.append((index, other))
+    return pairs
+
+
+def _codes(pairs: Sequence[tuple[int, int]], size: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Pairs as one int64 each, smaller index first: sorting the codes sorts the pairs."""
+    if not pairs:
+        return np.zeros(0, dtype=np.int64)
+    both = np.asarray(pairs, dtype=np.int64)
+    return np.minimum(both[:, 0], both[:, 1]) * size + np.maximum(both[:, 0], both[:, 1])
+
+
+def _shared_key_pairs(
+    features: Sequence[ArticleFeatures],
+    params: GroupingParams,
+    postings: Mapping[str, list[int]],
+    keys_of: Sequence[list[str]],
+    window: float,
+    size: int,
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Each article with the articles sharing one of its rarest keys within the window.
+
+    Postings are in time order (the features are), so an article's partners through a key
+    are one run of its posting: two bisections find it, numpy writes out the pairs."""
     limit = params.max_posting
+    times = [f.time for f in features]
+    flat: list[int] = []  # every posting used, one after the other
+    offset: dict[str, int] = {}
+    posting_times: dict[str, list[float]] = {}
+    users: list[int] = []
+    starts: list[int] = []  # where each (article, key) run starts and stops in `flat`
+    stops: list[int] = []
     for index, keys in enumerate(keys_of):
         sizes = sorted((len(postings[key]), key) for key in keys if 1 < len(postings[key]) <= limit)
         earliest, latest = times[index] - window, times[index] + window
         for _, key in sizes[: params.rare_keys]:
-            posting = postings[key]  # in time order, as the features are
-            at = bisect_left(posting, index)
-            for other in posting[at + 1 :]:
-                if times[other] > latest:
-                    break
-                pairs.add((index, other))
-            for other in reversed(posting[:at]):
-                if times[other] < earliest:
-                    break
-                pairs.add((other, index))
-    return sorted(pairs)
+            at = offset.get(key)
+            if at is None:
+                at = offset[key] = len(flat)
+                flat.extend(postings[key])
+                posting_times[key] = [times[i] for i in postings[key]]
+            run = posting_times[key]
+            users.append(index)
+            starts.append(at + bisect_left(run, earliest))
+            stops.append(at + bisect_right(run, latest))
+    if not users:
+        return np.zeros(0, dtype=np.int64)
+    first = np.asarray(users, dtype=np.int64)
+    begin, end = np.asarray(starts, dtype=np.int64), np.asarray(stops, dtype=np.int64)
+    lengths = end - begin
+    total = int(lengths.sum())
+    # For run k, positions begin[k] … end[k]-1: a running count, shifted at each run's start.
+    shift = np.repeat(begin - np.cumsum(lengths) + lengths, lengths)
+    partners = np.asarray(flat, dtype=np.int64)[shift + np.arange(total, dtype=np.int64)]
+    mine = np.repeat(first, lengths)
+    other = partners != mine
+    mine, partners = mine[other], partners[other]
+    codes: np.ndarray[Any, np.dtype[np.int64]] = np.minimum(mine, partners) * size + np.maximum(
+        mine, partners
+    )
+    return codes
 
 
 _SEMANTIC_BLOCK = 256  # rows per matrix product: bounded memory whatever the window holds
@@ -373,7 +449,7 @@ _SEMANTIC_BLOCK = 256  # rows per matrix product: bounded memory whatever the wi
 
 def _semantic_pairs(
     features: Sequence[ArticleFeatures], params: GroupingParams
-) -> set[tuple[int, int]]:
+) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Each article with a vector and its nearest articles within the window.
 
     Blocked matrix products over the time-sorted articles, so cross-language partners that
@@ -381,7 +457,7 @@ def _semantic_pairs(
     """
     with_vectors = [i for i, f in enumerate(features) if f.vector is not None]
     if len(with_vectors) < 2:
-        return set()
+        return np.zeros(0, dtype=np.int64)
     matrix = np.stack([features[i].vector for i in with_vectors])  # type: ignore[misc]
     times = np.array([features[i].time for i in with_vectors])
     window = params.window.total_seconds()
@@ -404,7 +480,7 @@ def _semantic_pairs(
             for column in near:
                 a, b = with_vectors[me], with_vectors[lo + int(column)]
                 pairs.add((a, b) if a < b else (b, a))
-    return pairs
+    return _codes(sorted(pairs), len(features))
 
 
 def _join_guard(
@@ -413,9 +489,10 @@ def _join_guard(
     features: Sequence[ArticleFeatures],
     window: float,
     params: GroupingParams,
-    value: Callable[[int, int], float],
+    values: Callable[[Sequence[int], Sequence[int]], list[float]],
 ) -> str:
-    """Why two clusters must not join ("" when they may)."""
+    """Why two clusters must not join ("" when they may). `values(left, right)`: the pair
+    scores, `i` in `left` then `j` in `right`."""
     if len(left) + len(right) > params.max_story_articles:
         return f"a story holds at most {params.max_story_articles} articles"
     times = [features[i].time for i in (*left, *right)]
@@ -423,7 +500,7 @@ def _join_guard(
         return f"together they would span more than {_hours(window)} h"
     if len(left) == 1 and len(right) == 1:
         return ""
-    mean = sum(value(i, j) for i in left for j in right) / (len(left) * len(right))
+    mean = sum(values(left, right)) / (len(left) * len(right))
     semantic = all(features[i].vector is not None for i in (*left, *right))
     floor = params.semantic_cluster_floor if semantic else params.cluster_floor
     if mean < floor:

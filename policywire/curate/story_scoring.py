@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -124,8 +125,15 @@ def article_features(
 
 
 def _title_words(title: str) -> frozenset[str]:
-    words = (fold_name(w).rstrip("'") for w in _TITLE_WORD.findall(title))
+    words = (_folded_word(w) for w in _TITLE_WORD.findall(title))
     return frozenset(w for w in words if len(w) > 1 and w not in COMMON_WORDS)
+
+
+@lru_cache(maxsize=1 << 16)
+def _folded_word(word: str) -> str:
+    """A title word folded; cached, as a window's titles repeat the same words thousands of
+    times and folding is the costly part of an article's features."""
+    return fold_name(word).rstrip("'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +154,11 @@ def decisive_signal(a: ArticleFeatures, b: ArticleFeatures, params: GroupingPara
         return "same link"
     if b.link in a.links or a.link in b.links:
         return "one links to the other"
+    shorter, longer = sorted((len(a.title_words), len(b.title_words)))
     if (
-        min(len(a.title_words), len(b.title_words)) > 2
+        shorter > 2
+        # Jaccard is at most shorter / longer: most pairs are ruled out without a set operation.
+        and shorter / longer >= params.title_similarity
         and a.title_numbers == b.title_numbers  # not "Week 41" / "Week 42"
         and _jaccard(a.title_words, b.title_words) >= params.title_similarity
     ):
