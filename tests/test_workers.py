@@ -93,7 +93,8 @@ class Cluster:
 
     async def stop_all(self) -> list[int]:
         for process in self.processes:
-            process.send_signal(signal.SIGTERM)
+            if process.returncode is None:  # one that ended by itself says why in its code
+                process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):
             return [await process.wait() for process in self.processes]
 
