@@ -68,13 +68,15 @@ class StoreBase:
     @asynccontextmanager
     async def _tx(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
         async with contextlib.AsyncExitStack() as stack:
+            # Before reads too: a new pooled connection to a deleted file makes an empty one.
+            self.check_database_file()  # and never write into a file nobody can open again
             if write:
-                self.check_database_file()  # never write into a file nobody can open again
                 await stack.enter_async_context(self._write_lock)
             try:
                 async with self._engine.begin() as conn:
                     yield conn
             except SQLAlchemyError as exc:
+                self.check_database_file()  # deleted between the check and the connect
                 unencodable = _unencodable(exc)  # asyncpg wraps it in a DataError
                 if unencodable is not None:
                     reason = unencodable.reason
