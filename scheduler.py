@@ -23,7 +23,7 @@ from policywire.config.load import (
     load_config,
     load_config_without_secrets,
 )
-from policywire.config.model import Config
+from policywire.config.model import Config, TelegramSettings
 from policywire.errors import ConfigError, PolicywireError
 from policywire.languages import SUPPORTED_LANGUAGES
 from policywire.logsafe import redact_secrets
@@ -444,21 +444,43 @@ async def _start_bots(
         log.info("telegram bot not started: %s is not set", telegram.token_env)
     else:
         redact_secrets([token])
-        from bots.telegram import TelegramBot
-
-        shared = service.coordination.shared  # several workers: one receives updates at a time
-        bot = TelegramBot(
-            token,
-            telegram.api_base_url,
-            service.subscriptions,
-            service.send_digest,
-            receive_updates=not shared,
-            feedback=service.feedback,  # story cards' buttons (docs/cards.md)
-        )
-        service.coordination.add_receiver("telegram", bot)
-        bots.append(await _supervised("telegram bot", bot, service, once=once))
+        bot = _telegram_bot(token, telegram, env, service)
+        if bot is not None:
+            bots.append(await _supervised("telegram bot", bot, service, once=once))
     bots += await _start_discord(config, env, service, once=once)
     return bots
+
+
+def _telegram_bot(
+    token: str, telegram: TelegramSettings, env: Mapping[str, str], service: Service
+) -> Client | None:
+    """Long polling by the worker holding the updates lease (one worker: always that one), or
+    webhook mode, where every worker answers what the load balancer hands it."""
+    from bots.telegram import TelegramBot
+    from bots.telegram_webhook import webhook_endpoint
+
+    webhook = None
+    if telegram.webhook_url is not None:
+        secret = env.get(telegram.webhook_secret_env, "").strip()
+        redact_secrets([secret] if secret else [])
+        try:
+            webhook = webhook_endpoint(telegram, secret)
+        except ValueError as exc:
+            log.error("telegram bot not started: %s", exc)
+            return None
+    shared = service.coordination.shared and webhook is None
+    bot = TelegramBot(
+        token,
+        telegram.api_base_url,
+        service.subscriptions,
+        service.send_digest,
+        receive_updates=not shared,
+        feedback=service.feedback,  # story cards' buttons (docs/cards.md)
+        webhook=webhook,
+    )
+    if shared:  # several workers: one receives updates at a time
+        service.coordination.add_receiver("telegram", bot)
+    return bot
 
 
 async def _start_discord(

@@ -58,6 +58,7 @@ from bots.telegram_chat import Conversation, render_text
 from bots.telegram_commands import COMMANDS as COMMANDS
 from bots.telegram_commands import Commands
 from bots.telegram_commands import SendNow as SendNow
+from bots.telegram_webhook import WebhookEndpoint
 from policywire.chat.feedback import Feedback
 from policywire.chat.subscriptions import Subscriptions
 from policywire.chat.wording import Message
@@ -97,6 +98,7 @@ class TelegramBot:
         pacing: Pacing | None = None,
         receive_updates: bool = True,
         feedback: Feedback | None = None,
+        webhook: WebhookEndpoint | None = None,
     ) -> None:
         self.pacing = pacing or TelegramBot.pacing
         self.subscriptions = subscriptions
@@ -106,6 +108,7 @@ class TelegramBot:
         # False: start sending only, and receive when told (`set_receiving`): with several
         # workers on one database, one at a time holds the updates lease (coordination/).
         self.receive_updates = receive_updates
+        self.webhook = webhook  # None: long polling; else updates come to PTB's webhook server
         self.replies = RepliesPacer()
         self.chat = Conversation(subscriptions)  # what the handlers below share
         self.commands = Commands(self.chat, send_now)
@@ -139,11 +142,30 @@ class TelegramBot:
     async def _start_polling(self) -> None:
         updater = self.app.updater
         assert updater is not None
+        if self.webhook is not None:
+            await self._start_webhook(self.webhook)
+            return
         await updater.start_polling(
             poll_interval=0.0,
             timeout=timedelta(seconds=self.poll_timeout),
             allowed_updates=Update.ALL_TYPES,
         )
+
+    async def _start_webhook(self, webhook: WebhookEndpoint) -> None:
+        """Listen for Telegram's posts and (again, harmlessly) register the public URL; every
+        worker does, and stopping one leaves the webhook set for the others."""
+        updater = self.app.updater
+        assert updater is not None
+        await updater.start_webhook(
+            listen=webhook.host,
+            port=webhook.port,
+            url_path=webhook.path,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=0,  # a failure goes to the supervisor, which retries with backoff
+        )
+        log.info("telegram webhook listening on %s:%s", webhook.host, webhook.port)
 
     async def set_receiving(self, on: bool) -> None:
         """Receive updates (long polling) or stop; a bot not up yet follows this when it

@@ -325,6 +325,23 @@ def test_postgres_url_passes_through_untouched() -> None:
             "feeds.yaml:3: settings.timezone: duplicate key (first given at line 2)",
             id="duplicate key",
         ),
+        pytest.param(
+            "settings:\n  telegram:\n    webhook_url: http://bots.example.org/tg\n",
+            "feeds.yaml:3: settings.telegram.webhook_url: Telegram sends webhooks only to "
+            "https URLs (http only on loopback)",
+            id="plain http webhook",
+        ),
+        pytest.param(
+            "settings:\n  telegram:\n    webhook_listen: everywhere\n",
+            "feeds.yaml:3: settings.telegram.webhook_listen: expected host:port "
+            "(e.g. 127.0.0.1:9464), got 'everywhere'",
+            id="bad webhook listen address",
+        ),
+        pytest.param(
+            "settings:\n  discord:\n    shard_count: 0\n",
+            "feeds.yaml:3: settings.discord.shard_count: must be at least 1, got 0",
+            id="no shards",
+        ),
     ],
 )
 def test_settings_errors_name_the_line(text: str, expected: str) -> None:

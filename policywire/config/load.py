@@ -44,9 +44,12 @@ from policywire.config.values import (
     parse_http_url,
     parse_language,
     parse_listen_address,
+    parse_shard_count,
     parse_summarizer_backend,
     parse_sync_scope,
     parse_timezone,
+    parse_webhook_listen,
+    parse_webhook_url,
     parse_websocket_url,
     regex_problem,
     resolve_database,
@@ -300,6 +303,13 @@ class ConfigReader:
         return TelegramSettings(
             token_env=fields.parsed("token_env", defaults.token_env, parse_env_name),
             api_base_url=fields.parsed("api_base_url", defaults.api_base_url, parse_http_url),
+            webhook_url=fields.parsed("webhook_url", None, parse_webhook_url),
+            webhook_listen=fields.parsed(
+                "webhook_listen", defaults.webhook_listen, parse_webhook_listen
+            ),
+            webhook_secret_env=fields.parsed(
+                "webhook_secret_env", defaults.webhook_secret_env, parse_env_name
+            ),
         )
 
     def _discord_settings(self, fields: Fields | None) -> DiscordSettings:
@@ -312,6 +322,7 @@ class ConfigReader:
             api_base_url=fields.parsed("api_base_url", defaults.api_base_url, parse_http_url),
             gateway_url=fields.parsed("gateway_url", defaults.gateway_url, parse_websocket_url),
             sync=fields.parsed("sync", defaults.sync, parse_sync_scope),
+            shard_count=fields.parsed("shard_count", None, parse_shard_count),
         )
 
     # feeds

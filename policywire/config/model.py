@@ -20,6 +20,11 @@ SyncScope = Literal["guild", "global"]
 class TelegramSettings:
     token_env: str = "TELEGRAM_BOT_TOKEN"
     api_base_url: str = "https://api.telegram.org/bot"
+    # Webhook mode (docs/scaling.md): Telegram posts updates to this public URL, a load balancer
+    # forwards them to any worker's `webhook_listen`; None means long polling (getUpdates).
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1:8443"
+    webhook_secret_env: str = "TELEGRAM_WEBHOOK_SECRET"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +33,9 @@ class DiscordSettings:
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg/"
     sync: SyncScope = "guild"
+    # Gateway shards (docs/scaling.md): None is one unsharded connection; with several workers
+    # each runs its share of the shards, taken as leases.
+    shard_count: int | None = None
 
 
 EmbeddingBackend = Literal["universal", "sentence-transformers", "endpoint", "none"]

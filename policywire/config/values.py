@@ -27,9 +27,7 @@ from policywire.config.model import (
     SyncScope,
     TopicConfig,
 )
-from policywire.config.yamlpos import (
-    Fields,
-)
+from policywire.config.yamlpos import Fields, parse_int
 from policywire.ingest.match import validate_keyword
 from policywire.ingest.netguard import config_problem
 from policywire.logsafe import shown
@@ -175,6 +173,16 @@ def parse_http_url(text: str) -> str:
     return _check_url(text, ("http", "https"))
 
 
+def parse_webhook_url(text: str) -> str:
+    """`settings.telegram.webhook_url`: Telegram delivers only to HTTPS; plain http is allowed
+    for a loopback host (a test or a TLS-terminating proxy on this machine)."""
+    url = _check_url(text, ("http", "https"))
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        raise ValueError("Telegram sends webhooks only to https URLs (http only on loopback)")
+    return url
+
+
 def parse_websocket_url(text: str) -> str:
     return _check_url(text, ("ws", "wss"))
 
@@ -267,6 +275,17 @@ def parse_listen_address(text: str) -> str | None:
         return None
     host, port = split_listen_address(text)
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_webhook_listen(text: str) -> str:
+    """`settings.telegram.webhook_listen`: "host:port" as for `ops_listen`, never off."""
+    host, port = split_listen_address(text)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_shard_count(text: str) -> int:
+    """`settings.discord.shard_count`: Discord wants about one shard per 1,000 servers."""
+    return parse_int(text, 1)
 
 
 def split_listen_address(text: str) -> tuple[str, int]:

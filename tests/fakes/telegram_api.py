@@ -43,6 +43,8 @@ from typing import Any, Final, TypeVar
 
 from aiohttp import web
 
+from tests.fakes.telegram_webhook import Webhook, WebhookDelivery
+
 JSON = dict[str, Any]
 T = TypeVar("T")
 
@@ -573,6 +575,12 @@ async def _read_params(request: web.Request) -> Params:
 # The server
 # --------------------------------------------------------------------------------------------
 
+_CONFLICT_WEBHOOK = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+_HTTPS_WEBHOOK = "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _CONFLICT_POLL = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
@@ -702,12 +710,14 @@ class FakeTelegram:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self.webhooks = WebhookDelivery(self._next_for_webhook, self._forget_update, self._event)
         self._handlers: dict[str, Handler] = {
             "getme": self._get_me,
             "logout": self._true,
             "close": self._true,
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
+            "setwebhook": self._set_webhook,
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
@@ -737,10 +747,12 @@ class FakeTelegram:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self._port = self._runner.addresses[0][1]
+        self.webhooks.start()
 
     async def close(self) -> None:
         self._closing = True
         self._bump()  # wake long polls and delays so they answer before shutdown
+        await self.webhooks.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1297,14 +1309,49 @@ class FakeTelegram:
     async def _delete_webhook(self, params: Params, token: str) -> bool:
         if params.flag("drop_pending_updates"):
             self._updates.clear()
+        self.webhooks.webhook = None
+        self._bump()
+        return True
+
+    async def _set_webhook(self, params: Params, token: str) -> bool:
+        url = params.text("url") or ""
+        if not url:  # an empty url removes the webhook, as on Telegram
+            return await self._delete_webhook(params, token)
+        if not url.startswith(("https://", "http://127.0.0.1")):
+            raise ApiError(400, _HTTPS_WEBHOOK)
+        secret = params.text("secret_token")
+        if secret is not None and not _WEBHOOK_SECRET.fullmatch(secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if params.flag("drop_pending_updates"):
+            self._updates.clear()
+        allowed = params.json("allowed_updates")
+        if allowed is not None:
+            self._allowed_updates = frozenset(allowed) or None
+        self.webhooks.webhook = Webhook(url, secret)
+        self._bump()
         return True
 
     async def _get_webhook_info(self, params: Params, token: str) -> JSON:
-        return {
-            "url": "",
+        hook = self.webhooks.webhook
+        info: JSON = {
+            "url": "" if hook is None else hook.url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if hook is not None and hook.last_error is not None:
+            info["last_error_message"] = hook.last_error
+        return info
+
+    def _next_for_webhook(self) -> JSON | None:
+        deliverable = self._deliverable()
+        return deliverable[0] if deliverable else None
+
+    def _forget_update(self, update: JSON) -> None:
+        self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+        self._bump()
+
+    def _event(self) -> asyncio.Event:
+        return self._changed
 
     async def _set_my_commands(self, params: Params, token: str) -> bool:
         commands = params.json("commands")
@@ -1330,6 +1377,8 @@ class FakeTelegram:
         return True
 
     async def _get_updates(self, params: Params, token: str) -> list[JSON]:
+        if self.webhooks.webhook is not None:
+            raise ApiError(409, _CONFLICT_WEBHOOK)
         offset = params.integer("offset")
         limit = min(max(params.integer("limit") or 100, 1), 100)
         timeout = params.number("timeout", 0.0)
