@@ -3,11 +3,16 @@
 The client runs inside the service's event loop (`login` then a `connect` task; never
 `client.run()`), with the minimal gateway intents (guilds only, no message content). Slash
 commands are thin: check the permission, call `Subscriptions`, answer ephemerally; every
-answer is a message of `policywire.chat.wording`, rendered in `_text`. Story cards
+answer is a message of `policywire.chat.wording`, rendered in `message_text`. Story cards
 (docs/cards.md) are edited in place (no edit window on Discord), and their buttons are
 component presses handled in `on_card_button` by custom id (`policywire.chat.feedback`).
 The endpoints, payloads and error translation shared with the webhook transport live in
 `bots.discord_common`.
+
+This module holds the client and transport wiring: the lifecycle, command registration with
+Discord, and sending and editing messages. What the commands do is in
+`bots.discord_bot_commands`, what the card buttons do in `bots.discord_bot_buttons`, and how
+both answer in `bots.discord_bot_replies`.
 
 This module is not called `discord.py`: a module named like the library would shadow it.
 """
@@ -15,20 +20,20 @@ This module is not called `discord.py`: a module named like the library would sh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import re
-import zoneinfo
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
-from functools import cache, partial
 from typing import Any
 
 import aiohttp
 import discord
 from discord import app_commands
-from discord.app_commands import locale_str
 
+from bots.discord_bot_buttons import CardButtons
+from bots.discord_bot_commands import COMMANDS as COMMANDS
+from bots.discord_bot_commands import CommandHandlers, CommandTranslator, SendNow, add_commands
+from bots.discord_bot_replies import PLATFORM as PLATFORM
+from bots.discord_bot_replies import Interaction, Replies
 from bots.discord_common import (
     buttons_view,
     configure_endpoints,
@@ -36,28 +41,16 @@ from bots.discord_common import (
     message_arguments,
     translate,
 )
-from policywire.chat import wording
-from policywire.chat.feedback import Feedback, Press, parse_press
-from policywire.chat.locale import client_language, personal_language
+from policywire.chat.feedback import Feedback
 from policywire.chat.subscriptions import Subscriptions
-from policywire.chat.wording import Message, describe
 from policywire.config.model import DiscordSettings
 from policywire.deliver.sender import Pacing
-from policywire.errors import CommandError, RetryLater, StartError
-from policywire.languages import SUPPORTED_LANGUAGES
-from policywire.locale.catalogues import SOURCE_LANGUAGE, gettext, own_name, pgettext
-from policywire.storage.store import DestinationRow
+from policywire.errors import RetryLater, StartError
 
 log = logging.getLogger(__name__)
 
-PLATFORM = "discord"
 # A 429 asking for longer than this surfaces as RateLimited (→ RetryLater) instead of a sleep.
 MAX_RATELIMIT_WAIT = 60.0
-
-SendNow = Callable[[DestinationRow], Awaitable[int]]
-Interaction = discord.Interaction[discord.Client]
-
-COMMANDS = wording.DISCORD_COMMANDS  # (name, description key), in menu order
 
 
 def quiet_voice_warning() -> None:
@@ -93,6 +86,9 @@ class DiscordBot:
         configure_endpoints(settings.api_base_url, settings.gateway_url)
         quiet_voice_warning()
         self.guild_ready_timeout = guild_ready_timeout
+        replies = Replies(subscriptions)
+        self.commands = CommandHandlers(replies, subscriptions, send_now)  # the slash commands
+        self.buttons = CardButtons(replies, feedback)  # story cards' buttons
         self.client, self.tree = self._new_client()
         self.synced: set[int | None] = set()  # guild ids (None: global) with our commands
         self.ready = asyncio.Event()
@@ -108,7 +104,7 @@ class DiscordBot:
             max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
         )
         tree = _Tree(client)
-        _add_commands(tree, self)
+        add_commands(tree, self.commands)
         return client, tree
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -123,7 +119,7 @@ class DiscordBot:
             self.ready.clear()
         # Names, descriptions and options in each language we speak (the client's state holds
         # it, so a new client gets it again).
-        await self.tree.set_translator(_Translator())
+        await self.tree.set_translator(CommandTranslator())
         try:
             await self.client.login(self.token)
         except discord.LoginFailure as exc:
@@ -227,212 +223,15 @@ class DiscordBot:
         except (discord.DiscordException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise gone_or_translated(exc, f"channel {target}") from exc
 
-    # --- story card buttons ----------------------------------------------------------------
+    # --- interactions: story card buttons, slash command errors ---------------------------
 
     async def on_card_button(self, interaction: Interaction) -> None:
-        """A card's button (chat/feedback.py): not relevant, wrong grouping, or the article
-        picked after wrong grouping. The verdict holds for the channel, so only members with
-        Manage Channels give one; every answer is ephemeral, in the presser's language."""
-        data: Mapping[str, Any] = interaction.data or {}
-        press = parse_press(str(data.get("custom_id", "")))
-        if press is None or self.feedback is None or interaction.channel_id is None:
-            return  # not one of ours (another view's button): discord.py's view store has it
-        row = await self.feedback.destination(PLATFORM, [_channel_id(interaction)])
-        language = self._first_language(interaction, row)
-        if row is None or not row.active:
-            await _reply(interaction, _text(Message(wording.CHANNEL_FOLLOWS_NOTHING), language))
-            return
-        if not interaction.permissions.manage_channels:
-            await _reply(interaction, _text(Message(wording.MANAGE_CHANNELS_NEEDED), language))
-            return
-        await self._decide(interaction, row, press, language)
-
-    async def _decide(
-        self, interaction: Interaction, row: DestinationRow, press: Press, language: str
-    ) -> None:
-        assert self.feedback is not None
-        reader = str(interaction.user.id)
-        if press.action == "nr":
-            answer = await self.feedback.not_relevant(row, press.story_id, reader, language)
-            # Muted: the card's buttons are done (the card itself stays as it is).
-            await interaction.response.edit_message(view=None)
-            await _reply(interaction, answer)
-            return
-        if press.action == "wg":
-            choices = await self.feedback.choices(row, press.story_id, language)
-            if isinstance(choices, str):
-                await _reply(interaction, choices)
-                return
-            # The articles to pick from, in an answer only the presser sees: the card keeps
-            # its buttons for everyone else.
-            view = discord.ui.View(timeout=None)
-            for choice in choices[:25]:
-                view.add_item(discord.ui.Button(label=choice.label[:80], custom_id=choice.data))
-            view.stop()  # its presses come back to on_card_button by custom id
-            await interaction.response.send_message(
-                self.feedback.question(row, language)[:2000],
-                view=view,
-                ephemeral=True,
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-            return
-        assert press.item_pk is not None
-        answer = await self.feedback.wrong_grouping(
-            row, press.story_id, press.item_pk, reader, language
-        )
-        await _reply(interaction, answer)
-
-    # --- slash commands --------------------------------------------------------------------
-
-    async def subscribe(self, interaction: Interaction, topic: str) -> None:
-        if not await self._may_change(interaction):
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)  # may send a backfill
-        row = await self.subscriptions.subscribe(
-            PLATFORM,
-            _channel_id(interaction),
-            [topic],
-            title=_title(interaction),
-            language=_server_language(interaction),
-        )
-        subscribed = Message(wording.SUBSCRIBED, {"settings": self._describe(row)})
-        if not self.subscriptions.first_poll_pending(row):
-            await self._say(interaction, subscribed)
-            return
-        language = await self._reply_language(interaction)
-        later = Message(wording.FIRST_POLL_RUNNING)  # right after a start: its digest follows
-        await _reply(interaction, f"{_text(subscribed, language)}\n{_text(later, language)}")
-
-    async def unsubscribe(self, interaction: Interaction, topic: str) -> None:
-        if not await self._may_change(interaction):
-            return
-        row = await self.subscriptions.unsubscribe(PLATFORM, _channel_id(interaction), [topic])
-        if not row.topics:
-            await self._say(interaction, Message(wording.UNSUBSCRIBED_ALL))
-            return
-        await self._say(interaction, Message(wording.DONE, {"settings": self._describe(row)}))
-
-    async def show_topics(self, interaction: Interaction) -> None:
-        lines = [f"`{t}` — {n}" for t, n in self._names().items()]
-        if not lines:
-            await self._say(interaction, Message(wording.NO_TOPICS_CONFIGURED))
-            return
-        await _reply(interaction, "\n".join(lines))
-
-    async def show_help(self, interaction: Interaction) -> None:
-        """The commands by the names and descriptions Discord shows the asker."""
-        language = await self._reply_language(interaction)
-        lines = [
-            f"/{pgettext(language, wording.DISCORD_COMMAND_CONTEXT, name)} — "
-            + _text(Message(about), language)
-            for name, about in COMMANDS
-        ]
-        lines.append("\n" + _text(Message(wording.HELP_MANAGE_CHANNELS), language))
-        await _reply(interaction, "\n".join(lines))
-
-    async def show_list(self, interaction: Interaction) -> None:
-        row = await self.subscriptions.get(PLATFORM, _channel_id(interaction))
-        if row is None or not row.active or not row.topics:
-            await self._say(interaction, Message(wording.CHANNEL_FOLLOWS_NOTHING))
-            return
-        await self._say(interaction, self._describe(row))
-
-    async def post_digest(self, interaction: Interaction) -> None:
-        row = await self.subscriptions.get(PLATFORM, _channel_id(interaction))
-        if row is None or not row.active or not row.topics:
-            await self._say(interaction, Message(wording.NOTHING_TO_POST))
-            return
-        if self.subscriptions.wait_for_first_poll(row):  # right after a start: it follows
-            await self._say(interaction, Message(wording.FIRST_POLL_RUNNING))
-            return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        count = await self.send_now(row)
-        if count == 0:
-            # "Since the last digest" only once there was one.
-            nothing = wording.NOTHING_NEW_SINCE_LAST if row.last_digest_at else None
-            await self._say(interaction, Message(nothing or wording.NOTHING_YET_CHANNEL))
-        else:
-            await self._say(interaction, Message(wording.POSTING, {"count": count}))
-
-    async def setting(self, interaction: Interaction, what: str, value: str) -> None:
-        if not await self._may_change(interaction):
-            return
-        setters: dict[str, Callable[[str, str, str], Awaitable[DestinationRow]]] = {
-            "schedule": self.subscriptions.set_schedule,
-            "language": self.subscriptions.set_language,
-            "timezone": partial(
-                self.subscriptions.set_timezone, language=_server_language(interaction)
-            ),
-        }
-        row = await setters[what](PLATFORM, _channel_id(interaction), value)
-        await self._say(interaction, Message(wording.SAVED, {"settings": self._describe(row)}))
-
-    def topic_choices(self, current: str) -> list[app_commands.Choice[str]]:
-        needle = current.strip().casefold()
-        return [
-            app_commands.Choice(name=f"{name} ({topic})"[:100], value=topic)
-            for topic, name in self._names().items()
-            if needle in topic.casefold() or needle in name.casefold()
-        ][:25]
-
-    async def followed_choices(
-        self, interaction: Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        row = await self.subscriptions.get(PLATFORM, _channel_id(interaction))
-        followed = row.topics if row is not None and row.active else ()
-        names = self._names()
-        choices = [app_commands.Choice(name=names.get(t, t)[:100], value=t) for t in followed]
-        language = self._first_language(interaction, row)
-        everything = _text(Message(wording.ALL_TOPICS_CHOICE), language)
-        choices.append(app_commands.Choice(name=everything, value="all"))
-        needle = current.strip().casefold()
-        return [c for c in choices if needle in c.name.casefold() or needle in c.value][:25]
-
-    async def _may_change(self, interaction: Interaction) -> bool:
-        """Only members with Manage Channels change a channel's digest (checked here too:
-        server admins can override the commands' default permissions)."""
-        if interaction.permissions.manage_channels:
-            return True
-        await self._say(interaction, Message(wording.MANAGE_CHANNELS_NEEDED))
-        return False
+        """A press on a story card's button (`bots.discord_bot_buttons`)."""
+        await self.buttons.on_card_button(interaction)
 
     async def on_command_error(self, interaction: Interaction, error: Exception) -> None:
-        """The adapter's one error handler: a CommandError is the reply; anything else is ours."""
-        original = getattr(error, "original", error)
-        if isinstance(original, CommandError):
-            await self._say(interaction, Message(original.key, original.arguments))
-            return
-        command = interaction.command.name if interaction.command else "?"
-        log.error(
-            "discord /%s failed (channel %s): %s",
-            command,
-            interaction.channel_id,
-            original,
-            exc_info=original,
-        )
-        sorry = _text(Message(wording.FAILED_ON_OUR_SIDE), self._first_language(interaction, None))
-        with contextlib.suppress(discord.HTTPException):  # no database read: it may be why
-            await _reply(interaction, sorry)
-
-    def _names(self) -> Mapping[str, str]:
-        return self.subscriptions.defaults().topics
-
-    def _describe(self, row: DestinationRow) -> Message:
-        return describe(row, self._names())
-
-    async def _reply_language(self, interaction: Interaction) -> str:
-        row = await self.subscriptions.get(PLATFORM, _channel_id(interaction))
-        return self._first_language(interaction, row)
-
-    def _first_language(self, interaction: Interaction, row: DestinationRow | None) -> str:
-        """Answers are ephemeral, seen by the asker only: the asker's Discord language, else the
-        channel's, else the server's, else the configured default (`policywire.chat.locale`)."""
-        setting = row.language if row is not None else _server_language(interaction)
-        default = self.subscriptions.defaults().language
-        return personal_language(str(interaction.locale.value), setting, default)
-
-    async def _say(self, interaction: Interaction, message: Message) -> None:
-        await _reply(interaction, _text(message, await self._reply_language(interaction)))
+        """A slash command or button press that failed (`bots.discord_bot_commands`)."""
+        await self.commands.on_command_error(interaction, error)
 
 
 class _Client(discord.Client):
@@ -473,172 +272,3 @@ class _Tree(app_commands.CommandTree[discord.Client]):
         client = self.client
         assert isinstance(client, _Client)
         await client.adapter.on_command_error(interaction, error)
-
-
-Choice = app_commands.Choice[str]
-
-
-class _Translator(app_commands.Translator):
-    """Command and option names, descriptions: from our catalogues, for each Discord locale we
-    speak (Discord shows the English source text to every other)."""
-
-    async def translate(
-        self,
-        string: locale_str,
-        locale: discord.Locale,
-        context: app_commands.TranslationContextTypes,
-    ) -> str | None:
-        language = client_language(str(locale.value))
-        if language is None or language == SOURCE_LANGUAGE:
-            return None
-        where = string.extras.get("context")
-        if isinstance(where, str):
-            return pgettext(language, where, string.message)
-        return gettext(language, string.message)
-
-
-def _name(command: str) -> locale_str:
-    return locale_str(command, context=wording.DISCORD_COMMAND_CONTEXT)
-
-
-def _option(name: str) -> locale_str:
-    return locale_str(name, context=wording.DISCORD_OPTION_CONTEXT)
-
-
-def _about(key: str) -> locale_str:
-    return locale_str(key)
-
-
-def _languages() -> list[Choice]:
-    """Each language in its own words ("italiano"), as language pickers show them."""
-    return [app_commands.Choice(name=own_name(code), value=code) for code in SUPPORTED_LANGUAGES]
-
-
-def _add_commands(tree: app_commands.CommandTree[discord.Client], bot: DiscordBot) -> None:
-    """The slash commands; each one parses its options and hands over to the adapter."""
-    descriptions = {name: _about(key) for name, key in COMMANDS}
-    manage = app_commands.default_permissions(manage_channels=True)
-
-    @tree.command(name=_name("subscribe"), description=descriptions["subscribe"])
-    @app_commands.describe(topic=_about(wording.TOPIC_OPTION))
-    @app_commands.rename(topic=_option("topic"))
-    @app_commands.guild_only()
-    @manage
-    async def subscribe(interaction: Interaction, topic: str) -> None:
-        await bot.subscribe(interaction, topic)
-
-    @subscribe.autocomplete("topic")
-    async def subscribe_topic(interaction: Interaction, current: str) -> list[Choice]:
-        return bot.topic_choices(current)
-
-    @tree.command(name=_name("unsubscribe"), description=descriptions["unsubscribe"])
-    @app_commands.describe(topic=_about(wording.FOLLOWED_TOPIC_OPTION))
-    @app_commands.rename(topic=_option("topic"))
-    @app_commands.guild_only()
-    @manage
-    async def unsubscribe(interaction: Interaction, topic: str) -> None:
-        await bot.unsubscribe(interaction, topic)
-
-    @unsubscribe.autocomplete("topic")
-    async def unsubscribe_topic(interaction: Interaction, current: str) -> list[Choice]:
-        return await bot.followed_choices(interaction, current)
-
-    @tree.command(name=_name("topics"), description=descriptions["topics"])
-    @app_commands.guild_only()
-    async def topics(interaction: Interaction) -> None:
-        await bot.show_topics(interaction)
-
-    @tree.command(name=_name("list"), description=descriptions["list"])
-    @app_commands.guild_only()
-    async def list_(interaction: Interaction) -> None:
-        await bot.show_list(interaction)
-
-    @tree.command(name=_name("digest"), description=descriptions["digest"])
-    @app_commands.guild_only()
-    async def digest(interaction: Interaction) -> None:
-        await bot.post_digest(interaction)
-
-    @tree.command(name=_name("schedule"), description=descriptions["schedule"])
-    @app_commands.describe(when=_about(wording.SCHEDULE_OPTION))
-    @app_commands.rename(when=_option("when"))
-    @app_commands.guild_only()
-    @manage
-    async def schedule(interaction: Interaction, when: str) -> None:
-        await bot.setting(interaction, "schedule", when)
-
-    @tree.command(name=_name("language"), description=descriptions["language"])
-    @app_commands.describe(language=_about(wording.LANGUAGE_OPTION))
-    @app_commands.rename(language=_option("language"))
-    @app_commands.choices(language=_languages())
-    @app_commands.guild_only()
-    @manage
-    async def language(interaction: Interaction, language: str) -> None:
-        await bot.setting(interaction, "language", language)
-
-    @tree.command(name=_name("timezone"), description=descriptions["timezone"])
-    @app_commands.describe(zone=_about(wording.TIMEZONE_OPTION))
-    @app_commands.rename(zone=_option("zone"))
-    @app_commands.guild_only()
-    @manage
-    async def timezone(interaction: Interaction, zone: str) -> None:
-        await bot.setting(interaction, "timezone", zone)
-
-    @tree.command(name=_name("help"), description=descriptions["help"])
-    @app_commands.guild_only()
-    async def help_(interaction: Interaction) -> None:
-        await bot.show_help(interaction)
-
-    @timezone.autocomplete("zone")
-    async def timezone_zone(interaction: Interaction, current: str) -> list[Choice]:
-        needle = current.strip().casefold()
-        zones = [z for z in _time_zones() if needle in z.casefold()]
-        return [app_commands.Choice(name=z, value=z) for z in zones[:25]]
-
-
-@cache
-def _time_zones() -> tuple[str, ...]:
-    return tuple(sorted(zoneinfo.available_timezones()))
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-# A command as replies write it ("/subscribe", as on Telegram), not inside a path like
-# "Europe/list".
-_MENTION = re.compile(r"(?<![\w/])/(" + "|".join(wording.DISCORD_COMMAND_NAMES) + r")\b")
-
-
-def _text(message: Message, language: str) -> str:
-    """A message in `language`, its command mentions in the names Discord shows in it."""
-    return _MENTION.sub(
-        lambda found: "/" + pgettext(language, wording.DISCORD_COMMAND_CONTEXT, found[1]),
-        message.text(language),
-    )
-
-
-async def _reply(interaction: Interaction, text: str) -> None:
-    """An ephemeral answer, as the first response or as a follow-up after a defer."""
-    mentions = discord.AllowedMentions.none()
-    if interaction.response.is_done():
-        await interaction.followup.send(text[:2000], ephemeral=True, allowed_mentions=mentions)
-    else:
-        await interaction.response.send_message(
-            text[:2000], ephemeral=True, allowed_mentions=mentions
-        )
-
-
-def _channel_id(interaction: Interaction) -> str:
-    assert interaction.channel_id is not None
-    return str(interaction.channel_id)
-
-
-def _title(interaction: Interaction) -> str:
-    channel = getattr(interaction.channel, "name", None) or str(interaction.channel_id)
-    guild = interaction.guild.name if interaction.guild is not None else ""
-    return f"#{channel} ({guild})" if guild else f"#{channel}"
-
-
-def _server_language(interaction: Interaction) -> str | None:
-    """The server's preferred locale, when we speak it: a new channel's digests start in it."""
-    locale = interaction.guild_locale
-    return client_language(str(locale.value)) if locale is not None else None
