@@ -36,21 +36,57 @@ A topic hits when at least one `any` keyword hits, every `all` keyword hits and 
 keyword hits. A topic whose `any` is empty never matches. The hit lists the `any` then the
 `all` keywords that hit, as written in the rule and in rule order. `Matcher.explain_item`
 says, per topic, which keywords were found in which field and what was missing.
+
+Here: the Matcher and how it reads text (`_Text`, token caches). Compiling rules is in
+`match_rules`, `re:` keywords in `match_regex`, words and capitals in `match_words`, and
+turning what was found into explanations in `match_explain`.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate, chain, compress, islice, pairwise
 from operator import eq, itemgetter
 from typing import TYPE_CHECKING, Final, NamedTuple
 
+from policywire.ingest.match_explain import (
+    _EXPLAIN_COUNT_LIMIT,
+    ItemExplanation,
+    TopicExplanation,
+    _explain_topic,
+)
+from policywire.ingest.match_regex import _ASCII_LOOKALIKES as _ASCII_LOOKALIKES
+from policywire.ingest.match_regex import (
+    REGEX_PREFIX,
+    _Regex,
+    _regex_counts,
+    _unshout,
+)
+from policywire.ingest.match_regex import _required_prefix as _required_prefix
+from policywire.ingest.match_rules import (
+    BODY_MENTIONS,
+    _Builder,
+    _evaluate,
+    _Outcome,
+    _Phrase,
+    _Topic,
+    validate_keyword,
+)
+from policywire.ingest.match_words import (
+    _JOINABLE,
+    _WORD_SPLIT,
+    _capitals,
+    _clean,
+    _fold_word,
+    _in_capitals,
+    _normalize_any_gap,
+    _Words,
+)
+from policywire.ingest.match_words import SHOUTED_RUN as SHOUTED_RUN
+from policywire.ingest.match_words import _fold as _fold
 from policywire.models import Item, TopicHit, TopicRule
 
 if TYPE_CHECKING:  # imported where used: the service loads text helpers only to parse
@@ -65,71 +101,11 @@ __all__ = [
     "validate_keyword",
 ]
 
-REGEX_PREFIX: Final = "re:"
-
-# A keyword found only in the body counts from this many mentions on: one mention deep in an
-# article is usually in passing ("unlike the EU's AI Act, …"); the article's subject recurs.
-BODY_MENTIONS: Final = 2
-# Words in capitals, this many in a row or more, are all-caps text: their capitals say nothing.
-SHOUTED_RUN: Final = 3
-
-# `[^\W_]` is "\w without the underscore": runs of letters and digits. Splitting with a capture
-# group yields [gap, word, gap, word, ..., gap] in one C-level pass.
-_WORD_SPLIT: Final = re.compile(r"([^\W_]+)")
-
-# Invisible characters that can sit inside a word in feed text (soft hyphen, zero-width
-# space/joiners, word joiner, BOM); removed so they do not cut the word in two.
-_INVISIBLE_CHARACTERS: Final = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-_INVISIBLE: Final = re.compile(f"[{_INVISIBLE_CHARACTERS}]")
-
-_HYPHENS: Final = frozenset("-\u2010\u2011")
-_APOSTROPHES: Final = str.maketrans(dict.fromkeys("\u2019\u2018\u02bc\u2032`", "'"))
-
-# A normalized gap of "" means "only whitespace and hyphens": a phrase may continue across it.
-_JOINABLE: Final = ""
-
 # Fields are joined with a NUL between spaces before splitting, so the NUL is a token of its
 # own (the words around it stay ordinary, cacheable tokens) that _Text takes as a word no
 # keyword word equals: phrases cannot span two fields. Keywords cannot contain control
 # characters, so a NUL inside a token (hostile text) is a gap no keyword gap equals.
 _FIELD_SEPARATOR: Final = " \x00 "
-
-
-# A plain keyword's words: (folded word, is acronym, normalized gap before it).
-_Words = tuple[tuple[str, bool, str], ...]
-
-# A compiled keyword, hashable so that equal keywords share one pattern id: a regular
-# expression's source (str), or a plain keyword's words.
-_PatternKey = str | _Words
-
-
-class _Phrase(NamedTuple):
-    """A plain keyword of two words or more, indexed under its first two folded words."""
-
-    head_is_acronym: bool
-    rest: _Words  # the words after the first
-    pattern: int  # id shared by every keyword that compiles to the same words
-
-
-class _Regex(NamedTuple):
-    """A `re:` keyword."""
-
-    regex: re.Pattern[str]
-    prefix: str  # lower-case letters and digits every match starts with, or ""
-    pattern: int
-
-
-class _Topic(NamedTuple):
-    id: str
-    any: frozenset[int]  # `any` patterns
-    required: frozenset[int]  # `all` patterns
-    excluded: frozenset[int]  # `none` patterns
-    reported: tuple[tuple[int, str], ...]  # `any` then `all`, as written, for TopicHit
-    written: tuple[tuple[str, tuple[tuple[int, str], ...]], ...]  # per part: (pattern, keyword)
-
-
-# A topic's outcome for a text: (its TopicHit,) when it matches, () when it does not.
-_Outcome = tuple[TopicHit, ...]
 
 # A topic's outcome depends only on which of its own patterns a text has. Outcomes for several
 # patterns are remembered per topic (feeds repeat the same few combinations); the bound keeps a
@@ -138,15 +114,6 @@ _OUTCOMES_PER_TOPIC: Final = 256
 
 _TOPIC: Final = itemgetter(0)
 _OUTCOME: Final = itemgetter(1)
-
-
-def _evaluate(topic: _Topic, found: AbstractSet[int]) -> _Outcome:
-    """The topic's outcome when `found` are the patterns in the text."""
-    if topic.any.isdisjoint(found) or not topic.required <= found:
-        return ()
-    if not topic.excluded.isdisjoint(found):
-        return ()
-    return (TopicHit(topic.id, tuple(kw for pattern, kw in topic.reported if pattern in found)),)
 
 
 class Matcher:
@@ -361,236 +328,6 @@ class Matcher:
         return counts
 
 
-def validate_keyword(keyword: str) -> str | None:
-    """None when the keyword can be matched, else one readable line saying what is wrong."""
-    try:
-        _parse_keyword(keyword)
-    except ValueError as problem:
-        return str(problem)
-    return None
-
-
-class _Builder:
-    """Collects phrases, regexes and topics while compiling; shares one id per distinct keyword."""
-
-    __slots__ = (
-        "acronym_words",
-        "acronyms",
-        "keywords",
-        "mentioned",
-        "pattern_ids",
-        "phrases",
-        "regexes",
-        "single_words",
-    )
-
-    def __init__(self) -> None:
-        self.single_words: dict[str, int] = {}
-        self.acronyms: dict[str, int] = {}
-        self.acronym_words: set[str] = set()
-        self.phrases: dict[tuple[str, str], list[_Phrase]] = {}
-        self.regexes: list[_Regex] = []
-        self.pattern_ids: dict[_PatternKey, int] = {}
-        self.keywords: dict[int, dict[str, None]] = {}
-        self.mentioned: list[frozenset[int]] = []
-
-    def add_topic(self, rule: TopicRule) -> _Topic:
-        any_ids = [self._pattern_for(rule.id, kw) for kw in rule.any]
-        all_ids = [self._pattern_for(rule.id, kw) for kw in rule.all]
-        none_ids = [self._pattern_for(rule.id, kw) for kw in rule.none]
-        self.mentioned.append(frozenset((*any_ids, *all_ids, *none_ids)))
-        # A keyword written in both `any` and `all` is reported once; equal strings always
-        # share a pattern, so deduplicating the pairs deduplicates the strings.
-        reported = dict.fromkeys(
-            (*zip(any_ids, rule.any, strict=True), *zip(all_ids, rule.all, strict=True))
-        )
-        written = (
-            ("any", tuple(zip(any_ids, rule.any, strict=True))),
-            ("all", tuple(zip(all_ids, rule.all, strict=True))),
-            ("none", tuple(zip(none_ids, rule.none, strict=True))),
-        )
-        return _Topic(
-            rule.id,
-            frozenset(any_ids),
-            frozenset(all_ids),
-            frozenset(none_ids),
-            tuple(reported),
-            written,
-        )
-
-    def _pattern_for(self, topic: str, keyword: str) -> int:
-        try:
-            key = _parse_keyword(keyword)
-        except ValueError as problem:
-            raise ValueError(f"topic {topic!r}, keyword {keyword!r}: {problem}") from None
-        pattern = self.pattern_ids.get(key)
-        if pattern is None:
-            pattern = self.pattern_ids[key] = len(self.pattern_ids)
-            self._index(key, pattern)
-        self.keywords.setdefault(pattern, {})[keyword] = None
-        return pattern
-
-    def _index(self, key: _PatternKey, pattern: int) -> None:
-        if isinstance(key, str):
-            self.regexes.append(
-                _Regex(re.compile(key, re.IGNORECASE), _required_prefix(key), pattern)
-            )
-            return
-        self.acronym_words.update(word for word, is_acronym, _ in key if is_acronym)
-        (head, head_is_acronym, _), *rest = key
-        if not rest:
-            # One pattern per (folded word, acronym) pair: equal keys share a pattern.
-            (self.acronyms if head_is_acronym else self.single_words)[head] = pattern
-            return
-        pair = (head, rest[0][0])
-        self.phrases.setdefault(pair, []).append(_Phrase(head_is_acronym, tuple(rest), pattern))
-
-
-def _regex_counts(text: str, regexes: Sequence[_Regex], limit: int) -> dict[int, int]:
-    """The patterns of the regexes found in text, with how often each matches (up to `limit`)."""
-    if not regexes or not text:
-        return {}
-    if limit == 1:
-        return {regex.pattern: 1 for regex in _regexes_in(text, regexes)}
-    return {
-        regex.pattern: sum(1 for _ in islice(regex.regex.finditer(text), limit))
-        for regex in _regexes_in(text, regexes)
-    }
-
-
-def _regexes_in(text: str, regexes: Sequence[_Regex]) -> Iterator[_Regex]:
-    """The regexes found in text."""
-    # A regex whose matches start with a known prefix is skipped when the lower-cased text
-    # lacks it: one C-level substring search instead of trying the regex at every position.
-    # With re.IGNORECASE an ASCII letter also matches four other characters, whose lower-case
-    # forms differ; if the text has one of those, every regex runs.
-    lowered = None
-    if text.isascii() or not any(map(text.__contains__, _ASCII_LOOKALIKES)):
-        lowered = text.lower()
-    for regex in regexes:
-        if regex.prefix and lowered is not None and regex.prefix not in lowered:
-            continue
-        if regex.regex.search(text):
-            yield regex
-
-
-# The characters other than ASCII that re.IGNORECASE matches to an ASCII letter or digit
-# (İ ı ſ and the Kelvin sign); tests/test_match.py checks the list against every character.
-_ASCII_LOOKALIKES: Final = "\u0130\u0131\u017f\u212a"
-
-_LEADING_ASSERTION: Final = re.compile(r"(?:\\b|\^)*")
-_LEADING_LETTERS: Final = re.compile(r"[A-Za-z0-9]*")
-
-
-def _required_prefix(source: str) -> str:
-    """Lower-case ASCII letters/digits that every match of the regex starts with, or "".
-
-    Deliberately narrow: only a regex without alternation or groups of any kind is looked at,
-    and only the plain letters and digits right after its leading `\\b` or `^` assertions;
-    a letter followed by a quantifier is not part of the prefix.
-    """
-    if "|" in source or "(" in source:
-        return ""
-    start = _LEADING_ASSERTION.match(source)
-    assert start is not None  # the pattern matches the empty string
-    letters = _LEADING_LETTERS.match(source, start.end())
-    assert letters is not None
-    prefix = letters.group()
-    if source[letters.end() : letters.end() + 1] in ("*", "+", "?", "{"):
-        prefix = prefix[:-1]
-    return prefix.lower() if len(prefix) >= 3 else ""
-
-
-def _parse_keyword(keyword: str) -> _PatternKey:
-    if not keyword.strip():
-        raise ValueError("empty keyword")
-    if keyword.startswith(REGEX_PREFIX):
-        return _check_regex(keyword.removeprefix(REGEX_PREFIX))
-    return _keyword_words(keyword)
-
-
-def _check_regex(source: str) -> str:
-    if not source.strip():
-        raise ValueError("empty regular expression after 're:'")
-    try:
-        compiled = re.compile(source, re.IGNORECASE)
-    except re.error as error:
-        raise ValueError(f"bad regular expression: {error}") from None
-    if compiled.search("") is not None:
-        raise ValueError("regular expression matches empty text, so it would match every item")
-    return source
-
-
-def _keyword_words(keyword: str) -> _Words:
-    if any(unicodedata.category(char) == "Cc" and not char.isspace() for char in keyword):
-        raise ValueError("contains control characters")
-    # A trailing period belongs to abbreviations ("U.S.", "Inc.") and cannot be required of
-    # the text, where it is usually sentence punctuation.
-    text = _clean(keyword).strip().rstrip(".")
-    parts = _WORD_SPLIT.split(text)
-    if len(parts) < 3:
-        raise ValueError("has no letters or digits; use 're:' for a pattern of symbols")
-    for edge in (parts[0], parts[-1]):
-        if edge.strip():
-            raise ValueError(
-                f"{edge.strip()!r} at the edge is invisible to whole-word matching; "
-                "remove it or write a 're:' pattern"
-            )
-    words = parts[1::2]
-    gaps = parts[0::2]
-    return tuple(
-        (_fold(word), _is_acronym(word), _normalize_gap(gap) if index else _JOINABLE)
-        for index, (word, gap) in enumerate(zip(words, gaps, strict=False))
-    )
-
-
-def _is_acronym(word: str) -> bool:
-    return word.isupper() and sum(char.isalpha() for char in word) >= 2
-
-
-def _capitals(head: str, words: _Text, confirmed: AbstractSet[str], limit: int) -> int:
-    """How many text words that fold to `head` count as written in capitals (up to `limit`)."""
-    folded = words.folded
-    position = -1
-    found = 0
-    for _ in range(folded.count(head)):
-        position = folded.index(head, position + 1)
-        if _in_capitals(position, words, confirmed):
-            found += 1
-            if found == limit:
-                break
-    return found
-
-
-def _in_capitals(position: int, words: _Text, confirmed: AbstractSet[str]) -> bool:
-    """Does the word at `position` count as written in capitals?
-
-    In all-caps text (SHOUTED_RUN words in capitals in a row) only when the item writes the
-    same word in capitals elsewhere (`confirmed`): there the capitals are the text's, not the
-    word's.
-    """
-    if not words.word(position).isupper():
-        return False
-    return words.folded[position] in confirmed or not _shouted(position, words)
-
-
-def _shouted(position: int, words: _Text) -> bool:
-    """Is the word at `position` (in capitals) part of a run of SHOUTED_RUN words in capitals?
-
-    The field separator is a word that is not in capitals, so a run never spans two fields.
-    """
-    run = 1
-    before = position - 1
-    while run < SHOUTED_RUN and before >= 0 and words.word(before).isupper():
-        run += 1
-        before -= 1
-    after, end = position + 1, len(words.folded)
-    while run < SHOUTED_RUN and after < end and words.word(after).isupper():
-        run += 1
-        after += 1
-    return run >= SHOUTED_RUN
-
-
 def _phrase_count(
     head: str, phrase: _Phrase, words: _Text, confirmed: AbstractSet[str], limit: int
 ) -> int:
@@ -738,31 +475,6 @@ def _token_pieces(token: str) -> _Pieces:
     return pieces
 
 
-def _fold_word(word: str) -> str:
-    return word.lower() if word.isascii() else _fold(word)
-
-
-def _clean(text: str) -> str:
-    """Compose accents (so "e" + U+0301 stays one word) and drop invisible characters."""
-    if any(map(text.__contains__, _INVISIBLE_CHARACTERS)):
-        text = _INVISIBLE.sub("", text)
-    return unicodedata.normalize("NFC", text)
-
-
-def _fold(text: str) -> str:
-    """Case-fold and strip accents: "Régulation" -> "regulation", "Straße" -> "strasse"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
-
-
-def _normalize_any_gap(gap: str) -> str:
-    """_JOINABLE for whitespace/hyphens only, else the folded punctuation without whitespace."""
-    squeezed = "".join(char for char in _fold(gap.translate(_APOSTROPHES)) if not char.isspace())
-    if all(char in _HYPHENS for char in squeezed):
-        return _JOINABLE
-    return squeezed
-
-
 _normalize_gap_cached: Final = lru_cache(maxsize=4096)(_normalize_any_gap)
 
 
@@ -772,116 +484,6 @@ def _normalize_gap(gap: str) -> str:
     if len(gap) <= _CACHED_LENGTH:
         return _normalize_gap_cached(gap)
     return _normalize_any_gap(gap)
-
-
-# A run of SHOUTED_RUN or more words in capitals, in ASCII text: a word is letters and digits
-# with a capital and no small letter; line breaks (between fields) end a run.
-_ASCII_SHOUTED: Final = re.compile(
-    r"(?<![A-Za-z0-9])[0-9]*[A-Z][A-Z0-9]*"
-    r"(?:[^A-Za-z0-9\n]+[0-9]*[A-Z][A-Z0-9]*){" + str(SHOUTED_RUN - 1) + r",}(?![A-Za-z0-9])"
-)
-
-
-def _unshout(text: str) -> str:
-    """`text` with every run of SHOUTED_RUN or more words in capitals lower-cased.
-
-    What a `re:` keyword is searched in: there a case-sensitive part cannot be satisfied by a
-    headline that is all capitals.
-    """
-    if text.isascii():
-        return _ASCII_SHOUTED.sub(lambda run: run.group().lower(), text)
-    return "\n".join(map(_unshout_line, text.split("\n")))
-
-
-def _unshout_line(line: str) -> str:
-    parts = _WORD_SPLIT.split(line)  # [gap, word, gap, ..., word, gap]
-    capitals = [word.isupper() for word in parts[1::2]]
-    start = None
-    for index, upper in enumerate((*capitals, False)):
-        if upper and start is None:
-            start = index
-        elif not upper and start is not None:
-            if index - start >= SHOUTED_RUN:
-                for word in range(start, index):
-                    parts[2 * word + 1] = parts[2 * word + 1].lower()
-            start = None
-    return "".join(parts)
-
-
-# Where explanations count body mentions up to: enough to tell "once" from "several times".
-_EXPLAIN_COUNT_LIMIT: Final = 9
-_SHOWN_KEYWORD_CHARS: Final = 40
-
-
-@dataclass(frozen=True, slots=True)
-class TopicExplanation:
-    """Why one item matched one topic or not."""
-
-    topic: str
-    matched: bool
-    found: tuple[tuple[str, str], ...]  # (keyword as written, where: "title, body ×2")
-    any_found: bool  # an `any` keyword counts (see BODY_MENTIONS)
-    missing: tuple[str, ...]  # `all` keywords that do not count
-    excluded: tuple[str, ...]  # `none` keywords that count
-
-    def line(self) -> str:
-        """One readable line: "big-tech-ai: no — 'OpenAI' in body ×1; missing 're:…'"."""
-        parts = [f"{_shown(kw)} in {where}" for kw, where in self.found]
-        if not self.any_found:
-            parts.append(
-                f"no `any` keyword in the title, summary or tags, nor {BODY_MENTIONS}× in the body"
-            )
-        if self.missing:
-            parts.append("missing " + ", ".join(map(_shown, self.missing)))
-        if self.excluded:
-            parts.append("excluded by " + ", ".join(map(_shown, self.excluded)))
-        verdict = "matched" if self.matched else "not matched"
-        return f"{self.topic}: {verdict} — {'; '.join(parts)}"
-
-
-@dataclass(frozen=True, slots=True)
-class ItemExplanation:
-    """Per topic that any of the item's text touched, why it matched or did not."""
-
-    feed: str
-    id: str
-    title: str
-    topics: tuple[TopicExplanation, ...]
-
-
-def _shown(keyword: str) -> str:
-    if len(keyword) > _SHOWN_KEYWORD_CHARS:
-        keyword = keyword[: _SHOWN_KEYWORD_CHARS - 1] + "…"
-    return repr(keyword)
-
-
-def _counts_as_found(where: Sequence[str]) -> bool:
-    """Do these places make a keyword found (see BODY_MENTIONS)?"""
-    return any(
-        not place.startswith("body") or int(place.rpartition("×")[2]) >= BODY_MENTIONS
-        for place in where
-    )
-
-
-def _explain_topic(topic: _Topic, places: dict[int, list[str]], matched: bool) -> TopicExplanation:
-    found: list[tuple[str, str]] = []
-    missing: list[str] = []
-    excluded: list[str] = []
-    parts = dict(topic.written)
-    for part in ("any", "all", "none"):
-        for pattern, keyword in parts[part]:
-            where = places.get(pattern)
-            counted = where is not None and _counts_as_found(where)
-            if where is not None and part != "none":
-                found.append((keyword, ", ".join(where)))
-            if part == "all" and not counted:
-                missing.append(keyword)
-            if part == "none" and counted:
-                excluded.append(keyword)
-    any_found = any(_counts_as_found(places.get(pattern, ())) for pattern, _ in parts["any"])
-    return TopicExplanation(
-        topic.id, matched, tuple(found), any_found, tuple(missing), tuple(excluded)
-    )
 
 
 # The topics each matching item hit, keyed by (item.feed, item.id).

@@ -1,0 +1,127 @@
+"""`re:` keywords: checked and compiled, then searched one by one outside the word index.
+
+A `re:` keyword is a raw regular expression, so it shares nothing with the word index of plain
+keywords (`match_rules`, `match.Matcher`): when rules compile it is checked and given a cheap
+substring pre-check (its required prefix); when items are matched it runs over the original
+text with all-caps runs lower-cased (`_unshout`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from itertools import islice
+from typing import Final, NamedTuple
+
+from policywire.ingest.match_words import _WORD_SPLIT, SHOUTED_RUN
+
+REGEX_PREFIX: Final = "re:"
+
+
+class _Regex(NamedTuple):
+    """A `re:` keyword."""
+
+    regex: re.Pattern[str]
+    prefix: str  # lower-case letters and digits every match starts with, or ""
+    pattern: int
+
+
+def _regex_counts(text: str, regexes: Sequence[_Regex], limit: int) -> dict[int, int]:
+    """The patterns of the regexes found in text, with how often each matches (up to `limit`)."""
+    if not regexes or not text:
+        return {}
+    if limit == 1:
+        return {regex.pattern: 1 for regex in _regexes_in(text, regexes)}
+    return {
+        regex.pattern: sum(1 for _ in islice(regex.regex.finditer(text), limit))
+        for regex in _regexes_in(text, regexes)
+    }
+
+
+def _regexes_in(text: str, regexes: Sequence[_Regex]) -> Iterator[_Regex]:
+    """The regexes found in text."""
+    # A regex whose matches start with a known prefix is skipped when the lower-cased text
+    # lacks it: one C-level substring search instead of trying the regex at every position.
+    # With re.IGNORECASE an ASCII letter also matches four other characters, whose lower-case
+    # forms differ; if the text has one of those, every regex runs.
+    lowered = None
+    if text.isascii() or not any(map(text.__contains__, _ASCII_LOOKALIKES)):
+        lowered = text.lower()
+    for regex in regexes:
+        if regex.prefix and lowered is not None and regex.prefix not in lowered:
+            continue
+        if regex.regex.search(text):
+            yield regex
+
+
+# The characters other than ASCII that re.IGNORECASE matches to an ASCII letter or digit
+# (İ ı ſ and the Kelvin sign); tests/test_match.py checks the list against every character.
+_ASCII_LOOKALIKES: Final = "\u0130\u0131\u017f\u212a"
+
+_LEADING_ASSERTION: Final = re.compile(r"(?:\\b|\^)*")
+_LEADING_LETTERS: Final = re.compile(r"[A-Za-z0-9]*")
+
+
+def _required_prefix(source: str) -> str:
+    """Lower-case ASCII letters/digits that every match of the regex starts with, or "".
+
+    Deliberately narrow: only a regex without alternation or groups of any kind is looked at,
+    and only the plain letters and digits right after its leading `\\b` or `^` assertions;
+    a letter followed by a quantifier is not part of the prefix.
+    """
+    if "|" in source or "(" in source:
+        return ""
+    start = _LEADING_ASSERTION.match(source)
+    assert start is not None  # the pattern matches the empty string
+    letters = _LEADING_LETTERS.match(source, start.end())
+    assert letters is not None
+    prefix = letters.group()
+    if source[letters.end() : letters.end() + 1] in ("*", "+", "?", "{"):
+        prefix = prefix[:-1]
+    return prefix.lower() if len(prefix) >= 3 else ""
+
+
+def _check_regex(source: str) -> str:
+    if not source.strip():
+        raise ValueError("empty regular expression after 're:'")
+    try:
+        compiled = re.compile(source, re.IGNORECASE)
+    except re.error as error:
+        raise ValueError(f"bad regular expression: {error}") from None
+    if compiled.search("") is not None:
+        raise ValueError("regular expression matches empty text, so it would match every item")
+    return source
+
+
+# A run of SHOUTED_RUN or more words in capitals, in ASCII text: a word is letters and digits
+# with a capital and no small letter; line breaks (between fields) end a run.
+_ASCII_SHOUTED: Final = re.compile(
+    r"(?<![A-Za-z0-9])[0-9]*[A-Z][A-Z0-9]*"
+    r"(?:[^A-Za-z0-9\n]+[0-9]*[A-Z][A-Z0-9]*){" + str(SHOUTED_RUN - 1) + r",}(?![A-Za-z0-9])"
+)
+
+
+def _unshout(text: str) -> str:
+    """`text` with every run of SHOUTED_RUN or more words in capitals lower-cased.
+
+    What a `re:` keyword is searched in: there a case-sensitive part cannot be satisfied by a
+    headline that is all capitals.
+    """
+    if text.isascii():
+        return _ASCII_SHOUTED.sub(lambda run: run.group().lower(), text)
+    return "\n".join(map(_unshout_line, text.split("\n")))
+
+
+def _unshout_line(line: str) -> str:
+    parts = _WORD_SPLIT.split(line)  # [gap, word, gap, ..., word, gap]
+    capitals = [word.isupper() for word in parts[1::2]]
+    start = None
+    for index, upper in enumerate((*capitals, False)):
+        if upper and start is None:
+            start = index
+        elif not upper and start is not None:
+            if index - start >= SHOUTED_RUN:
+                for word in range(start, index):
+                    parts[2 * word + 1] = parts[2 * word + 1].lower()
+            start = None
+    return "".join(parts)
