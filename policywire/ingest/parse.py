@@ -5,20 +5,23 @@ worker process. RSS, Atom and RDF go through feedparser, which gets the bytes an
 response headers (never a URL, so it cannot fetch anything); JSON Feed is read with `json`.
 `ParsePool` runs `parse_feed` off the event loop and, given the topic rules, matches the Items
 where it parsed them (`parse_and_match`), so the event loop only receives the results.
+
+Here are the two readers and the building of Items from what they read. The feed as a whole
+(its format, the `_Context` its entries are normalized against, why a body is no feed) is in
+parse_document.py, one entry's raw fields in parse_fields.py and its date in parse_dates.py.
+Whatever calls the text helpers (html_to_text, html_to_clean_text, canonical_link,
+extract_links, url_path) stays here and looks them up in this module, where
+tests/test_text.py replaces them with reference implementations.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, urlsplit
-from xml.sax import SAXParseException
 
 import feedparser
 
@@ -29,11 +32,37 @@ from policywire.ingest.boilerplate import (
     strip_outlet_suffix,
     summary_says_nothing,
 )
-from policywire.ingest.dates import LocalizedDates
 from policywire.ingest.fastparse import parse_fast
 from policywire.ingest.html_text import html_to_text, is_link_labels
 from policywire.ingest.links import canonical_link, extract_links, url_path
 from policywire.ingest.match_text import body_text
+from policywire.ingest.parse_dates import FUTURE_TOLERANCE as FUTURE_TOLERANCE  # tests
+from policywire.ingest.parse_dates import _json_published, _published
+from policywire.ingest.parse_document import (
+    _BOM,
+    _Context,
+    _count,
+    _describe_bozo,
+    _link_base,
+    _looks_like_json,
+    _outlet,
+    _raise_if_not_a_feed,
+)
+from policywire.ingest.parse_document import _default_name as _default_name  # tests
+from policywire.ingest.parse_fields import (
+    _as_list,
+    _as_str,
+    _body,
+    _detail_language,
+    _entry_id,
+    _entry_language,
+    _entry_markup,
+    _plain_as_markup,
+    _raw,
+    _scalar_id,
+    _text,
+    _unique_by_id,
+)
 from policywire.ingest.sentences import summarize, truncate
 from policywire.ingest.text import detect_language_hint
 from policywire.models import Item, ParsedFeed
@@ -50,12 +79,8 @@ CONTENT_SUMMARY_CHARS = 600
 CONTENT_SUMMARY_SENTENCES = 4
 MAX_TAGS = 20
 MAX_LINKS = 20
-# Clocks drift and some publishers schedule posts; beyond this, a date is not believed.
-FUTURE_TOLERANCE = timedelta(minutes=10)
 # A title made from the summary when the entry has none.
 _FALLBACK_TITLE_CHARS = 120
-
-_BOM = b"\xef\xbb\xbf"
 
 
 def parse_feed(
@@ -138,44 +163,6 @@ def _parse_feed(
     return _parse_xml_feed(body, lowered_headers, context, fast=fast)
 
 
-class _Context:
-    """What every entry of one feed is normalized against."""
-
-    __slots__ = ("dates", "feed_url", "language", "named", "now", "source")
-
-    def __init__(self, *, feed_url: str, source: str, language: str | None, now: datetime):
-        self.feed_url = feed_url
-        self.source = source
-        # An operator's own `name:` for the feed, not the one feeds.yaml derives from its URL.
-        self.named = bool(source) and source != _default_name(feed_url)
-        self.language = language
-        self.now = now
-        self.dates = LocalizedDates()  # the localized-date fallback, with this body's budget
-
-
-def _default_name(feed_url: str) -> str:
-    """The name feeds.yaml gives a feed without `name:` (config.values.default_feed_name,
-    which tests/test_aggregator_source.py checks this against): its host, or a file's name.
-    Repeated here so that parse workers do not import the configuration's dependencies."""
-    parts = urlsplit(feed_url)
-    if parts.scheme == "file":
-        return unquote(parts.path).rpartition("/")[2] or feed_url
-    return parts.hostname or feed_url
-
-
-def _outlet(context: _Context, item_source: str, feed_title: str) -> str:
-    """Who published an item: the feed's `name:` when the operator wrote one (deliberate,
-    even for an aggregator), else the outlet the item itself names (an aggregator's
-    <source>), else the feed's default name or its title."""
-    if context.named:
-        return context.source
-    return item_source or context.source or feed_title
-
-
-def _looks_like_json(head: bytes, content_type: str) -> bool:
-    return head.startswith(b"{") or ("json" in content_type.lower() and not head.startswith(b"<"))
-
-
 # ---------------------------------------------------------------------------------------------
 # RSS, Atom, RDF
 # ---------------------------------------------------------------------------------------------
@@ -241,56 +228,6 @@ def _feed_from_entries(
     )
 
 
-def _link_base(version: str, site_link: str, feed_url: str) -> str:
-    """What relative entry links are resolved against (feedparser already applied xml:base).
-
-    Atom defines it as the document's address. RSS leaves it undefined, and a feed served
-    from elsewhere (a feed proxy, a CDN) means the site, so the channel's link wins there.
-    """
-    if version.startswith("atom") or not site_link.startswith(("http://", "https://")):
-        return feed_url
-    return site_link
-
-
-def _raise_if_not_a_feed(body: bytes, version: str, bozo: object) -> None:
-    """A feed with no entries is fine; a body that is no feed at all is an error."""
-    if version and bozo is None:
-        return
-    if version:
-        raise ParseError(f"broken feed: {_describe_bozo(bozo, body)}, no entries could be read")
-    if b"<html" in body[:4096].lower():
-        raise ParseError("not a feed: looks like an HTML page")
-    if isinstance(bozo, SAXParseException):
-        line = _line_in_body(bozo, body)
-        raise ParseError(f"not a feed: XML syntax error at line {line} ({bozo.getMessage()})")
-    if bozo is not None:
-        raise ParseError(f"not a feed: {_describe_bozo(bozo, body)}")
-    raise ParseError("not a feed: no RSS, Atom or RDF document found")
-
-
-def _describe_bozo(exception: object, body: bytes) -> str:
-    """feedparser's complaint about a document, as a short phrase."""
-    if isinstance(exception, SAXParseException):
-        # str() would prefix "<unknown>:3:0:"; the message and line read better.
-        line = _line_in_body(exception, body)
-        return f"ill-formed XML ({exception.getMessage()} at line {line})"
-    message = " ".join(str(exception).split())
-    name = type(exception).__name__
-    if name == "CharacterEncodingOverride":
-        return f"wrong encoding ({message})"
-    if name == "NonXMLContentType":
-        return f"unexpected content type ({message})"
-    return f"ill-formed feed ({name}: {message})" if message else f"ill-formed feed ({name})"
-
-
-def _line_in_body(error: SAXParseException, body: bytes) -> int:
-    # feedparser puts an XML declaration line in front of a document that has none.
-    line = error.getLineNumber() or 1
-    if not body.removeprefix(_BOM).startswith(b"<?xml"):
-        line -= 1
-    return max(line, 1)
-
-
 def _entry_to_item(
     entry: Mapping[str, Any],
     context: _Context,
@@ -335,65 +272,6 @@ def _item_source(entry: Mapping[str, Any]) -> str:
     if not isinstance(detail, dict):
         return ""
     return truncate(html_to_text(_text(detail, "title")), MAX_SOURCE_CHARS)
-
-
-def _body(markup: Sequence[str]) -> str:
-    """The start of the full content for topic matching, when the summary came from elsewhere."""
-    return body_text(markup[1]) if len(markup) > 1 else ""
-
-
-def _entry_markup(entry: Mapping[str, Any]) -> list[str]:
-    """The entry's HTML bodies, the one to summarize first: summary, then full content."""
-    bodies = [_text(entry, "summary")]
-    contents = _raw(entry, "content")
-    if isinstance(contents, list):
-        bodies.extend(_text(content, "value") for content in contents if isinstance(content, dict))
-    return [body for body in bodies if body.strip()]
-
-
-def _entry_language(entry: Mapping[str, Any]) -> str | None:
-    declared = detect_language_hint(_text(entry, "language"))
-    if declared:
-        return declared
-    for detail in ("title_detail", "summary_detail"):
-        if found := _detail_language(entry, detail):
-            return found
-    return None
-
-
-def _detail_language(mapping: Mapping[str, Any], key: str) -> str | None:
-    """The xml:lang feedparser recorded on a text construct (Atom puts it there)."""
-    detail = _raw(mapping, key)
-    if isinstance(detail, dict):
-        return detect_language_hint(_as_str(dict.get(detail, "language")))
-    return None
-
-
-def _published(
-    entry: Mapping[str, Any], context: _Context, language: str | None
-) -> datetime | None:
-    """The entry's date, or None when it has none we can trust.
-
-    feedparser's reading (the fast path gives the same) comes first; only when it read none
-    of the three dates are their texts tried as localized dates.
-    """
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = _raw(entry, key)
-        if isinstance(parsed, time.struct_time):
-            return _believable(_from_struct_time(parsed), context.now)
-    for key in ("published", "updated", "created"):
-        text = _text(entry, key)
-        if text and (found := context.dates.read(text, language)) is not None:
-            return _believable(found, context.now)
-    return None
-
-
-def _from_struct_time(parsed: time.struct_time) -> datetime | None:
-    try:
-        # feedparser's *_parsed values are already in UTC; a leap second becomes :59.
-        return datetime(*parsed[:5], min(parsed.tm_sec, 59), tzinfo=UTC)
-    except (ValueError, OverflowError):
-        return None
 
 
 def _tags(raw_tags: object) -> tuple[str, ...]:
@@ -482,43 +360,6 @@ def _json_item(
     )
 
 
-def _plain_as_markup(value: object) -> str:
-    """content_text is plain text: escape it so html_to_text keeps its "<" and "&"."""
-    text = _as_str(value)
-    return text.replace("&", "&amp;").replace("<", "&lt;")
-
-
-def _scalar_id(value: object) -> str:
-    # The spec says strings, but numbers are common in the wild.
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
-
-
-def _json_published(
-    raw: Mapping[str, Any], context: _Context, language: str | None
-) -> datetime | None:
-    """As `_published`: RFC 3339 (the spec's form) first, then the texts as localized dates."""
-    texts = [_as_str(raw.get(key)) for key in ("date_published", "date_modified")]
-    for text in texts:
-        parsed = _parse_rfc3339(text)
-        if parsed is not None:
-            return _believable(parsed, context.now)
-    for text in texts:
-        if text and (found := context.dates.read(text, language)) is not None:
-            return _believable(found, context.now)
-    return None
-
-
-def _parse_rfc3339(value: str) -> datetime | None:
-    if not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    # A date without an offset is taken as UTC rather than guessed.
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
 # ---------------------------------------------------------------------------------------------
 # shared normalization
 # ---------------------------------------------------------------------------------------------
@@ -568,22 +409,6 @@ def _title(
     return summarize(summary, max_chars=_FALLBACK_TITLE_CHARS, max_sentences=1, language=language)
 
 
-def _entry_id(declared: str, link: str, title: str, date_text: str) -> str:
-    if declared.strip():
-        return declared.strip()
-    if link:
-        return link
-    # Neither guid nor link: the raw title and date are what stays the same between polls.
-    return hashlib.sha1(f"{title}\n{date_text}".encode(), usedforsecurity=False).hexdigest()
-
-
-def _believable(published: datetime | None, now: datetime) -> datetime | None:
-    """The date, unless it is unreadable or in the future (then the item is undated)."""
-    if published is None or published > now + FUTURE_TOLERANCE:
-        return None
-    return published
-
-
 def _content_links(markup: Sequence[str], own_link: str) -> tuple[str, ...]:
     """Links to other articles: grouping uses them to find articles that cite each other."""
     own_page = _page_of(own_link)
@@ -618,43 +443,3 @@ def _tag_text(name: str) -> tuple[str, str]:
     """A tag name as text, and its case-folded key. Cached: a feed repeats its few categories."""
     tag = html_to_text(name)
     return tag, tag.casefold()
-
-
-def _unique_by_id(items: Iterable[Item]) -> Iterator[Item]:
-    """The first entry wins when a feed repeats an id (republished or paginated entries)."""
-    seen: set[str] = set()
-    for item in items:
-        if item.id not in seen:
-            seen.add(item.id)
-            yield item
-
-
-def _raw(mapping: Mapping[str, Any], key: str) -> object:
-    # dict.get, not mapping.get: feedparser's own lookup of a missing "updated" or
-    # "updated_parsed" falls back to "published…" with a DeprecationWarning.
-    return dict.get(mapping, key) if isinstance(mapping, dict) else None
-
-
-def _text(mapping: Mapping[str, Any], key: str) -> str:
-    return _as_str(_raw(mapping, key))
-
-
-def _as_str(value: object) -> str:
-    if not isinstance(value, str):
-        return ""
-    if value.isascii():
-        return value
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        # JSON's "\ud800" escapes decode to lone surrogates, which no database can store.
-        return value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
-def _as_list(value: object) -> list[object]:
-    return value if isinstance(value, list) else []
-
-
-def _count(number: int, singular: str, plural: str) -> str:
-    return f"{number} {singular if number == 1 else plural}"
