@@ -499,13 +499,16 @@ async def _start_discord(
         redact_secrets([token])
         from bots.discord_bot import DiscordBot
 
+        shared = service.coordination.shared  # several workers: each runs its share of shards
         bot = DiscordBot(
             token,
             settings,
             service.subscriptions,
             service.send_digest,
             feedback=service.feedback,  # story cards' buttons (docs/cards.md)
+            shard_ids=() if shared else None,  # () until the shard leases say which
         )
+        service.coordination.add_shards("discord", settings.shard_count or 1, bot)
         started.append(await _supervised("discord bot", bot, service, once=once))
     hooks = [d.target for d in config.destinations if d.kind == "discord_webhook"]
     if hooks:

@@ -14,12 +14,18 @@ Discord, and sending and editing messages. What the commands do is in
 `bots.discord_bot_commands`, what the card buttons do in `bots.discord_bot_buttons`, and how
 both answer in `bots.discord_bot_replies`.
 
+Sharding: with `settings.discord.shard_count`, or with several workers on one database, the
+client is discord.py's AutoShardedClient running `shard_ids` (None: all of them). Workers
+change a bot's shards (`set_shards`, from coordination/shards.py); the bot then replaces its
+client with one for the new shards, and meanwhile sends over REST as before.
+
 This module is not called `discord.py`: a module named like the library would shadow it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -51,6 +57,10 @@ log = logging.getLogger(__name__)
 
 # A 429 asking for longer than this surfaces as RateLimited (→ RetryLater) instead of a sleep.
 MAX_RATELIMIT_WAIT = 60.0
+# How long `stop` lets the gateway end by itself before cancelling it.
+STOP_WAIT = 5.0
+# How long to let each shard still connecting finish before closing (5 s apart on Discord).
+SHARD_CONNECT_WAIT = 6.0
 
 
 def quiet_voice_warning() -> None:
@@ -76,6 +86,7 @@ class DiscordBot:
         pacing: Pacing | None = None,
         guild_ready_timeout: float = 2.0,
         feedback: Feedback | None = None,
+        shard_ids: tuple[int, ...] | None = None,
     ) -> None:
         self.token = token
         self.settings = settings
@@ -86,6 +97,11 @@ class DiscordBot:
         configure_endpoints(settings.api_base_url, settings.gateway_url)
         quiet_voice_warning()
         self.guild_ready_timeout = guild_ready_timeout
+        # None: every shard (or no sharding); a tuple: exactly these ((): REST only, no gateway).
+        self.shard_ids = shard_ids
+        self.running_shards = shard_ids
+        self._reshard = asyncio.Event()
+        self._stopping = False
         replies = Replies(subscriptions)
         self.commands = CommandHandlers(replies, subscriptions, send_now)  # the slash commands
         self.buttons = CardButtons(replies, feedback)  # story cards' buttons
@@ -94,15 +110,22 @@ class DiscordBot:
         self.ready = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
 
-    def _new_client(self) -> tuple[_Client, _Tree]:
+    def _new_client(self) -> tuple[_Events, _Tree]:
         intents = discord.Intents.none()
         intents.guilds = True
-        client = _Client(
-            self,
-            intents=intents,
-            guild_ready_timeout=self.guild_ready_timeout,
-            max_ratelimit_timeout=MAX_RATELIMIT_WAIT,
-        )
+        options: dict[str, Any] = {
+            "intents": intents,
+            "guild_ready_timeout": self.guild_ready_timeout,
+            "max_ratelimit_timeout": MAX_RATELIMIT_WAIT,
+        }
+        client: _Events
+        self.running_shards = self.shard_ids  # what this client runs (`shard_ids` may move on)
+        if self.settings.shard_count is None and self.shard_ids is None:
+            client = _Client(self, **options)
+        else:
+            shards = None if self.shard_ids is None else list(self.shard_ids)
+            count = self.settings.shard_count or 1
+            client = _ShardedClient(self, shard_count=count, shard_ids=shards, **options)
         tree = _Tree(client)
         add_commands(tree, self.commands)
         return client, tree
@@ -114,9 +137,18 @@ class DiscordBot:
         if self.client.is_closed():
             # A restart by the supervisor: a closed client's HTTP connector is closed with it
             # (`Client.clear` keeps it), so a new client it is.
-            self.client, self.tree = self._new_client()
-            self.synced.clear()
-            self.ready.clear()
+            self._replace_client()
+        self._stopping = False
+        await self._login()
+        self._runner = asyncio.create_task(self._connect(), name="discord-gateway")
+        log.info("discord bot %s logged in", self.client.user)
+
+    def _replace_client(self) -> None:
+        self.client, self.tree = self._new_client()
+        self.synced.clear()
+        self.ready.clear()
+
+    async def _login(self) -> None:
         # Names, descriptions and options in each language we speak (the client's state holds
         # it, so a new client gets it again).
         await self.tree.set_translator(CommandTranslator())
@@ -128,20 +160,82 @@ class DiscordBot:
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             await self.client.close()
             raise StartError(f"Discord unreachable: {exc}") from exc
-        self._runner = asyncio.create_task(self._connect(), name="discord-gateway")
-        log.info("discord bot %s logged in", self.client.user)
 
     async def _connect(self) -> None:
+        """The gateway for this bot's shards, again for new shards when `set_shards` asks;
+        returns when the gateway ended by itself or the bot stops."""
+        while not self.client.is_closed():
+            self._reshard.clear()
+            reshard = asyncio.ensure_future(self._reshard.wait())
+            runs = self.running_shards != ()
+            gateway = asyncio.ensure_future(self._gateway()) if runs else None
+            await asyncio.wait(
+                {reshard, *([gateway] if gateway else [])}, return_when="FIRST_COMPLETED"
+            )
+            reshard.cancel()
+            if not self._reshard.is_set() or self.client.is_closed():
+                return
+            await self._end_gateway(gateway)
+            if self._stopping:
+                return
+            self._replace_client()
+            try:
+                await self._login()
+            except StartError as exc:
+                log.error("discord bot could not change shards: %s; the bot is restarted", exc)
+                return
+
+    async def _end_gateway(self, gateway: asyncio.Future[None] | None) -> None:
+        """Close the client and end its connections, once its shards are up: discord.py keeps
+        retrying a shard still connecting on a closed client, and a connection cancelled
+        halfway leaves its heartbeat thread behind. Cancelled all the same after a while."""
+        if gateway is None:
+            await self.client.close()
+            return
+        await self._let_shards_connect()
+        await self.client.close()
+        done, _ = await asyncio.wait({gateway}, timeout=STOP_WAIT)
+        if not done:
+            log.debug("discord shards change: the old gateway did not end; cancelled")
+            gateway.cancel()
+        await asyncio.gather(gateway, return_exceptions=True)
+
+    async def _let_shards_connect(self) -> None:
+        """Wait (a while) for shards still connecting, which Discord allows one per 5 s."""
+        if self.ready.is_set() or self._runner is None or self._runner.done():
+            return
+        if self.settings.shard_count is None and self.running_shards is None:
+            return  # one unsharded connection: closing it mid-way is clean
+        shards = len(self.running_shards or range(self.settings.shard_count or 1))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.ready.wait()), SHARD_CONNECT_WAIT * shards)
+
+    async def _gateway(self) -> None:
         try:
             await self.client.connect(reconnect=True)
         except Exception as exc:  # a bad intent or token ends the gateway, not the service
             reason = str(exc) or type(exc).__name__
             log.error("discord gateway stopped: %s; the bot is restarted", reason)
 
+    async def set_shards(self, shard_ids: tuple[int, ...]) -> None:
+        """Run exactly these gateway shards from now on (the worker's share, coordination/)."""
+        if shard_ids == self.shard_ids:
+            return
+        self.shard_ids = shard_ids
+        if self._runner is not None and not self._runner.done():
+            self._reshard.set()
+
     async def stop(self) -> None:
+        self._stopping = True  # no new client from here on (`_connect` may be changing shards)
+        await self._let_shards_connect()
         await self.client.close()
+        self._reshard.set()  # wakes a bot that runs no shard
         if self._runner is not None:
+            done, _ = await asyncio.wait({self._runner}, timeout=STOP_WAIT)
+            if not done:  # a shard stuck in discord.py's connect-retry loop (see _end_gateway)
+                self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
+        await self.client.close()  # the client `_connect` made while this stop began, if any
 
     async def wait_closed(self) -> None:
         """Return when the gateway connection ended by itself (the supervisor restarts us)."""
@@ -234,8 +328,8 @@ class DiscordBot:
         await self.commands.on_command_error(interaction, error)
 
 
-class _Client(discord.Client):
-    """discord.Client whose events go to the adapter."""
+class _Events(discord.Client):
+    """A discord.py client whose events go to the adapter."""
 
     def __init__(self, bot: DiscordBot, **options: Any) -> None:
         super().__init__(**options)
@@ -267,8 +361,16 @@ class _Client(discord.Client):
             await self.adapter.on_channel_gone(channel.id, "bot removed from the server")
 
 
+class _Client(_Events):
+    """One gateway connection, no sharding (one instance without `shard_count`)."""
+
+
+class _ShardedClient(_Events, discord.AutoShardedClient):
+    """The shards in `shard_ids` (all of `shard_count` when None) over one login."""
+
+
 class _Tree(app_commands.CommandTree[discord.Client]):
     async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
         client = self.client
-        assert isinstance(client, _Client)
+        assert isinstance(client, _Events)
         await client.adapter.on_command_error(interaction, error)

@@ -13,7 +13,9 @@ sender, the bots) and the database decides who does what:
   after taking it, so order holds and only the message in flight when a worker dies is sent
   again;
 - a chat platform's updates: one worker at a time receives them (an "updates" lease); the others
-  only send.
+  only send (Telegram's webhook mode needs no lease: every worker answers);
+- a sharded gateway (Discord's `shard_count`): the shards are spread over the workers running
+  that client, each a lease (coordination/shards.py).
 
 Every worker has a row in `workers` (host, pid, heartbeat, the hash of the feeds.yaml it runs).
 Its heartbeat, every third of `ttl`, renews its outbox and updates leases; a worker that stops
@@ -39,6 +41,7 @@ from typing import Protocol
 
 from policywire.config.durations import parse_schedule
 from policywire.config.model import Config, FeedConfig
+from policywire.coordination.shards import ShardBalancer, ShardRunner
 from policywire.errors import StoreError
 from policywire.storage.groupcommit import GroupCommit
 from policywire.storage.leases import UPDATES, Holder
@@ -100,6 +103,9 @@ class Coordination:
     def add_receiver(self, platform: str, receiver: Receiver) -> None:
         return None  # built receiving (`receive_updates=True`): nobody else could
 
+    def add_shards(self, platform: str, count: int, runner: ShardRunner) -> None:
+        return None  # built running every shard: nobody else could
+
 
 class Workers(Coordination):
     """This process as one of several workers on a PostgreSQL database (see the module doc)."""
@@ -129,6 +135,7 @@ class Workers(Coordination):
         )
         self._receivers: dict[str, Receiver] = {}
         self._receiving: dict[str, bool] = {}
+        self._shards: list[tuple[ShardBalancer, ShardRunner]] = []
         self._config: Callable[[], Config] | None = None
         self._version: tuple[Config, str] | None = None
         self._beats: asyncio.Task[None] | None = None
@@ -165,6 +172,7 @@ class Workers(Coordination):
         self._beats = None
         for platform in self._receivers:
             await self._set_receiving(platform, False)
+        await self._run_shards(None)
         try:
             await self.store.release_leases(self.id)
             await self.store.unregister_worker(self.id)
@@ -207,6 +215,10 @@ class Workers(Coordination):
         self._receivers[platform] = receiver
         self._receiving[platform] = False
 
+    def add_shards(self, platform: str, count: int, runner: ShardRunner) -> None:
+        """`runner` runs its share of `platform`'s `count` gateway shards, as leases say."""
+        self._shards.append((ShardBalancer(self.store, self.id, platform, count), runner))
+
     # --- heartbeat -------------------------------------------------------------------------
 
     async def _beat_forever(self) -> None:
@@ -227,6 +239,7 @@ class Workers(Coordination):
                 # Our leases may have run out: receiving now could mean two receivers.
                 for platform in self._receivers:
                     await self._set_receiving(platform, False)
+                await self._run_shards(None)
             return
         self._last_beat = now
 
@@ -241,6 +254,7 @@ class Workers(Coordination):
         for platform in self._receivers:
             held = await self.store.claim_lease(UPDATES, platform, self.id, now, now + self.ttl)
             await self._set_receiving(platform, held)
+        await self._run_shards(now)
         if self._last_housekeeping is None or now - self._last_housekeeping >= HOUSEKEEPING_EVERY:
             self._last_housekeeping = now
             await self.store.forget_workers(now - FORGET_WORKERS)
@@ -254,6 +268,13 @@ class Workers(Coordination):
             log.info("worker %s %s %s updates", self.id, what, platform)
         with contextlib.suppress(Exception):  # a client that is down starts as told later
             await receiver.set_receiving(on)
+
+    async def _run_shards(self, now: datetime | None) -> None:
+        """Balance the shard leases (None: give every shard up) and tell the clients."""
+        for balancer, runner in self._shards:
+            held = () if now is None else await balancer.balance(now, self.ttl)
+            with contextlib.suppress(Exception):  # a client that is down starts as told later
+                await runner.set_shards(held)
 
     def config_version(self) -> str:
         """The hash of the feeds.yaml this worker runs (read again after each reload)."""

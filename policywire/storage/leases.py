@@ -36,7 +36,9 @@ from policywire.storage.schema import (
 FEED = "feed"  # poll this feed (name: its URL); expires when its next poll is due
 OUTBOX = "outbox"  # send this destination's messages (name: its key); renewed by heartbeats
 UPDATES = "updates"  # receive this chat platform's updates (name: "telegram"); renewed too
-RENEWED = (OUTBOX, UPDATES)  # the kinds a live worker's heartbeat keeps
+SHARD = "shard"  # run one gateway shard (name: "discord/3"); renewed too
+SHARD_MEMBER = "shard-member"  # this worker runs the platform's shards (name: "discord/<id>")
+RENEWED = (OUTBOX, UPDATES, SHARD, SHARD_MEMBER)  # the kinds a live worker's heartbeat keeps
 
 
 class DigestConflict(StoreError):
@@ -120,6 +122,11 @@ class LeasesMixin(StoreBase):
                     leases_table.c.holder == worker, leases_table.c.kind.in_(list(kinds))
                 )
             )
+
+    async def release_lease(self, kind: str, name: str, worker: str) -> None:
+        """Give up one lease this worker holds (a shard another worker should run)."""
+        async with self._tx(write=True) as conn:
+            await conn.execute(delete(leases_table).where(_named(kind, name), _held_by(worker)))
 
     async def leases(self, kind: str | None = None) -> list[LeaseRow]:
         """Every lease (of `kind`), for `status` and tests."""
@@ -265,3 +272,7 @@ async def refuse_delivered(conn: AsyncConnection, key: str, item_pks: Sequence[i
 
 def _named(kind: str, name: str) -> Any:
     return and_(leases_table.c.kind == kind, leases_table.c.name == name)
+
+
+def _held_by(worker: str) -> Any:
+    return leases_table.c.holder == worker

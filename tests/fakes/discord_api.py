@@ -569,10 +569,19 @@ class _GatewaySession:
         self.session_id = secrets.token_hex(16)
         self.sequence = 0
         self.identified = False
+        self.shard: tuple[int, int] | None = None  # (shard id, shard count) from IDENTIFY
         # Only zlib-stream is implemented; without it we send plain text frames, which
         # discord.py parses as JSON whatever compression it asked for.
         self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
         self._send_lock = asyncio.Lock()
+
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether this connection gets the guild's events: Discord's shard formula; a DM's
+        (no guild) go to shard 0."""
+        if self.shard is None:
+            return True
+        shard, count = self.shard
+        return shard == (0 if guild_id is None else (guild_id >> 22) % count)
 
     async def send(self, op: int, data: Any, event: str | None = None) -> None:
         frame: dict[str, Any] = {"op": op, "d": data, "s": None, "t": event}
@@ -636,6 +645,7 @@ class FakeDiscord:
         self._interactions: dict[str, _Interaction] = {}
         self._faults: list[_Fault] = []
         self._sessions: list[_GatewaySession] = []
+        self.recommended_shards = 1  # what GET /gateway/bot advises
         self._changed = asyncio.Condition()
         self._ready = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -814,8 +824,14 @@ class FakeDiscord:
     # ---- gateway scripting
 
     async def dispatch(self, event: str, data: Any) -> None:
-        """Send a DISPATCH event to the most recent identified client."""
-        await self._session().dispatch(event, data)
+        """Send a DISPATCH event to the most recent identified client whose shard has the
+        event's guild (any client when the event names none)."""
+        guild = data.get("guild_id") if isinstance(data, Mapping) else None
+        await self._session(None if guild is None else int(guild)).dispatch(event, data)
+
+    def live_shards(self) -> list[tuple[int, int] | None]:
+        """The shard (id, count) of each identified, open gateway connection."""
+        return [s.shard for s in self._sessions if s.identified and not s.ws.closed]
 
     async def request_reconnect(self) -> None:
         """Send op 7 RECONNECT; discord.py then reconnects and RESUMEs."""
@@ -945,8 +961,10 @@ class FakeDiscord:
                     return command, scope
         return {}, None
 
-    def _session(self) -> _GatewaySession:
+    def _session(self, guild_id: int | None = None) -> _GatewaySession:
         live = [s for s in self._sessions if s.identified and not s.ws.closed]
+        if guild_id is not None:
+            live = [s for s in live if s.serves(guild_id)]
         if not live:
             raise RuntimeError("no client is connected to the fake gateway")
         return live[-1]
@@ -1066,7 +1084,7 @@ class FakeDiscord:
         return _json_response(
             {
                 "url": self._gateway_base(request),
-                "shards": 1,
+                "shards": self.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
@@ -1359,10 +1377,13 @@ class FakeDiscord:
             return
         self.identify_payloads.append(data)
         session.identified = True
+        if "shard" in data:
+            session.shard = (int(data["shard"][0]), int(data["shard"][1]))
+        guilds = [g for g in self.guilds.values() if session.serves(g.guild_id)]
         ready: dict[str, Any] = {
             "v": 10,
             "user": self.bot.user_payload() | {"verified": True, "flags": 0},
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g.guild_id), "unavailable": True} for g in guilds],
             "session_id": session.session_id,
             "resume_gateway_url": resume_url,
             "application": {"id": str(self.application_id), "flags": 0},
@@ -1372,7 +1393,7 @@ class FakeDiscord:
         if "shard" in data:
             ready["shard"] = data["shard"]
         await session.dispatch("READY", ready)
-        for guild in self.guilds.values():
+        for guild in guilds:
             await session.dispatch("GUILD_CREATE", guild.create_payload())
         self._ready.set()
         await self._notify()
