@@ -371,6 +371,7 @@ class _Fault:
     times: int
     code: int | None
     global_: bool
+    hang: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -644,6 +645,7 @@ class FakeDiscord:
         self._edits: list[RecordedEdit] = []
         self._interactions: dict[str, _Interaction] = {}
         self._faults: list[_Fault] = []
+        self._closing = asyncio.Event()
         self._sessions: list[_GatewaySession] = []
         self.recommended_shards = 1  # what GET /gateway/bot advises
         self._changed = asyncio.Condition()
@@ -684,6 +686,7 @@ class FakeDiscord:
         await web.SockSite(runner, sock, ssl_context=server_ssl).start()
 
     async def close(self) -> None:
+        self._closing.set()
         for session in list(self._sessions):
             with contextlib.suppress(ConnectionError):
                 await session.ws.close(code=1001)
@@ -761,8 +764,10 @@ class FakeDiscord:
         times: int = 1,
         code: int | None = None,
         global_: bool = False,
+        hang: float = 0.0,
     ) -> None:
-        """Make the next ``times`` requests to ``route`` fail with ``status``.
+        """Make the next ``times`` requests to ``route`` fail with ``status``; ``hang`` holds
+        each for that many seconds first (a request on its way when its client is killed).
 
         ``route`` is a route name (``"create_message"``), a method and template
         (``"POST /channels/{channel_id}/messages"``) or a method and concrete path
@@ -770,7 +775,7 @@ class FakeDiscord:
         """
         if route not in self.route_names() and " " not in route:
             raise ValueError(f"unknown route {route!r}; known: {sorted(self.route_names())}")
-        self._faults.append(_Fault(route, status, retry_after, times, code, global_))
+        self._faults.append(_Fault(route, status, retry_after, times, code, global_, hang))
 
     # ---- reading what happened
 
@@ -1023,6 +1028,9 @@ class FakeDiscord:
         recorded = await self._record_request(request)
         fault = self._take_fault(request, recorded)
         if fault is not None:
+            await self._notify()  # the request was seen, even if it hangs now
+            with contextlib.suppress(TimeoutError):  # a hang ends early when the fake closes
+                await asyncio.wait_for(self._closing.wait(), fault.hang)
             return _fault_response(fault, recorded.route)
         try:
             self._check_auth(request, recorded.route)
