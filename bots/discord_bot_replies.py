@@ -42,11 +42,13 @@ class Replies:
         return self.first_language(interaction, row)
 
     def first_language(self, interaction: Interaction, row: DestinationRow | None) -> str:
-        """Answers are ephemeral, seen by the asker only: the asker's Discord language, else the
-        channel's, else the server's, else the configured default (`policywire.chat.locale`)."""
+        """Answers are ephemeral, seen by the asker only: the channel's language when it was
+        chosen (feeds.yaml, /language), else the asker's Discord language, else the channel's,
+        else the server's, else the configured default (`policywire.chat.locale`)."""
         setting = row.language if row is not None else server_language(interaction)
         default = self.subscriptions.defaults().language
-        return personal_language(str(interaction.locale.value), setting, default)
+        chosen = row is not None and row.language_chosen
+        return personal_language(str(interaction.locale.value), setting, default, chosen=chosen)
 
     async def say(self, interaction: Interaction, message: Message) -> None:
         await reply(interaction, message_text(message, await self.reply_language(interaction)))

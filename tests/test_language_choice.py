@@ -70,6 +70,8 @@ def test_a_chats_setting_wins_then_the_client_then_the_default() -> None:
 
 
 def test_a_personal_answer_follows_its_asker() -> None:
+    assert personal_language("it", "de", "en", chosen=True) == "de"  # the channel chose
+    assert personal_language(None, "de", "en", chosen=True) == "de"
     assert personal_language("it", "de", "en") == "it"
     assert personal_language("es-ES", "de", "en") == "de"
     assert personal_language(None, None, "fr") == "fr"
@@ -401,8 +403,9 @@ async def test_a_discord_members_whole_conversation_is_in_their_language(
         ("schedule", boss, {"when": "07:30"}),
         ("schedule", boss, {"when": "25:99"}),
         ("timezone", boss, {"zone": "Mars/Base"}),
-        ("language", boss, {"language": "de" if language != "de" else "fr"}),
         ("unsubscribe", boss, {"topic": "all"}),
+        # Choosing the channel's language last: from then on it answers everyone in it (see
+        # test_a_channels_chosen_language_wins_over_its_members_own).
     ]
     replies = [await world.command(name, who, **options) for name, who, options in script]
     for text in replies:
@@ -453,17 +456,25 @@ async def test_discord_commands_carry_localizations(discord_world: DiscordWorld)
 
 
 @pytest.mark.parametrize("discord_world", ["de"], indirect=True)
-async def test_a_channels_language_is_set_by_name_and_answers_stay_personal(
+async def test_a_channels_chosen_language_wins_over_its_members_own(
     discord_world: DiscordWorld,
 ) -> None:
     world = discord_world
     boss = admin("de")
+    french = FakeMember(1_160_000_000_000_000_013, "fr", locale="fr")
+    world.dc.guilds[GUILD].members.append(french)
     await world.command("subscribe", boss, topic="mistral")
-    saved = await world.command("language", boss, language="it")
-    assert saved.startswith("Gespeichert.") and saved.endswith("auf Italienisch.")
+    # Not chosen yet (the server's locale started it): each member is answered in their own.
+    assert (await world.command("list", french)).startswith("Sujets : Mistral AI.")
+    assert (await world.command("list", boss)).startswith("Themen: Mistral AI.")
+
+    saved = await world.command("language", boss, language="italiano")
+    assert saved.startswith("Salvato.") and saved.endswith("in italiano.")
     row = await world.store.destination(f"discord:{NEWS}")
-    assert row is not None and row.language == "it"
-    # A member whose Discord speaks a language we do not gets the channel's.
+    assert row is not None and row.language == "it" and row.language_chosen
+    # Chosen: everyone in the channel is answered in it, whatever their Discord speaks.
+    for member in (boss, french):
+        assert (await world.command("list", member)).startswith("Temi: Mistral AI.")
     spanish = FakeMember(1_160_000_000_000_000_012, "es", locale="es-ES")
     world.dc.guilds[GUILD].members.append(spanish)
     assert (await world.command("list", spanish)).startswith("Temi: Mistral AI.")

@@ -37,8 +37,13 @@ def chat_language(setting: str | None, client: str | None, default: str, *, shar
     return _first((setting, client_language(client)), default)
 
 
-def personal_language(client: str | None, setting: str | None, default: str) -> str:
-    """The language of a reply only its asker sees (Discord's ephemeral answers)."""
+def personal_language(
+    client: str | None, setting: str | None, default: str, *, chosen: bool = False
+) -> str:
+    """The language of a reply only its asker sees (Discord's ephemeral answers): the
+    channel's when it was chosen (feeds.yaml, /language), else the asker's own."""
+    if chosen:
+        return _first((setting, client_language(client)), default)
     return _first((client_language(client), setting), default)
 
 

@@ -247,7 +247,8 @@ class Subscriptions:
             choices = wording.language_choices()
             raise CommandError(wording.SUPPORTED_LANGUAGES_ARE, languages=choices)
         row = await self._row_for_change(platform, chat_id, "", language)
-        return await self._save_setting(replace(row, language=language), row)
+        chosen = replace(row, language=language, language_chosen=True)
+        return await self._save_setting(chosen, row)
 
     async def set_timezone(
         self, platform: str, chat_id: str, zone: str, *, language: str | None = None

@@ -51,6 +51,7 @@ def destination_row(dest: DestinationConfig, now: datetime) -> DestinationRow:
         active=True,
         created_at=now,
         last_digest_at=None,
+        language_chosen=True,  # the operator's (a destination's `language:` or the default)
     )
 
 

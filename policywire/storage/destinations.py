@@ -41,6 +41,7 @@ class DestinationsMixin(StoreBase):
             "title": row.title,
             "active": row.active,
             "thread_id": row.thread_id,
+            "language_chosen": row.language_chosen,
         }
         if restart:
             values["created_at"] = row.created_at

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FIRST = "0001"  # the schema of policywire 0.1.0, which had no Alembic
-HEAD = "0006"  # the newest revision in migrations/versions (tests/test_migrations.py checks)
+HEAD = "0007"  # the newest revision in migrations/versions (tests/test_migrations.py checks)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

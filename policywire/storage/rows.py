@@ -68,6 +68,7 @@ class DestinationRow:
     title: str = ""
     last_error: str | None = None
     thread_id: int | None = None  # a forum topic (Telegram message_thread_id); None: the chat
+    language_chosen: bool = False  # by feeds.yaml or /language; False: guessed at first contact
 
 
 def feed_state_from_row(url: str, row: Any) -> FeedState:
@@ -131,4 +132,5 @@ def destination_from_row(row: Any) -> DestinationRow:
         title=row["title"],
         last_error=row["last_error"],
         thread_id=row["thread_id"],
+        language_chosen=bool(row["language_chosen"]),
     )

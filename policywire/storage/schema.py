@@ -23,15 +23,17 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
 # `meta.schema_version`, the marker policywire 0.1.0 checks: it refuses a database whose
 # version is higher. A revision that changes the tables raises it, so 0.1.0 never writes
 # into a schema it does not know.
-SCHEMA_VERSION = 6  # 2: item_vectors (revision 0002); 3: items.date_source (0003);
+SCHEMA_VERSION = 7  # 2: item_vectors (revision 0002); 3: items.date_source (0003);
 # 4: destinations.thread_id (0004); 5: workers, leases, digest_ticks (0005);
-# 6: stories, story_members, story_merges, story_cards, story_verdicts (0006)
+# 6: stories, story_members, story_merges, story_cards, story_verdicts (0006);
+# 7: destinations.language_chosen (0007)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -132,6 +134,8 @@ destinations_table = Table(
     Column("last_error", Text),
     # A forum topic's message_thread_id (Telegram): digests go into that topic. NULL: the chat.
     Column("thread_id", Integer),
+    # Set by feeds.yaml or /language (not guessed from a locale): it outranks the asker's own.
+    Column("language_chosen", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 deliveries_table = Table(
