@@ -126,7 +126,11 @@ async def cluster(
     try:
         for _ in range(workers):
             await running.spawn()
-        yield running
+        try:
+            yield running
+        except TimeoutError as exc:  # say what the workers were doing
+            logs = running.failures() or running.log_text()[-4000:]
+            raise AssertionError(f"{exc}\n{logs}") from exc
     finally:
         for process in running.processes:
             if process.returncode is None:
