@@ -417,3 +417,14 @@ async def _delivered(store: Store, key: str) -> list[int]:
             select(deliveries_table.c.item_pk).where(deliveries_table.c.destination == key)
         )
         return [int(r.item_pk) for r in rows]
+
+
+async def test_workers_starting_together_upsert_the_same_destinations(
+    two: tuple[Store, Store],
+) -> None:
+    """Each worker writes feeds.yaml's destinations at start: at once, neither may fail."""
+    a, b = two
+    rows = [destination(f"telegram:{n}") for n in range(30)]
+    for _ in range(3):
+        await asyncio.gather(*(store.upsert_destination(r) for r in rows for store in (a, b)))
+    assert [d.key for d in await a.destinations()] == sorted(r.key for r in rows)

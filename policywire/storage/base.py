@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Self
 
-from sqlalchemy import event
+from sqlalchemy import Column, Table, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -96,6 +96,21 @@ def _unencodable(exc: BaseException) -> UnicodeEncodeError | None:
             return seen
         seen = getattr(seen, "orig", None) or seen.__cause__
     return None
+
+
+def insert_ignoring_conflicts(dialect: str, table: Table, keys: Sequence[Column[Any]]) -> Any:
+    """INSERT … ON CONFLICT (keys) DO NOTHING in the dialect's words: of two workers inserting
+    the same row at once, one inserts and the other's statement does nothing (rowcount 0)."""
+    stmt: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        stmt = postgresql_insert(table)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table)
+    return stmt.on_conflict_do_nothing(index_elements=list(keys))
 
 
 def chunks(values: Sequence[Any], size: int) -> Iterable[list[Any]]:

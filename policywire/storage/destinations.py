@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from policywire.storage.base import StoreBase, chunks
+from policywire.storage.base import StoreBase, chunks, insert_ignoring_conflicts
 from policywire.storage.rows import DestinationRow, destination_from_row
 from policywire.storage.schema import (
     deliveries_table,
@@ -45,19 +45,14 @@ class DestinationsMixin(StoreBase):
         }
         if restart:
             values["created_at"] = row.created_at
+        new = values | {"key": row.key, "created_at": row.created_at}
+        table = destinations_table
         async with self._tx(write=True) as conn:
-            existing = (
-                await conn.execute(
-                    select(destinations_table).where(destinations_table.c.key == row.key)
-                )
-            ).first()
-            if existing is None:
-                await conn.execute(
-                    insert(destinations_table).values(
-                        values | {"key": row.key, "created_at": row.created_at}
-                    )
-                )
-            else:
+            # Workers starting together upsert the same configured destinations: an INSERT
+            # that finds the row already there does nothing, and the row is updated instead.
+            inserting = insert_ignoring_conflicts(conn.dialect.name, table, [table.c.key])
+            inserted = await conn.execute(inserting.values(new))
+            if not inserted.rowcount:
                 await conn.execute(
                     update(destinations_table)
                     .where(destinations_table.c.key == row.key)

@@ -29,7 +29,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from policywire.models import MatchedItem
-from policywire.storage.base import StoreBase, chunks
+from policywire.storage.base import StoreBase, chunks, insert_ignoring_conflicts
 from policywire.storage.destinations import mark_delivered_in
 from policywire.storage.items import _group_matches
 from policywire.storage.schema import (
@@ -365,25 +365,13 @@ async def _assign(
         # Another worker on the same PostgreSQL may have placed an item meanwhile: its story
         # keeps it (the first placement wins) instead of the whole digest failing.
         await conn.execute(
-            _insert_members_once(conn.dialect.name),
+            insert_ignoring_conflicts(
+                conn.dialect.name, story_members_table, [story_members_table.c.item_pk]
+            ),
             [{"item_pk": pk, "story_id": kept, "joined_at": now} for pk in new],
         )
         known.update(dict.fromkeys(new, kept))
     return kept
-
-
-def _insert_members_once(dialect: str) -> Any:
-    """INSERT INTO story_members … ON CONFLICT (item_pk) DO NOTHING, in the dialect's words."""
-    stmt: Any
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-
-        stmt = postgresql_insert(story_members_table)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(story_members_table)
-    return stmt.on_conflict_do_nothing(index_elements=[story_members_table.c.item_pk])
 
 
 async def _merge(conn: AsyncConnection, kept: int, merged: int, now: datetime) -> None:
