@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from policywire.models import Item, MatchedItem, TopicHit, Validators
-from policywire.storage.base import StoreBase, chunks
+from policywire.storage.base import StoreBase, chunks, insert_ignoring_conflicts
 from policywire.storage.groupcommit import GroupCommit
 from policywire.storage.items import add_new_items
 from policywire.storage.postgresql import feed_upsert
@@ -214,11 +214,10 @@ async def _upsert_polled_feeds(
 
 
 async def _ensure_feed(conn: AsyncConnection, url: str, now: datetime) -> None:
-    exists = await conn.scalar(select(feeds_table.c.url).where(feeds_table.c.url == url))
-    if exists is None:
-        await conn.execute(
-            insert(feeds_table).values(url=url, first_polled=now, failures=0, items_total=0)
-        )
+    """The feed's row, inserted unless it exists (another worker's insert is no error)."""
+    table = feeds_table
+    ensure = insert_ignoring_conflicts(conn.dialect.name, table, [table.c.url])
+    await conn.execute(ensure.values(url=url, first_polled=now, failures=0, items_total=0))
 
 
 def _feed_row(write: PollWrite, items_added: int) -> dict[str, Any]:
