@@ -265,10 +265,11 @@ async def test_settings_and_helpful_errors(world: World) -> None:
         ("schedule", {"when": "07:30"}, "Digest at 07:30"),
         ("timezone", {"zone": "Mars/Base"}, "Unknown time zone 'Mars/Base'"),
         ("timezone", {"zone": "Europe/Rome"}, "(Europe/Rome)"),
-        ("language", {"language": "it"}, "in Italian."),
-        ("unsubscribe", {"topic": "all"}, "Unsubscribed from everything"),
-        ("list", {}, "follows no topic yet"),
-        ("subscribe", {"topic": "ai-act"}, "Subscribed"),  # comes back with its settings
+        # Chosen: from now on the channel is answered in Italian, whoever asks.
+        ("language", {"language": "it"}, "in italiano."),
+        ("unsubscribe", {"topic": "all"}, "Non segui più nessun tema"),
+        ("list", {}, "non segue ancora nessun tema"),
+        ("subscribe", {"topic": "ai-act"}, "Iscrizione fatta"),  # back with its settings
     ]
     for name, options, expected in script:
         answer = await world.command(name, **options)
