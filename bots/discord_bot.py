@@ -204,6 +204,8 @@ class DiscordBot:
         """Wait (a while) for shards still connecting, which Discord allows one per 5 s."""
         if self.ready.is_set() or self._runner is None or self._runner.done():
             return
+        if self.running_shards == ():  # no gateway at all
+            return
         if self.settings.shard_count is None and self.running_shards is None:
             return  # one unsharded connection: closing it mid-way is clean
         shards = len(self.running_shards or range(self.settings.shard_count or 1))

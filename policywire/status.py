@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from policywire.config.durations import parse_schedule
 from policywire.config.model import Config
+from policywire.storage.leases import SHARD, SHARD_MEMBER
 from policywire.storage.lock import lock_holder
 from policywire.storage.outbox import Backlog, PlatformState
 from policywire.storage.store import DestinationRow, FeedRow, Store
@@ -65,6 +66,7 @@ class WorkerStatus:
     config_version: str
     alive: bool  # beat within WORKER_SILENT
     leases: Mapping[str, int]  # unexpired leases by kind: feed, outbox, updates
+    shards: tuple[str, ...] = ()  # the gateway shards it runs ("discord/0"), from its leases
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ async def collect_status(config: Config, store: Store, now: datetime) -> Status:
 
 async def _workers(store: Store, now: datetime) -> tuple[WorkerStatus, ...]:
     counts = await store.lease_counts(now)
+    shards = [lease for lease in await store.leases(SHARD) if lease.expires_at > now]
     return tuple(
         WorkerStatus(
             row.id,
@@ -126,7 +129,12 @@ async def _workers(store: Store, now: datetime) -> tuple[WorkerStatus, ...]:
             row.heartbeat_at,
             row.config_version,
             now - row.heartbeat_at <= WORKER_SILENT,
-            {kind: n for (holder, kind), n in sorted(counts.items()) if holder == row.id},
+            {
+                kind: n
+                for (holder, kind), n in sorted(counts.items())
+                if holder == row.id and kind not in (SHARD, SHARD_MEMBER)  # shown by name
+            },
+            tuple(lease.name for lease in shards if lease.holder == row.id),
         )
         for row in await store.workers()
     )
@@ -256,7 +264,7 @@ def _worker_lines(status: Status, when: Callable[[datetime | None], str]) -> lis
             when(w.started),
             when(w.heartbeat) + ("" if w.alive else " (gone)"),
             w.config_version,
-            ", ".join(f"{n} {kind}" for kind, n in w.leases.items()) or "-",
+            ", ".join([*(f"{n} {kind}" for kind, n in w.leases.items()), *_shard_names(w)]) or "-",
         ]
         for w in status.workers
     ]
@@ -265,6 +273,18 @@ def _worker_lines(status: Status, when: Callable[[datetime | None], str]) -> lis
     if len(versions) > 1:
         lines.append(f"  workers run {len(versions)} different config versions")
     return [*lines, ""]
+
+
+def _shard_names(worker: WorkerStatus) -> list[str]:
+    """ "discord shards 0, 2" for the shard leases "discord/0" and "discord/2"."""
+    by_platform: dict[str, list[str]] = {}
+    for name in worker.shards:
+        platform, _, shard = name.partition("/")
+        by_platform.setdefault(platform, []).append(shard)
+    return [
+        f"{p} shards {', '.join(sorted(ids, key=lambda i: (len(i), i)))}"  # 2 before 10
+        for p, ids in sorted(by_platform.items())
+    ]
 
 
 def _service_line(status: Status) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from bots.telegram import TelegramBot
 from policywire.config.load import load_config
 from policywire.deliver.sender import Pacing
 from policywire.service import Service
@@ -24,6 +23,7 @@ from policywire.storage.store import Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.helpers import config_file, rss
+from tests.worlds import telegram_service
 
 TOKEN = "123456:TEST-token-value"
 FAST = Pacing(per_target_interval=0.0, group_interval=0.0, per_second=1000)
@@ -71,26 +71,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             ),
             env={"TELEGRAM_BOT_TOKEN": TOKEN},
         )
-        store = await Store.open(config.settings.database)
-        service = Service(config, store, {}, parse_workers=0)
-        bot = TelegramBot(
-            TOKEN,
-            tg.base_url,
-            service.subscriptions,
-            service.send_digest,
-            poll_timeout=1,
-            pacing=FAST,
-        )
-        service.add_transport(bot)
-        await bot.start()
-        await service.start()
-        service.scheduler.pause()  # the tests poll themselves
-        try:
+        async with telegram_service(config, tg, TOKEN) as (service, _, store):
             yield World(tg, feeds, service, store)
-        finally:
-            await bot.stop()
-            await service.stop(grace=2)
-            await store.close()
 
 
 def channel_with_admin(world: World, *, bot_is_admin: bool = True) -> tuple[Any, Any, Any]:

@@ -40,6 +40,7 @@ from tests.fakes.discord_api import (
 )
 from tests.fakes.feed_server import FeedServer
 from tests.helpers import config_file, rss
+from tests.worlds import discord_service
 
 GUILD = 1_150_000_000_000_000_001
 NEWS = 1_150_000_000_000_000_002  # slash commands are used here
@@ -126,33 +127,10 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         feeds.add("/news.xml", rss(["The AI Act applies", "Football results"]))
         env = {"DISCORD_BOT_TOKEN": dc.token, "POLICY_WEBHOOK_URL": hook.url}
         config = load_config(write_config(tmp_path, feeds, dc), env=env)
-        store = await Store.open(config.settings.database)
-        service = Service(config, store, {}, parse_workers=0)
-        bot = DiscordBot(
-            dc.token,
-            config.settings.discord,
-            service.subscriptions,
-            service.send_digest,
-            pacing=FAST,  # the pacing itself is tested with a controlled clock
-            guild_ready_timeout=0.05,
-        )
         webhooks = DiscordWebhookTransport(config.settings.discord, env, pacing=FAST)
-        service.add_transport(bot)
-        service.add_transport(webhooks)
-        await bot.start()
-        await webhooks.start()
-        await service.start()
-        service.scheduler.pause()  # the tests poll themselves; no jittered poll may race them
-        try:
-            async with asyncio.timeout(5):
-                await bot.ready.wait()
-            await dc.wait_for(lambda: GUILD in dc.commands)  # slash commands synced
+        # The tests poll themselves (the scheduler is paused): no jittered poll may race them.
+        async with discord_service(config, dc, GUILD, extra=[webhooks]) as (service, bot, store):
             yield World(dc, feeds, service, bot, store, hook)
-        finally:
-            await service.stop(grace=2)
-            await bot.stop()
-            await webhooks.stop()
-            await store.close()
 
 
 async def wait_until_sent(world: World, seconds: float = 5) -> None:

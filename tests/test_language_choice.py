@@ -9,7 +9,6 @@ reply left in English, whatever its key, fails it).
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bots.discord_bot import DiscordBot
-from bots.telegram import COMMANDS, TelegramBot
+from bots.telegram import COMMANDS
 from policywire.chat import wording
 from policywire.chat.locale import (
     chat_language,
@@ -40,9 +39,10 @@ from tests.fakes.discord_api import MANAGE_CHANNELS, FakeChannel, FakeDiscord, F
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import config_file, rss
-from tests.test_telegram_bot import FAST, TOKEN, TOPICS
+from tests.test_telegram_bot import TOKEN, TOPICS
 from tests.test_telegram_bot import World as TelegramWorld
 from tests.test_telegram_bot import write_config as telegram_config
+from tests.worlds import discord_service, telegram_service
 
 LANGUAGES = ("it", "fr", "de")
 GUILD, NEWS = 1_160_000_000_000_000_001, 1_160_000_000_000_000_002
@@ -145,26 +145,8 @@ async def telegram(tmp_path: Path) -> AsyncIterator[TelegramWorld]:
     async with FakeTelegram() as tg, FeedServer() as feeds:
         feeds.add("/news.xml", rss(["The AI Act applies", "Football results"]))
         config = load_config(telegram_config(tmp_path, feeds, tg), env={})
-        store = await Store.open(config.settings.database)
-        service = Service(config, store, {}, parse_workers=0)
-        bot = TelegramBot(
-            TOKEN,
-            tg.base_url,
-            service.subscriptions,
-            service.send_digest,
-            poll_timeout=1,
-            pacing=FAST,  # the pacing itself is tested with a controlled clock
-        )
-        service.add_transport(bot)
-        await bot.start()
-        await service.start()
-        service.scheduler.pause()  # the test polls itself
-        try:
+        async with telegram_service(config, tg, TOKEN) as (service, bot, store):
             yield TelegramWorld(tg, feeds, service, bot, store)
-        finally:
-            await bot.stop()
-            await service.stop(grace=2)
-            await store.close()
 
 
 WELCOME = {"it": "Benvenuto su policywire.", "fr": "Bienvenue sur policywire.",
@@ -352,29 +334,8 @@ async def discord_world(
             topics=TOPICS,
         )
         config = load_config(path, env={"DISCORD_BOT_TOKEN": dc.token})
-        store = await Store.open(config.settings.database)
-        service = Service(config, store, {}, parse_workers=0)
-        bot = DiscordBot(
-            dc.token,
-            config.settings.discord,
-            service.subscriptions,
-            service.send_digest,
-            pacing=FAST,
-            guild_ready_timeout=0.05,
-        )
-        service.add_transport(bot)
-        await bot.start()
-        await service.start()
-        service.scheduler.pause()
-        try:
-            async with asyncio.timeout(5):
-                await bot.ready.wait()
-            await dc.wait_for(lambda: GUILD in dc.commands)
+        async with discord_service(config, dc, GUILD) as (service, bot, store):
             yield DiscordWorld(dc, feeds, service, bot, store)
-        finally:
-            await service.stop(grace=2)
-            await bot.stop()
-            await store.close()
 
 
 NAMES = {

@@ -20,7 +20,15 @@ from policywire.coordination.workers import (
 )
 from policywire.models import Validators
 from policywire.status import collect_status, format_status
-from policywire.storage.leases import FEED, OUTBOX, UPDATES, DigestConflict, Holder
+from policywire.storage.leases import (
+    FEED,
+    OUTBOX,
+    SHARD,
+    SHARD_MEMBER,
+    UPDATES,
+    DigestConflict,
+    Holder,
+)
 from policywire.storage.store import DestinationRow, Store
 from policywire.storage.workers import WorkerRow
 from tests.databases import fresh_postgres_database
@@ -389,10 +397,14 @@ async def test_status_shows_the_workers_their_leases_and_versions(
     await a.register_worker(WorkerRow("w-c", "host3", 13, gone, gone, "aaaaaaaaaaaa"))
     await a.claim_feeds([("https://f.example/rss", now + timedelta(minutes=15))], "w-a", now)
     await b.claim_lease(UPDATES, "telegram", "w-b", now, now + TTL)
+    for shard in (2, 0):
+        await b.claim_lease(SHARD, f"discord/{shard}", "w-b", now, now + TTL)
+    await b.claim_lease(SHARD_MEMBER, "discord/w-b", "w-b", now, now + TTL)
     status = await collect_status(config, b, now)
     text = format_status(status, "UTC")
     assert "Service: running (2 workers)" in text
-    assert "w-a" in text and "1 feed" in text and "1 updates" in text
+    assert "w-a" in text and "1 feed" in text and "1 updates, discord shards 0, 2" in text
+    assert "shard-member" not in text  # bookkeeping, not for the operator
     assert "(gone)" in text  # w-c
     assert "workers run 2 different config versions" in text
 

@@ -7,7 +7,6 @@ The real python-telegram-bot and discord.py clients against the fakes, a real SQ
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,6 @@ import pytest
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bots.discord_bot import DiscordBot
-from bots.telegram import TelegramBot
 from policywire.config.load import load_config
 from policywire.deliver.sender import Pacing
 from policywire.service import Service
@@ -27,6 +24,7 @@ from tests.fakes.discord_api import EPHEMERAL, MANAGE_CHANNELS, FakeChannel, Fak
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import config_file, rss
+from tests.worlds import discord_service, telegram_service
 
 TOKEN = "123456:TEST-token-value"
 FAST = Pacing(per_target_interval=0.0, group_interval=0.0, per_second=1000)
@@ -73,27 +71,9 @@ async def telegram(tmp_path: Path) -> AsyncIterator[Telegram]:
     async with FakeTelegram() as tg, FeedServer() as feeds:
         feeds.add("/news.xml", rss(["Football results"]))
         config = load_config(settings_file(tmp_path, feeds, telegram={"api_base_url": tg.base_url}))
-        store = await Store.open(config.settings.database)
-        service = Service(config, store, {}, parse_workers=0)
-        bot = TelegramBot(
-            TOKEN,
-            tg.base_url,
-            service.subscriptions,
-            service.send_digest,
-            poll_timeout=1,
-            pacing=FAST,
-        )
-        service.add_transport(bot)
-        await bot.start()
-        await service.start()
-        service.scheduler.pause()
-        user = tg.user()
-        try:
+        async with telegram_service(config, tg, TOKEN) as (_, _, store):
+            user = tg.user()
             yield Telegram(tg, store, user, tg.private_chat(user))
-        finally:
-            await bot.stop()
-            await service.stop(grace=2)
-            await store.close()
 
 
 async def test_topic_names_with_spaces_work_as_typed(telegram: Telegram) -> None:
@@ -197,29 +177,8 @@ async def discord(tmp_path: Path, discord_endpoints: None) -> AsyncIterator[Disc
         config = load_config(
             settings_file(tmp_path, feeds, discord=endpoints), env={"DISCORD_BOT_TOKEN": dc.token}
         )
-        store = await Store.open(config.settings.database)
-        service = Service(config, store, {}, parse_workers=0)
-        bot = DiscordBot(
-            dc.token,
-            config.settings.discord,
-            service.subscriptions,
-            service.send_digest,
-            pacing=FAST,
-            guild_ready_timeout=0.05,
-        )
-        service.add_transport(bot)
-        await bot.start()
-        await service.start()
-        service.scheduler.pause()
-        try:
-            async with asyncio.timeout(5):
-                await bot.ready.wait()
-            await dc.wait_for(lambda: GUILD in dc.commands)
+        async with discord_service(config, dc, GUILD) as (service, _, _):
             yield Discord(dc, feeds, service)
-        finally:
-            await service.stop(grace=2)
-            await bot.stop()
-            await store.close()
 
 
 async def test_discord_has_help(discord: Discord) -> None:

@@ -16,14 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from bots.telegram import TelegramBot
 from policywire.config.load import load_config
 from policywire.deliver.sender import Pacing
 from policywire.service import Service
-from policywire.storage.store import Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import config_file, rss
+from tests.worlds import telegram_service
 
 TOKEN = "123456:TEST-token-value"
 SPEED = 5.0  # fake seconds per real second
@@ -54,28 +53,10 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             topics={"ai-act": {"name": "EU AI Act", "any": ["AI Act"]}},
         )
         config = load_config(path)
-        store = await Store.open(config.settings.database)
-        service = Service(config, store, {}, parse_workers=0)
-        bot = TelegramBot(
-            TOKEN,
-            tg.base_url,
-            service.subscriptions,
-            service.send_digest,
-            poll_timeout=1,
-            pacing=SCALED,
-        )
-        service.add_transport(bot)
-        await bot.start()
-        await service.start()
-        service.scheduler.pause()
-        for feed in config.feeds:
-            await service.poll_job(feed.url)
-        try:
+        async with telegram_service(config, tg, TOKEN, pacing=SCALED) as (service, _, _):
+            for feed in config.feeds:
+                await service.poll_job(feed.url)
             yield World(tg, service)
-        finally:
-            await bot.stop()
-            await service.stop(grace=2)
-            await store.close()
 
 
 async def test_a_burst_of_commands_earns_no_429_and_the_digest_comes_at_once(

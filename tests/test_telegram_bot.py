@@ -22,6 +22,7 @@ from policywire.storage.store import DestinationRow, Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import config_file, rss
+from tests.worlds import telegram_service
 
 TOKEN = "123456:TEST-token-value"
 FAST = Pacing(per_target_interval=0.0, group_interval=0.0, per_second=1000)
@@ -70,28 +71,10 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     async with FakeTelegram() as tg, FeedServer() as feeds:
         feeds.add("/news.xml", rss(["The AI Act applies", "Football results"]))
         config = load_config(write_config(tmp_path, feeds, tg), env={})
-        store = await Store.open(config.settings.database)
-        service = Service(config, store, {}, parse_workers=0)
-        bot = TelegramBot(
-            TOKEN,
-            tg.base_url,
-            service.subscriptions,
-            service.send_digest,
-            poll_timeout=1,
-            pacing=FAST,  # the pacing itself is tested with a controlled clock
-        )
-        service.add_transport(bot)
-        await bot.start()
-        await service.start()
-        # The tests poll and ask for digests themselves; a scheduled poll landing at a random
-        # moment (jitter) would race them ("nothing polled yet" would not hold).
-        service.scheduler.pause()
-        try:
+        # The tests poll and ask for digests themselves (the scheduler is paused): a scheduled
+        # poll landing at a random moment would race them ("nothing polled yet" would not hold).
+        async with telegram_service(config, tg, TOKEN) as (service, bot, store):
             yield World(tg, feeds, service, bot, store)
-        finally:
-            await bot.stop()
-            await service.stop(grace=2)
-            await store.close()
 
 
 async def test_commands_are_registered_for_the_menu(world: World) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from bots.telegram import TelegramBot
 from policywire.config.load import load_config
 from policywire.deliver.sender import Pacing
 from policywire.errors import ConfigError
@@ -26,6 +25,7 @@ from policywire.storage.store import DestinationRow, Store
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import config_file, config_yaml, rss
+from tests.worlds import telegram_service
 
 TOKEN = "123456:TEST-token-value"
 FAST = Pacing(per_target_interval=0.0, group_interval=0.0, per_second=1000)
@@ -69,28 +69,9 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         feeds.add("/news.xml", rss(["The AI Act applies"]))
         path = config_file(tmp_path, **parts(tmp_path, feeds, tg, BEFORE))
         config = load_config(path)
-        store = await Store.open(config.settings.database)
-        service = Service(
-            config, store, {}, parse_workers=0, config_loader=lambda: load_config(path)
-        )
-        bot = TelegramBot(
-            TOKEN,
-            tg.base_url,
-            service.subscriptions,
-            service.send_digest,
-            poll_timeout=1,
-            pacing=FAST,
-        )
-        service.add_transport(bot)
-        await bot.start()
-        await service.start()
-        service.scheduler.pause()  # the test polls and reloads itself
-        try:
+        reload = lambda: load_config(path)  # noqa: E731 - the test reloads itself
+        async with telegram_service(config, tg, TOKEN, config_loader=reload) as (service, _, store):
             yield World(tg, feeds, service, store, path)
-        finally:
-            await bot.stop()
-            await service.stop(grace=2)
-            await store.close()
 
 
 async def say(world: World, chat: dict[str, Any], user: dict[str, Any], text: str) -> str:
