@@ -210,6 +210,7 @@ class Service:
             self.polling.schedule(feed)
         for row in await self.store.destinations():
             self.digests.schedule(row)
+        self.digests.schedule_sweep()
         self.scheduler.add_job(
             self.housekeeping.prune, IntervalTrigger(hours=6), id="housekeeping", coalesce=True
         )

@@ -113,6 +113,14 @@ class Cluster:
     def log_text(self) -> str:
         return "\n".join(path.read_text(errors="replace") for path in sorted(self.logs.iterdir()))
 
+    def tails(self, lines: int = 12) -> str:
+        """The end of every worker's log, the killed ones' too."""
+        return "\n".join(
+            f"--- {path.name}:\n"
+            + "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            for path in sorted(self.logs.iterdir(), key=lambda p: int(p.stem.split("-")[1]))
+        )
+
 
 @asynccontextmanager
 async def cluster(
@@ -129,7 +137,7 @@ async def cluster(
         try:
             yield running
         except TimeoutError as exc:  # say what the workers were doing
-            logs = running.failures() or running.log_text()[-4000:]
+            logs = running.failures() or running.tails()
             raise AssertionError(f"{exc}\n{logs}") from exc
     finally:
         for process in running.processes:
@@ -244,16 +252,25 @@ async def kill_a_sender(
 
 
 async def wait_until_delivered(store: Store, tg: FakeTelegram, count: int) -> None:
-    """Until every chat has every story and nothing waits in the outbox."""
-    async with asyncio.timeout(40):
-        while True:
-            texts = {chat: "\n".join(m.text for m in tg.sent_to(chat)) for chat in CHATS}
-            have_all = all(
-                f"AI Act story {n}:" in texts[chat] for chat in CHATS for n in range(count)
-            )
-            if have_all and (await store.outbox_counts())["pending"] == 0:
-                return
-            await asyncio.sleep(0.2)
+    """Until every chat has every story and nothing waits in the outbox; on timeout, says
+    which stories each chat lacks and what the outbox holds."""
+    missing: dict[int, list[int]] = {}
+    outbox: dict[str, int] = {}
+    try:
+        async with asyncio.timeout(40):
+            while True:
+                texts = {chat: "\n".join(m.text for m in tg.sent_to(chat)) for chat in CHATS}
+                missing = {
+                    chat: [n for n in range(count) if f"AI Act story {n}:" not in texts[chat]]
+                    for chat in CHATS
+                }
+                outbox = await store.outbox_counts()
+                if not any(missing.values()) and outbox["pending"] == 0:
+                    return
+                await asyncio.sleep(0.2)
+    except TimeoutError as exc:
+        leases = {lease.name: lease.holder for lease in await store.leases(OUTBOX)}
+        raise TimeoutError(f"missing {missing}, outbox {outbox}, leases {leases}") from exc
 
 
 async def sent_per_chat(store: Store) -> dict[int, list[str]]:

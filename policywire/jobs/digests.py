@@ -13,6 +13,8 @@ import os
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from apscheduler.triggers.interval import IntervalTrigger
+
 from policywire.config.durations import parse_schedule
 from policywire.deliver.payloads import Renderer
 from policywire.jobs.scheduling import remove_job
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
     from policywire.service import Service
 
 log = logging.getLogger("policywire.service")  # the service's log lines keep their name
+
+# Seconds between two sweeps of the instant destinations (at most: never slower than the
+# default poll interval). See Digests.sweep_instant.
+INSTANT_SWEEP = 60.0
 
 
 class Digests:
@@ -69,6 +75,25 @@ class Digests:
         for row in await self.service.store.destinations():
             if row.schedule == "instant":
                 await self.send_digest(row)
+
+    def schedule_sweep(self) -> None:
+        """Instant destinations are served right after a poll that stored something new; the
+        sweep catches what such a delivery left behind: a worker killed between storing the
+        items and queueing them, or a digest that lost its race with other workers three
+        times. Stored items are never left waiting for the next news."""
+        every = min(INSTANT_SWEEP, self.service.config.settings.poll_interval.total_seconds())
+        self.service.scheduler.add_job(
+            self.sweep_instant,
+            IntervalTrigger(seconds=every),
+            id="instant-sweep",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+
+    @job("instant sweep")
+    async def sweep_instant(self) -> None:
+        await self.deliver_instant()
 
     async def on_subscription(self, row: DestinationRow, is_new: bool) -> None:
         self.schedule(row)
