@@ -368,6 +368,31 @@ def test_explain_pair_weighs_the_embeddings_it_is_given() -> None:
     assert not far.same_story
 
 
+def test_explain_pair_says_what_time_apart_and_one_feed_took_off() -> None:
+    import re
+
+    import numpy as np
+
+    params = GroupingParams()
+    a = matched(item(73, title="Regulators open an inquiry into chatbot data practices"))
+    later = NOW + params.window / 4  # a quarter of the window after
+    b = matched(item(74, title="Indagine dei garanti sui chatbot", published=later, language="it"))
+    vectors = (np.array([1.0, 0.0], dtype=np.float32), np.array([0.96, 0.28], dtype=np.float32))
+    same_feed = explain_pair(a, b, vectors=vectors)
+    time_share = params.time_penalty / 4
+    assert f"time apart −{time_share:.2f}" in same_feed.summary
+    assert f"same feed −{params.same_feed_penalty:.2f}" in same_feed.summary
+    other = matched(item(74, title=b.item.title, published=later, feed="https://other.example/rss"))
+    two_feeds = explain_pair(a, other, vectors=vectors)
+    assert "same feed" not in two_feeds.summary
+    # The shares shown are the ones the score lost.
+    assert two_feeds.score - same_feed.score == pytest.approx(params.same_feed_penalty, abs=0.01)
+    shown = re.findall(r"−(\d\.\d\d)", same_feed.summary)
+    assert [float(x) for x in shown] == pytest.approx(
+        [time_share, params.same_feed_penalty], abs=0.01
+    )
+
+
 def _plain_candidate_pairs(
     features: Sequence[ArticleFeatures], params: GroupingParams
 ) -> list[tuple[int, int]]:

@@ -66,9 +66,10 @@ def _because(result: PairScore, params: GroupingParams) -> str:
         return f"shared: {names} (weight {result.shared_weight:.1f}); {score}"
     semantic = semantic_share(result.similarity, params)
     from_names = min(result.value, params.names_weight * result.names)
+    lost = "".join(f"; {signal} −{share:.2f}" for signal, share in result.penalties if share)
     return (
         f"similarity {result.similarity:.2f} (adds {semantic:.2f}); shared: {names} "
-        f"(adds {from_names:.2f}); {score}"
+        f"(adds {from_names:.2f}){lost}; {score}"
     )
 
 

@@ -147,6 +147,7 @@ class PairScore:
     in_window: bool = True
     similarity: float | None = None  # cosine of the two embeddings
     names: float = 0.0  # the names' score alone
+    penalties: tuple[tuple[str, float], ...] = ()  # what the pair lost, by signal (vectors)
 
 
 def decisive_signal(a: ArticleFeatures, b: ArticleFeatures, params: GroupingParams) -> str:
@@ -178,11 +179,20 @@ def pair_value(
     similarity = cosine(a, b)
     if similarity is None:
         return names
-    apart = abs(a.time - b.time) / window if window else 0.0
-    penalty = params.time_penalty * apart
-    if a.feed == b.feed:
-        penalty += params.same_feed_penalty
+    penalty = sum(share for _, share in penalties(a, b, params, window))
     return max(0.0, combined(similarity, names, params) - penalty)
+
+
+def penalties(
+    a: ArticleFeatures, b: ArticleFeatures, params: GroupingParams, window: float
+) -> list[tuple[str, float]]:
+    """What a pair with vectors loses, by signal: the time between them, one feed."""
+    found = []
+    if window and (apart := abs(a.time - b.time) / window * params.time_penalty):
+        found.append(("time apart", apart))
+    if a.feed == b.feed and params.same_feed_penalty:
+        found.append(("same feed", params.same_feed_penalty))
+    return found
 
 
 def cosine(a: ArticleFeatures, b: ArticleFeatures) -> float | None:
@@ -258,6 +268,7 @@ def pair_score(a: ArticleFeatures, b: ArticleFeatures, params: GroupingParams) -
         hours,
         similarity=cosine(a, b),
         names=names_value(a, b, params),
+        penalties=tuple(penalties(a, b, params, window)) if cosine(a, b) is not None else (),
     )
 
 
