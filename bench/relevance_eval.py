@@ -4,6 +4,8 @@ Run from the repository root::
 
     python bench/relevance_eval.py                    # the shipped feeds.yaml topics
     python bench/relevance_eval.py --errors           # also list every miss and false hit
+    python bench/relevance_eval.py --errors --half tune   # only the tuning part's
+    python bench/relevance_eval.py --write-splits     # re-split the rows after labelling more
     python bench/relevance_eval.py --config my.yaml   # another configuration's topics
     python bench/relevance_eval.py --json             # the same figures as JSON
 
@@ -16,8 +18,9 @@ link.
 
 An item counts as predicted relevant when it hits at least one topic, and as relevant when its
 verdict is `relevant`; per topic, when it hits that topic and when the topic is in its `topics`
-column. The feeds are split into a tuning half and a check half (`splits.csv`): the topics were
-tuned looking at the tuning half only, so the check half says how well they carry over.
+column. The rows are split into a tuning part and a check part (`splits.csv`, one line per row,
+made by `split_rows`): the topics were tuned looking at the tuning part only, so the check part
+says how well they carry over.
 "Unlabelled hits" counts the eligible items of the sample's feeds that hit a topic but have no
 row: the sample claims to list every such item, so a non-zero count means the figures above are
 incomplete and the new hits need a verdict.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -44,10 +48,21 @@ from policywire.ingest.links import canonical_link
 from policywire.ingest.match import Matcher, match_items
 from policywire.models import Item, TopicRule
 
-__all__ = ["Evaluation", "Figures", "LabelledRow", "evaluate", "load_sample", "main"]
+__all__ = [
+    "Evaluation",
+    "Figures",
+    "LabelledRow",
+    "evaluate",
+    "load_sample",
+    "main",
+    "split_rows",
+]
 
 SAMPLE = ROOT / "tests" / "data" / "relevance"
 HALVES = ("tune", "check")
+# Of every five articles of a stratum (same feed, verdict and topics) in hash order, the second
+# and the fourth go to the check part: 40 %, so a stratum of three or more always has one there.
+_CHECK_POSITIONS = (1, 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,25 +136,71 @@ class Evaluation:
 def load_sample(directory: Path = SAMPLE) -> list[LabelledRow]:
     halves = _read_halves(directory / "splits.csv")
     rows: list[LabelledRow] = []
-    with (directory / "labels.csv").open(encoding="utf-8", newline="") as handle:
-        for raw in csv.DictReader(handle):
-            rows.append(
-                LabelledRow(
-                    feed_file=raw["feed_file"],
-                    link=raw["link"],
-                    relevant=raw["verdict"] == "relevant",
-                    topics=frozenset(t for t in raw["topics"].split(";") if t),
-                    half=halves.get(raw["feed_file"], "tune"),
-                )
+    for raw in _read_labels(directory / "labels.csv"):
+        key = (raw["feed_file"], canonical_link(raw["link"]))
+        rows.append(
+            LabelledRow(
+                feed_file=raw["feed_file"],
+                link=raw["link"],
+                relevant=raw["verdict"] == "relevant",
+                topics=frozenset(t for t in raw["topics"].split(";") if t),
+                half=halves.get(key, "tune"),
             )
+        )
     return rows
 
 
-def _read_halves(path: Path) -> dict[str, str]:
+def _read_labels(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _read_halves(path: Path) -> dict[tuple[str, str], str]:
     if not path.is_file():
         return {}
     with path.open(encoding="utf-8", newline="") as handle:
-        return {row["feed_file"]: row["half"] for row in csv.DictReader(handle)}
+        return {
+            (row["feed_file"], canonical_link(row["link"])): row["half"]
+            for row in csv.DictReader(handle)
+        }
+
+
+def split_rows(labels: Sequence[Mapping[str, str]]) -> dict[tuple[str, str], str]:
+    """Each labelled row's part, tune or check, stratified by feed, verdict and topics.
+
+    An article two feeds carry (TIME cross-posts) is one article: both rows get the part of the
+    copy in the alphabetically first feed, so no article is tuned on in one feed and checked in
+    another. Within a stratum the articles are ordered by the SHA-1 of their canonical link
+    (stable, and blind to what they say), and the positions in `_CHECK_POSITIONS` go to check.
+    """
+    first: dict[str, Mapping[str, str]] = {}
+    for raw in sorted(labels, key=lambda raw: raw["feed_file"]):
+        first.setdefault(canonical_link(raw["link"]), raw)
+    strata: dict[tuple[str, str, str], list[str]] = {}
+    for link, raw in first.items():
+        stratum = (raw["feed_file"], raw["verdict"], raw["topics"])
+        strata.setdefault(stratum, []).append(link)
+    part: dict[str, str] = {}
+    for links in strata.values():
+        ordered = sorted(links, key=lambda link: hashlib.sha1(link.encode()).hexdigest())
+        for position, link in enumerate(ordered):
+            part[link] = "check" if position % 5 in _CHECK_POSITIONS else "tune"
+    return {
+        (raw["feed_file"], canonical_link(raw["link"])): part[canonical_link(raw["link"])]
+        for raw in labels
+    }
+
+
+def write_splits(directory: Path = SAMPLE) -> None:
+    """Rewrite `splits.csv` from `labels.csv` (run after adding rows; see the README)."""
+    labels = _read_labels(directory / "labels.csv")
+    halves = split_rows(labels)
+    with (directory / "splits.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["feed_file", "link", "half"])
+        for raw in labels:
+            key = (raw["feed_file"], canonical_link(raw["link"]))
+            writer.writerow([raw["feed_file"], raw["link"], halves[key]])
 
 
 def evaluate(
@@ -181,30 +242,43 @@ def _items(path: Path) -> tuple[Item, ...]:
         return ()  # the two broken captures: nothing to match
 
 
-def report(evaluation: Evaluation, topics: Sequence[str], errors: bool) -> str:
+def report(
+    evaluation: Evaluation, topics: Sequence[str], errors: bool, half: str | None = None
+) -> str:
+    """The figures of every part and topic; with `errors`, the rows it got wrong (in `half`)."""
     lines: list[str] = []
-    for half in (None, *HALVES):
-        rows, relevant = evaluation.counts(half)
-        name = half or "all"
+    for part in (None, *HALVES):
+        rows, relevant = evaluation.counts(part)
+        name = part or "all"
         lines.append(
-            f"{name:<6} ({rows} rows, {relevant} relevant): {evaluation.figures(half).line()}"
+            f"{name:<6} ({rows} rows, {relevant} relevant): {evaluation.figures(part).line()}"
         )
-    lines.append("per topic (all rows):")
+    lines.append("per topic (P / R, TP/FP/FN):")
     for topic in topics:
-        lines.append(f"  {topic:<16} {evaluation.figures(topic=topic).line()}")
+        parts = "  ".join(
+            f"{part or 'all'} {_short(evaluation.figures(part, topic))}" for part in (None, *HALVES)
+        )
+        lines.append(f"  {topic:<16} {parts}")
     lines.append(
         f"unjoined rows: {len(evaluation.unjoined)}; "
         f"unlabelled hits: {len(evaluation.unlabelled_hits)}"
     )
     if errors:
-        lines += _error_lines(evaluation)
+        lines += _error_lines(evaluation, half)
     return "\n".join(lines)
 
 
-def _error_lines(evaluation: Evaluation) -> list[str]:
+def _short(figures: Figures) -> str:
+    counts = f"{figures.true_positive}/{figures.false_positive}/{figures.false_negative}"
+    return f"{figures.precision:.2f}/{figures.recall:.2f} ({counts})"
+
+
+def _error_lines(evaluation: Evaluation, half: str | None = None) -> list[str]:
     lines: list[str] = []
     for outcome in evaluation.outcomes:
         row, hits = outcome.row, outcome.hits
+        if half is not None and row.half != half:
+            continue
         if row.relevant and not hits:
             kind = "missed"
         elif hits and not row.relevant:
@@ -237,7 +311,10 @@ def as_json(evaluation: Evaluation, topics: Sequence[str]) -> dict[str, Any]:
             }
             for half in (None, *HALVES)
         },
-        "topics": {topic: shaped(evaluation.figures(topic=topic)) for topic in topics},
+        "topics": {
+            topic: {part or "all": shaped(evaluation.figures(part, topic)) for part in (None, *HALVES)}
+            for topic in topics
+        },
         "unjoined": len(evaluation.unjoined),
         "unlabelled_hits": len(evaluation.unlabelled_hits),
     }
@@ -247,8 +324,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(ROOT / "feeds.yaml"), help="whose topics")
     parser.add_argument("--errors", action="store_true", help="list misses and false hits")
+    parser.add_argument("--half", choices=HALVES, help="list the errors of this part only")
     parser.add_argument("--json", action="store_true", help="figures as JSON")
+    parser.add_argument(
+        "--write-splits", action="store_true", help="rewrite splits.csv from labels.csv and exit"
+    )
     args = parser.parse_args(argv)
+    if args.write_splits:
+        write_splits()
+        return 0
     rules = load_config(args.config, env={}).topic_rules()
     try:
         evaluation = evaluate(rules.values(), load_sample())
@@ -258,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(as_json(evaluation, list(rules)), indent=2))
     else:
-        print(report(evaluation, list(rules), args.errors))
+        print(report(evaluation, list(rules), args.errors, args.half))
     return 0
 
 

@@ -12,6 +12,7 @@ bots/telegram_chat.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import os
@@ -335,10 +336,14 @@ class RepliesPacer(BaseRateLimiter[str]):
         rate_limit_args: str | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         reply = rate_limit_args != SENT_BY_SENDER and endpoint in _PACED_METHODS
-        if reply and self.limiter is not None:
-            await self.limiter.wait_turn(str(data.get("chat_id")))
+        paced = (
+            self.limiter.turn(str(data.get("chat_id")))
+            if reply and self.limiter is not None
+            else contextlib.nullcontext()
+        )
         try:
-            return await callback(*args, **kwargs)
+            async with paced:
+                return await callback(*args, **kwargs)
         except RetryAfter as exc:
             wait = _retry_seconds(exc)
             if not reply or wait > MAX_REPLY_WAIT:

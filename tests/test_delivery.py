@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
@@ -66,7 +67,8 @@ async def test_rate_limiter_keeps_per_target_and_global_pace() -> None:
     limiter = RateLimiter(Pacing(1.0, 3.0, 30), clock.monotonic, clock.sleep)
     stamps = []
     for n in range(90):
-        await limiter.wait_turn(str(n))  # 90 different private chats
+        async with limiter.turn(str(n)):  # 90 different private chats
+            pass
         stamps.append(clock.now)
     for start in range(len(stamps) - 30):
         assert stamps[start + 30] - stamps[start] >= 1.0  # never 31 in one second
@@ -76,10 +78,36 @@ async def test_rate_limiter_keeps_per_target_and_global_pace() -> None:
     limiter2 = RateLimiter(Pacing(1.0, 3.0, 30), clock2.monotonic, clock2.sleep)
     times = []
     for _ in range(3):
-        await limiter2.wait_turn("-100123")  # one group: 20 a minute
+        async with limiter2.turn("-100123"):  # one group: 20 a minute
+            pass
         times.append(clock2.now)
     assert times[1] - times[0] >= 3.0
     assert times[2] - times[1] >= 3.0
+
+
+async def test_no_second_ever_sees_more_than_the_limit_arrive_however_late_requests_land() -> None:
+    """The platform counts a request when it arrives, anywhere between our start and its
+    answer: 120 sends to different chats, asked for at twice the limit, each landing at a
+    random moment of a random 0–150 ms round trip, never put 31 arrivals in one second."""
+    loop = asyncio.get_running_loop()
+    limiter = RateLimiter(Pacing(1.0, 3.0, 30), loop.time, asyncio.sleep)
+    rng = random.Random(3)
+    arrivals: list[float] = []
+
+    async def send(n: int) -> None:
+        await asyncio.sleep(n / 60)  # a steady stream, twice what the limit lets through
+        async with limiter.turn(str(n)):
+            trip = rng.uniform(0.0, 0.15)
+            landing = rng.uniform(0.0, trip)
+            await asyncio.sleep(landing)
+            arrivals.append(loop.time())
+            await asyncio.sleep(trip - landing)
+
+    await asyncio.gather(*(send(n) for n in range(120)))
+    arrivals.sort()
+    for first, later in zip(arrivals, arrivals[30:], strict=False):
+        assert later - first >= 1.0  # never 31 in one second
+    assert arrivals[-1] - arrivals[0] < 6.0  # and not far slower than the limit
 
 
 def test_backoff_grows_is_capped_at_15_minutes_and_fully_jittered() -> None:

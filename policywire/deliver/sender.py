@@ -17,7 +17,7 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -94,9 +94,11 @@ Sleep = Callable[[float], Awaitable[None]]
 class RateLimiter:
     """At most `per_second` sends in any one-second window, and a minimum gap per target.
 
-    We count when a send starts, the platform counts when it arrives; requests overtake each
-    other by a few milliseconds, so both windows get a small margin (3 % of the rate) that
-    keeps us from being answered 429 for sending exactly at the limit.
+    We know when a request starts and when its answer came; the platform counts it when it
+    arrives, somewhere in between. So a send holds its place in the one-second window from
+    its start until one second after its answer: however late a request arrives, no
+    `per_second + 1` of them ever arrive within one second, on a slow machine too. A small
+    margin (3 % of the rate) covers the platform's clock against ours.
     """
 
     MARGIN = 0.03
@@ -105,11 +107,21 @@ class RateLimiter:
         self.pacing = pacing
         self.monotonic = monotonic
         self.sleep = sleep
-        self.recent: deque[float] = deque()
+        # One [time] per recent send: its start while in flight (held), its answer's time after.
+        self.recent: deque[_Slot] = deque()
         self.last_by_target: dict[str, float] = {}
         self.lock = asyncio.Lock()
 
-    async def wait_turn(self, target: str) -> None:
+    @contextlib.asynccontextmanager
+    async def turn(self, target: str) -> AsyncIterator[None]:
+        """Wait for `target`'s turn, then hold a place in the window while the body sends."""
+        slot = await self._wait_turn(target)
+        try:
+            yield
+        finally:
+            slot.answered = self.monotonic()
+
+    async def _wait_turn(self, target: str) -> _Slot:
         gap = self.pacing.interval_for(target) * (1 + self.MARGIN)
         now = self.monotonic()
         last = self.last_by_target.get(target)
@@ -119,18 +131,41 @@ class RateLimiter:
         self.last_by_target[target] = turn
         if turn > now:
             await self.sleep(turn - now)
-        window = 1.0 + self.MARGIN
+        slot = _Slot()
         async with self.lock:  # one global window shared by every target's task
-            while True:
-                now = self.monotonic()
-                while self.recent and now - self.recent[0] >= window:
-                    self.recent.popleft()
-                if len(self.recent) < self.pacing.per_second:
-                    break
-                await self.sleep(window - (now - self.recent[0]))
-            self.recent.append(self.monotonic())
+            await self._wait_for_room()
+            self.recent.append(slot)
         # Later than reserved when the global window held us back: the gap counts from now.
         self.last_by_target[target] = max(self.last_by_target[target], self.monotonic())
+        return slot
+
+    async def _wait_for_room(self) -> None:
+        window = 1.0 + self.MARGIN
+        while True:
+            now = self.monotonic()
+            recent = self.recent
+            while (
+                recent and (answered := recent[0].answered) is not None and now - answered >= window
+            ):
+                recent.popleft()
+            # Places freed out of order (a later send answered first) are counted too.
+            busy = sum(
+                1 for slot in recent if slot.answered is None or now - slot.answered < window
+            )
+            if busy < self.pacing.per_second:
+                return
+            await self.sleep(self._next_free(now, window))
+
+    def _next_free(self, now: float, window: float) -> float:
+        """Seconds until the first answered place leaves the window (a short look again while
+        every place is held by a send still in flight)."""
+        answered = [s.answered for s in self.recent if s.answered is not None]
+        return max(0.001, min(answered) + window - now) if answered else 0.01
+
+
+@dataclass(slots=True)
+class _Slot:
+    answered: float | None = None  # monotonic time of the answer; None while in flight
 
 
 class Outcome(Enum):
@@ -263,9 +298,9 @@ class Sender:
 
     async def _send_one(self, dest: DestinationInfo, row: OutboxRow) -> Outcome | DestinationInfo:
         transport = self.transports[dest.platform]
-        await self.limiters[dest.platform].wait_turn(dest.target)
         try:
-            message_id = await self._deliver(transport, dest, row)
+            async with self.limiters[dest.platform].turn(dest.target):
+                message_id = await self._deliver(transport, dest, row)
         except TargetFailing as exc:
             await self._record_failing(dest, str(exc))
             await self._retry(row, dest, str(exc), exc.after)

@@ -157,6 +157,13 @@ def is_link_labels(markup: str) -> bool:
     nothing of the article; a link whose text is a sentence is content and does not count."""
     if len(markup) > _MAX_LABELS_MARKUP or ("<a" not in markup and "<A" not in markup):
         return False
+    first = _ANCHOR.search(markup)
+    if first is None:
+        return False
+    # Most summaries with a link have text before it ("<p>The council… <a href=…>"): that
+    # text is text outside every link, which is enough to say no without converting the rest.
+    if _has_visible_text(markup, first.start()):
+        return False
     labels = _ANCHOR.findall(markup)
     if not labels or any(len(html_to_text(label).split()) > _MAX_LABEL_WORDS for label in labels):
         return False
@@ -164,3 +171,28 @@ def is_link_labels(markup: str) -> bool:
         return False  # empty links around images: the text beside them decides
     rest = html_to_text(_ANCHOR.sub(" ", markup))
     return not rest.strip(_LABEL_SEPARATORS)
+
+
+# A tag that every pattern of html_to_text removes exactly as written (no attributes, so no
+# quotes that could run past its ">"; not one whose content is dropped), or a character that
+# html_to_text drops or is a label separator (str.isspace and _INVISIBLE_CHAR_LIST decide the
+# rest, one character, in _has_visible_text).
+_SKIPPABLE = re.compile(
+    r"(?:</?(?!(?i:script|style|noscript|template)\b)[a-zA-Z][a-zA-Z0-9]*>|[\s.,;:|·•()\[\]/-])*"
+)
+_NOT_VISIBLE = frozenset(_LABEL_SEPARATORS + "".join(_INVISIBLE_CHAR_LIST))
+
+
+def _has_visible_text(markup: str, end: int) -> bool:
+    """True when `markup[:end]` certainly gives html_to_text a character that is no label
+    separator: one that follows only simple tags, separators and spaces. False means "not
+    known" (a "<" or "&" came first, whose meaning depends on what follows them).
+
+    Every pattern html_to_text removes starts with "<", and a simple tag is removed alone, so
+    the characters of that stretch come out as they are, but for entities (hence "&").
+    """
+    position = _SKIPPABLE.match(markup, 0, end).end()
+    if position >= end:
+        return False
+    char = markup[position]
+    return char not in "<&" and not char.isspace() and char not in _NOT_VISIBLE

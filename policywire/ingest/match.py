@@ -63,7 +63,6 @@ from policywire.ingest.match_regex import (
     REGEX_PREFIX,
     _Regex,
     _regex_counts,
-    _unshout,
 )
 from policywire.ingest.match_regex import _required_prefix as _required_prefix
 from policywire.ingest.match_rules import (
@@ -246,14 +245,14 @@ class Matcher:
         places: dict[int, list[str]] = {}
         for name, text in zip(names, head, strict=True):
             counts = self._pattern_counts(_Text(text), confirmed, 1)
-            counts.update(_regex_counts(_unshout(text), self._regexes, 1))
+            counts.update(_regex_counts(text, self._regexes, 1))
             for pattern in counts:
                 where = places.setdefault(pattern, [])
                 if name not in where:
                     where.append(name)
         body_counts = self._pattern_counts(_Text(fields.body), confirmed, _EXPLAIN_COUNT_LIMIT)
         body_counts.update(
-            _regex_counts(_unshout(fields.body), self._regexes, _EXPLAIN_COUNT_LIMIT)
+            _regex_counts(fields.body, self._regexes, _EXPLAIN_COUNT_LIMIT)
         )
         for pattern, count in body_counts.items():
             places.setdefault(pattern, []).append(f"body ×{count}")
@@ -278,9 +277,9 @@ class Matcher:
             counts = self._pattern_counts(texts[1], confirmed, BODY_MENTIONS)
             found.update(p for p, count in counts.items() if count >= BODY_MENTIONS)
         if self._regexes:
-            found.update(_regex_counts(_unshout("\n".join(fields)), self._regexes, 1))
+            found.update(_regex_counts("\n".join(fields), self._regexes, 1))
             if body:
-                counts = _regex_counts(_unshout(body), self._regexes, BODY_MENTIONS)
+                counts = _regex_counts(body, self._regexes, BODY_MENTIONS)
                 found.update(p for p, count in counts.items() if count >= BODY_MENTIONS)
         return found
 

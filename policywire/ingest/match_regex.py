@@ -9,7 +9,7 @@ text with all-caps runs lower-cased (`_unshout`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from itertools import islice
 from typing import Final, NamedTuple
 
@@ -27,31 +27,41 @@ class _Regex(NamedTuple):
 
 
 def _regex_counts(text: str, regexes: Sequence[_Regex], limit: int) -> dict[int, int]:
-    """The patterns of the regexes found in text, with how often each matches (up to `limit`)."""
+    """The patterns of the regexes found in text, with how often each matches (up to `limit`).
+
+    `text` is as written: it is unshouted (`_unshout`) here, and only when a regex passes the
+    prefix pre-check, since unshouting text that is not ASCII costs more than most searches.
+    """
     if not regexes or not text:
         return {}
+    candidates = _candidates(text, regexes)
+    if not candidates:
+        return {}
+    text = _unshout(text)
     if limit == 1:
-        return {regex.pattern: 1 for regex in _regexes_in(text, regexes)}
-    return {
+        return {regex.pattern: 1 for regex in candidates if regex.regex.search(text)}
+    counts = {
         regex.pattern: sum(1 for _ in islice(regex.regex.finditer(text), limit))
-        for regex in _regexes_in(text, regexes)
+        for regex in candidates
     }
+    return {pattern: count for pattern, count in counts.items() if count}
 
 
-def _regexes_in(text: str, regexes: Sequence[_Regex]) -> Iterator[_Regex]:
-    """The regexes found in text."""
-    # A regex whose matches start with a known prefix is skipped when the lower-cased text
-    # lacks it: one C-level substring search instead of trying the regex at every position.
-    # With re.IGNORECASE an ASCII letter also matches four other characters, whose lower-case
-    # forms differ; if the text has one of those, every regex runs.
-    lowered = None
-    if text.isascii() or not any(map(text.__contains__, _ASCII_LOOKALIKES)):
-        lowered = text.lower()
-    for regex in regexes:
-        if regex.prefix and lowered is not None and regex.prefix not in lowered:
-            continue
-        if regex.regex.search(text):
-            yield regex
+def _candidates(text: str, regexes: Sequence[_Regex]) -> list[_Regex]:
+    """The regexes that could match text: those whose required prefix it has.
+
+    A regex whose matches start with a known prefix is skipped when the lower-cased text
+    lacks it: one C-level substring search instead of trying the regex at every position.
+    With re.IGNORECASE an ASCII letter also matches four other characters, whose lower-case
+    forms differ; if the text has one of those, every regex runs. Looking at the text as
+    written is as good as looking at it unshouted: lower-casing twice is lower-casing once,
+    and no other character lower-cases to one of those four (tests/test_match_speedups.py
+    checks both over every character).
+    """
+    if not text.isascii() and any(map(text.__contains__, _ASCII_LOOKALIKES)):
+        return list(regexes)
+    lowered = text.lower()
+    return [regex for regex in regexes if not regex.prefix or regex.prefix in lowered]
 
 
 # The characters other than ASCII that re.IGNORECASE matches to an ASCII letter or digit
