@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
@@ -108,6 +109,27 @@ async def test_no_second_ever_sees_more_than_the_limit_arrive_however_late_reque
     for first, later in zip(arrivals, arrivals[30:], strict=False):
         assert later - first >= 1.0  # never 31 in one second
     assert arrivals[-1] - arrivals[0] < 6.0  # and not far slower than the limit
+
+
+async def test_one_chat_never_sees_two_arrivals_within_its_gap() -> None:
+    """A digest's messages and command replies to one private chat, all asked for at once,
+    with random round trips: each arrives at least a second after the one before."""
+    loop = asyncio.get_running_loop()
+    limiter = RateLimiter(Pacing(1.0, 3.0, 30), loop.time, asyncio.sleep)
+    rng = random.Random(5)
+    arrivals: list[float] = []
+
+    async def send() -> None:
+        async with limiter.turn("42"):
+            trip = rng.uniform(0.0, 0.2)
+            landing = rng.uniform(0.0, trip)
+            await asyncio.sleep(landing)
+            arrivals.append(loop.time())
+            await asyncio.sleep(trip - landing)
+
+    await asyncio.gather(*(send() for _ in range(5)))
+    arrivals.sort()
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(arrivals)), arrivals
 
 
 def test_backoff_grows_is_capped_at_15_minutes_and_fully_jittered() -> None:

@@ -110,6 +110,7 @@ class RateLimiter:
         # One [time] per recent send: its start while in flight (held), its answer's time after.
         self.recent: deque[_Slot] = deque()
         self.last_by_target: dict[str, float] = {}
+        self.latest_by_target: dict[str, _Slot] = {}  # each target's last send
         self.lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
@@ -131,13 +132,27 @@ class RateLimiter:
         self.last_by_target[target] = turn
         if turn > now:
             await self.sleep(turn - now)
+        await self._after_previous(target, gap)
         slot = _Slot()
+        self.latest_by_target[target] = slot  # at once: a second waiter now waits for this one
         async with self.lock:  # one global window shared by every target's task
             await self._wait_for_room()
             self.recent.append(slot)
         # Later than reserved when the global window held us back: the gap counts from now.
         self.last_by_target[target] = max(self.last_by_target[target], self.monotonic())
         return slot
+
+    async def _after_previous(self, target: str, gap: float) -> None:
+        """Until one gap after the answer to the previous send to `target`: the per-chat
+        limit, too, is counted where requests arrive."""
+        while (previous := self.latest_by_target.get(target)) is not None:
+            if previous.answered is None:  # still in flight: its arrival is not known yet
+                await self.sleep(0.01)
+                continue
+            wait = previous.answered + gap - self.monotonic()
+            if wait <= 0:
+                return
+            await self.sleep(wait)
 
     async def _wait_for_room(self) -> None:
         window = 1.0 + self.MARGIN
