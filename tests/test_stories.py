@@ -393,6 +393,28 @@ def test_explain_pair_says_what_time_apart_and_one_feed_took_off() -> None:
     )
 
 
+def test_two_languages_add_the_cross_language_bonus_to_the_similarity() -> None:
+    import numpy as np
+
+    params = GroupingParams()
+    # A cosine of 0.45: under the semantic threshold within one language, over it across two.
+    vectors = (np.array([1.0, 0.0], dtype=np.float32), np.array([0.45, 0.893], dtype=np.float32))
+    english = matched(item(75, title="Regulators open an inquiry into chatbot data practices"))
+    feed = "https://other.example/rss"
+    also_english = matched(item(76, title="A probe of how assistants keep data", feed=feed))
+    italian = matched(
+        item(77, title="Indagine sui dati degli assistenti", feed=feed, language="it")
+    )
+    one_language = explain_pair(english, also_english, vectors=vectors)
+    two_languages = explain_pair(english, italian, vectors=vectors)
+    assert "across languages" not in one_language.summary
+    bonus = params.cross_language_bonus
+    assert f"similarity 0.45 +{bonus:.2f} across languages" in two_languages.summary
+    span = params.semantic_high - params.semantic_low
+    assert two_languages.score - one_language.score == pytest.approx(bonus / span, abs=0.01)
+    assert two_languages.same_story and not one_language.same_story
+
+
 def _plain_candidate_pairs(
     features: Sequence[ArticleFeatures], params: GroupingParams
 ) -> list[tuple[int, int]]:

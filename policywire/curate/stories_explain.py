@@ -64,11 +64,12 @@ def _because(result: PairScore, params: GroupingParams) -> str:
     score = f"score {result.value:.2f} {mark} {threshold}"
     if result.similarity is None:
         return f"shared: {names} (weight {result.shared_weight:.1f}); {score}"
-    semantic = semantic_share(result.similarity, params)
+    semantic = semantic_share(result.similarity + result.language_bonus, params)
     from_names = min(result.value, params.names_weight * result.names)
     lost = "".join(f"; {signal} −{share:.2f}" for signal, share in result.penalties if share)
+    across = f" +{result.language_bonus:.2f} across languages" if result.language_bonus else ""
     return (
-        f"similarity {result.similarity:.2f} (adds {semantic:.2f}); shared: {names} "
+        f"similarity {result.similarity:.2f}{across} (adds {semantic:.2f}); shared: {names} "
         f"(adds {from_names:.2f}){lost}; {score}"
     )
 
