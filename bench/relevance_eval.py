@@ -61,7 +61,7 @@ __all__ = [
 SAMPLE = ROOT / "tests" / "data" / "relevance"
 HALVES = ("tune", "check")
 # Of every five articles of a stratum (same feed, verdict and topics) in hash order, the second
-# and the fourth go to the check part: 40 %, so a stratum of three or more always has one there.
+# and the fourth go to the check part: 40 %, and a stratum of two or more has one there.
 _CHECK_POSITIONS = (1, 3)
 
 
@@ -312,7 +312,9 @@ def as_json(evaluation: Evaluation, topics: Sequence[str]) -> dict[str, Any]:
             for half in (None, *HALVES)
         },
         "topics": {
-            topic: {part or "all": shaped(evaluation.figures(part, topic)) for part in (None, *HALVES)}
+            topic: {
+                part or "all": shaped(evaluation.figures(part, topic)) for part in (None, *HALVES)
+            }
             for topic in topics
         },
         "unjoined": len(evaluation.unjoined),
