@@ -59,8 +59,8 @@ FLOORS: dict[str, tuple[float, float, float, int]] = {
 # The same with the shipped embedding model (the default), measured with
 # `python bench/grouping_eval.py --quality`: tuned 0.915/1.000/0.985, 0 of 0; multilingual
 # 0.898/0.862/0.933, 6 of 67; general 0.969/0.864/0.962, 1 of 59; realnews (labels audited
-# 2026-12-03) 0.587/0.513/0.944, 16 of 99. (The tuned set's precision fell from 1.000 when the parameters were chosen on the
-# other three: it is a regression floor, not a target.)
+# 2026-12-03) 0.587/0.513/0.944, 16 of 99. (The tuned set's precision fell from 1.000 when
+# the parameters were chosen on the other three: it is a regression floor, not a target.)
 SEMANTIC_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "tuned": (0.90, 0.95, 0.97, 0),
     "multilingual": (0.87, 0.83, 0.91, 7),

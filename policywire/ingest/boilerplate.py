@@ -18,6 +18,7 @@ __all__ = [
     "listed_outlet",
     "strip_boilerplate",
     "strip_outlet_suffix",
+    "summary_is_metadata",
     "summary_says_nothing",
     "title_outlet",
 ]
@@ -250,91 +251,95 @@ def _has_colon(tail: str) -> bool:
     return ":" in tail
 
 
+def _ends_in_name(tail: str) -> bool:
+    """Whether `tail` can end as _CREDIT_BY_AT_END does, in a name: its last word (after the
+    last space or "/", where a name's words start) is capitalized or an initial ("J.", and
+    "J.." with a final full stop). Most texts end in a lower-case word."""
+    text = tail.rstrip()
+    if not text:
+        return False
+    last = text.rsplit(None, 1)[-1].rpartition("/")[2]
+    return last[:1].isupper() or last[1:] in (".", "..")
+
+
 # A cheaper necessary condition tried before the hints, where a pattern has one: the ellipsis
-# trailer ends in a bracket, the share block and the credit need a colon.
+# trailer ends in a bracket, the share block and the credit need a colon, a credit by someone
+# ends in their name.
 _TRAILER_NEEDS: dict[re.Pattern[str], Callable[[str], bool]] = {
     _ELLIPSIS_TRAILER: _ends_in_bracket,
     _SHARE_THIS: _has_colon,
     _CREDIT_AT_END: _has_colon,
+    _CREDIT_BY_AT_END: _ends_in_name,
 }
 _IGNORECASE_ONLY = ("\u0130", "\u0131", "\u017f")  # İ ı ſ
-# Where a trailer's key phrase (so its hint) must start, counted from the end of a collapsed
-# text. _APPEARED_FIRST: the phrase (25 characters at most, "est apparu en premier sur"),
-# " ", up to 200 characters, ".", then only whitespace. _READ_MORE: the phrase (28 at most,
-# "read the rest of the article"), an optional " at The Outlet" (" " + 4 + " " + 40), then
-# only characters of its closing class.
 _READ_MORE_CLOSERS = " .…»›→>:])"
-
-
-def _appeared_first_reach(tail: str) -> int:
-    return 25 + 1 + 200 + 1 + (len(tail) - len(tail.rstrip())) + 8
-
-
-def _read_more_reach(tail: str) -> int:
-    return 28 + 46 + (len(tail) - len(tail.rstrip(_READ_MORE_CLOSERS))) + 8
-
-
-_TrailerCheck = tuple[
-    re.Pattern[str], tuple[str, ...], Callable[[str], bool] | None, Callable[[str], int] | None
-]
-
-
-def _closers(tail: str, closers: str) -> int:
-    return len(tail) - len(tail.rstrip(closers))
-
-
-# The newsletter and podcast trailers, from the start of the hint their match holds to the end
-# (collapsed text, where every whitespace run is one " "), with the same margin of 8.
-# _FOLLOW_LIVE: "follow our live coverage updates" (32), " here" or " below", closers.
-# _CLICK_HERE: "click here to read the full article" (35), closers.
-# _PODCAST_FOOTER: "ad choices" (10), ". visit " (8), up to 80, "." (or "information", ".").
-# _SUBMITTED_BY: "submitted by /u/" (16), 40, " [link] [comments]" (18).
-# _FULL_COVERAGE: "google" (6), " ", "actualités" (10), " . " at most.
-def _follow_live_reach(tail: str) -> int:
-    return 32 + 6 + _closers(tail, " .:…»›→") + 8
-
-
-def _click_here_reach(tail: str) -> int:
-    return 35 + _closers(tail, _READ_MORE_CLOSERS) + 8
-
-
-def _podcast_footer_reach(tail: str) -> int:
-    return 10 + 8 + 80 + 1 + _closers(tail, " ") + 8
-
-
-def _submitted_by_reach(tail: str) -> int:
-    return 16 + 40 + 18 + _closers(tail, " ") + 8
-
-
-def _full_coverage_reach(tail: str) -> int:
-    return 6 + 1 + 10 + 3 + _closers(tail, " ") + 8
-
-
-_TRAILER_REACH: dict[re.Pattern[str], Callable[[str], int]] = {
-    _APPEARED_FIRST: _appeared_first_reach,
-    _READ_MORE: _read_more_reach,
-    _FOLLOW_LIVE: _follow_live_reach,
-    _CLICK_HERE: _click_here_reach,
-    _PODCAST_FOOTER: _podcast_footer_reach,
-    _SUBMITTED_BY: _submitted_by_reach,
-    _FULL_COVERAGE: _full_coverage_reach,
+# Where a trailer's key phrase (so its hint) must start, counted from the end of a collapsed
+# text (every whitespace run one " "): the most characters its match holds from the start of a
+# hint on, but for the run of closing characters it may end with (None: whitespace), counted
+# on the tail itself, and a margin of 8.
+_Reach = tuple[int, str | None]
+_TRAILER_REACH: dict[re.Pattern[str], _Reach] = {
+    # the phrase (25 at most, "est apparu en premier sur"), " ", up to 200, "."
+    _APPEARED_FIRST: (25 + 1 + 200 + 1, None),
+    # "condividi questo articolo" (25), " :", up to 200 characters of anything
+    _SHARE_THIS: (25 + 2 + 200, ""),
+    # the phrase (28, "read the rest of the article"), " at The Outlet" (" " + 4 + " " + 40)
+    _READ_MORE: (28 + 46, _READ_MORE_CLOSERS),
+    _ELLIPSIS_TRAILER: (8 + 1, " "),  # "&hellip;" (8), the closing bracket
+    # "picture credit" (14), " : ", up to 60 characters, "."
+    _CREDIT_AT_END: (14 + 3 + 60 + 1, " "),
+    # "follow our live coverage updates" (32), " here" or " below"
+    _FOLLOW_LIVE: (32 + 6, " .:…»›→"),
+    _CLICK_HERE: (35, _READ_MORE_CLOSERS),  # "click here to read the full article" (35)
+    # "ad choices" (10), ". visit " (8), up to 80, "." (or "information", ".")
+    _PODCAST_FOOTER: (10 + 8 + 80 + 1, " "),
+    # "submitted by /u/" (16), 40, " [link] [comments]" (18)
+    _SUBMITTED_BY: (16 + 40 + 18, " "),
+    # "google" (6), " ", "actualités" (10), " . " at most
+    _FULL_COVERAGE: (6 + 1 + 10 + 3, " "),
 }
 _SHORTEST_REACH = 6 + 1 + 10 + 3 + 8  # _FULL_COVERAGE's: a shorter tail is searched whole
+
+
+_MARGIN = 8
+
+
+def _reach_start(tail: str, reach: _Reach) -> int:
+    """Where in `tail` the hint of a trailer of this reach (its fixed part with the margin)
+    starts, if anywhere (0 or less: the tail is searched whole). _peel_trailer inlines it."""
+    span, closers = reach
+    return len(tail.rstrip(closers)) - span
+
+
+def _with_margin(reach: _Reach | None) -> _Reach | None:
+    return None if reach is None else (reach[0] + _MARGIN, reach[1])
+
+
+_TrailerCheck = tuple[re.Pattern[str], tuple[str, ...], Callable[[str], bool] | None, _Reach | None]
 _TRAILER_CHECKS = tuple(
-    (pattern, hints, _TRAILER_NEEDS.get(pattern), _TRAILER_REACH.get(pattern))
+    (pattern, hints, _TRAILER_NEEDS.get(pattern), _with_margin(_TRAILER_REACH.get(pattern)))
     for pattern, hints in _TRAILERS
 )
 # The newsletter and podcast trailers, tried in _TRAILERS' order after the others, behind one
-# look for any of their hints: most texts have none, and one check costs less than six.
+# look for any of their hints: most texts have none, and one check costs less than six. The
+# sign-up call may start anywhere in the tail; the others' hints are looked for in the last
+# stretch any of them reaches: the largest fixed part (_PODCAST_FOOTER's), and the widest class
+# of closers (which holds the others').
 _PROMO_TRAILERS = frozenset(
     (_SIGN_UP, _PODCAST_FOOTER, _FOLLOW_LIVE, _CLICK_HERE, _SUBMITTED_BY, _FULL_COVERAGE)
 )
 _FIRST_PROMO = next(i for i, check in enumerate(_TRAILER_CHECKS) if check[0] in _PROMO_TRAILERS)
-_TRAILER_GROUPS: tuple[tuple[tuple[str, ...], tuple[_TrailerCheck, ...]], ...] = (
-    ((), _TRAILER_CHECKS[:_FIRST_PROMO]),
+if _TRAILER_CHECKS[_FIRST_PROMO][0] is not _SIGN_UP:
+    raise ImportError("boilerplate: the sign-up trailer must open the promotional ones")
+_REACHING_PROMOS = _TRAILER_CHECKS[_FIRST_PROMO + 1 :]
+_TrailerGroup = tuple[tuple[str, ...], _Reach | None, tuple[_TrailerCheck, ...]]
+_TRAILER_GROUPS: tuple[_TrailerGroup, ...] = (
+    ((), None, _TRAILER_CHECKS[:_FIRST_PROMO]),
+    (_TRAILER_CHECKS[_FIRST_PROMO][1], None, _TRAILER_CHECKS[_FIRST_PROMO : _FIRST_PROMO + 1]),
     (
-        tuple(hint for check in _TRAILER_CHECKS[_FIRST_PROMO:] for hint in check[1]),
-        _TRAILER_CHECKS[_FIRST_PROMO:],
+        tuple(hint for check in _REACHING_PROMOS for hint in check[1]),
+        (10 + 8 + 80 + 1 + _MARGIN, _READ_MORE_CLOSERS),
+        _REACHING_PROMOS,
     ),
 )
 _LEADER_HINTS = ("credit", "crédit", "foto", "bildquelle", "image source")
@@ -399,18 +404,23 @@ def _peel_trailer(tail: str, collapsed: bool) -> str | None:
         and len(tail) > _SHORTEST_REACH
         and (tail.isascii() or not any(map(tail.__contains__, _IGNORECASE_ONLY)))
     )
-    for group_hints, checks in _TRAILER_GROUPS:
-        if group_hints and not any(map(lowered.__contains__, group_hints)):
-            continue
+    for group_hints, group_reach, checks in _TRAILER_GROUPS:
+        if group_hints:
+            searched = lowered
+            if reaching and group_reach is not None:
+                start = len(tail.rstrip(group_reach[1])) - group_reach[0]  # _reach_start
+                searched = lowered[start:] if start > 0 else lowered
+            if not any(map(searched.__contains__, group_hints)):
+                continue
         for pattern, hints, needs, reach in checks:
             if needs is not None and not needs(tail):
                 continue
-            if reaching and reach is not None and (start := len(tail) - reach(tail)) > 0:
+            searched = lowered
+            if reaching and reach is not None:
                 # Without İ (reaching), lower() keeps every offset: the slice of the lowered
                 # tail is the lowered slice of the tail, and the tail is lowered only once.
-                searched = lowered[start:]
-            else:
-                searched = lowered
+                start = len(tail.rstrip(reach[1])) - reach[0]  # _reach_start, inlined
+                searched = lowered[start:] if start > 0 else lowered
             if not any(map(searched.__contains__, hints)):  # no Python frame per hint
                 continue
             stripped = pattern.sub("", tail, count=1)
@@ -470,6 +480,7 @@ def _looks_like_name(candidate: str) -> bool:
 
 # A title's last segment after " - ", " | ", " – " or " — ": where outlets put their name.
 _TITLE_SUFFIX = re.compile(r"\s+[-|–—]\s+((?:(?![-|–—]\s).){1,40}?)\s*\Z")
+_TITLE_SEPARATORS = ("-", "|", "–", "—")
 _MAX_OUTLET_WORDS = 5
 # Hacker News feeds from hnrss: the item's links and counts, nothing of the article.
 _HN_METADATA = re.compile(
@@ -490,6 +501,9 @@ _DOMAIN_ENDING = re.compile(r"\.(?:[a-z]{2,3})(?:\.[a-z]{2})?\Z", re.I)
 def title_outlet(title: str) -> tuple[str, str] | None:
     """`title` split into headline and a short last segment that may name the outlet:
     "Deal agreed - Example News" → ("Deal agreed", "Example News"); None when there is none."""
+    # Most titles have no separator at all: one look for each is cheaper than the search.
+    if not any(map(title.__contains__, _TITLE_SEPARATORS)):
+        return None
     match = _TITLE_SUFFIX.search(title)
     if match is None:
         return None
@@ -514,8 +528,12 @@ def summary_says_nothing(summary: str, title: str) -> bool:
     """True for a summary that tells nothing of its article: an aggregator's list of other
     headlines, Hacker News metadata, or a lone byline. (Link labels alone, such as
     "Comments", are found in the markup: see html_text.is_link_labels.)"""
-    if listed_outlet(summary, title) is not None:
-        return True
+    return listed_outlet(summary, title) is not None or summary_is_metadata(summary)
+
+
+def summary_is_metadata(summary: str) -> bool:
+    """`summary_says_nothing` but for the aggregator's list, which needs the title: Hacker News
+    metadata or a lone byline."""
     if _HN_METADATA.match(summary):
         return True
     byline = _LONE_BYLINE.match(summary)

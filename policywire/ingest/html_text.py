@@ -191,7 +191,8 @@ def _has_visible_text(markup: str, end: int) -> bool:
     Every pattern html_to_text removes starts with "<", and a simple tag is removed alone, so
     the characters of that stretch come out as they are, but for entities (hence "&").
     """
-    position = _SKIPPABLE.match(markup, 0, end).end()
+    skipped = _SKIPPABLE.match(markup, 0, end)  # it matches everywhere, if only ""
+    position = skipped.end() if skipped else 0
     if position >= end:
         return False
     char = markup[position]

@@ -30,7 +30,7 @@ from policywire.ingest.boilerplate import (
     html_to_clean_text,
     listed_outlet,
     strip_outlet_suffix,
-    summary_says_nothing,
+    summary_is_metadata,
 )
 from policywire.ingest.fastparse import parse_fast
 from policywire.ingest.html_text import html_to_text, is_link_labels
@@ -382,9 +382,11 @@ def _summary(markup: Sequence[str], title: str, language: str | None) -> tuple[s
         if is_link_labels(body):
             continue
         text = html_to_clean_text(body)
+        outlet = listed_outlet(text, title)
         if index == 0:
-            listed = listed_outlet(text, title) or ""
-        if not text or summary_says_nothing(text, title):
+            listed = outlet or ""
+        # summary_says_nothing, with the aggregator's list (the outlet) looked for only once
+        if not text or outlet is not None or summary_is_metadata(text):
             continue
         if index == 0:
             return truncate(text, MAX_SUMMARY_CHARS), listed
@@ -413,7 +415,9 @@ def _content_links(markup: Sequence[str], own_link: str) -> tuple[str, ...]:
     """Links to other articles: grouping uses them to find articles that cite each other."""
     own_page = _page_of(own_link)
     found: dict[str, None] = {}
-    for body in markup:
+    # An RSS item with only content:encoded has it as its summary too: the same markup twice,
+    # whose links the first reading has already found.
+    for body in dict.fromkeys(markup):
         for link in extract_links(body, own_link or None, limit=MAX_LINKS * 2):
             # The page itself (footers link back to it) and home pages say nothing.
             page = _page_of(link)
