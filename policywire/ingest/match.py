@@ -45,6 +45,7 @@ turning what was found into explanations in `match_explain`.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from functools import lru_cache
@@ -111,8 +112,10 @@ _FIELD_SEPARATOR: Final = " \x00 "
 # topic with many keywords from remembering without end.
 _OUTCOMES_PER_TOPIC: Final = 256
 
+# Up to this many words, `_pattern_counts` counts each with list.count rather than all at once.
+_COUNTED_APART: Final = 8
+
 _TOPIC: Final = itemgetter(0)
-_OUTCOME: Final = itemgetter(1)
 
 
 class Matcher:
@@ -193,19 +196,18 @@ class Matcher:
         if not found:
             return ()
         # (topic, outcome) for every topic that mentions a pattern found, the outcome as if
-        # that pattern were the only one of the topic's found; sorted by topic, all in C.
+        # that pattern were the only one of the topic's found; sorted by topic, all in C. A
+        # dict of them keeps each topic once, at its first place, with its last outcome.
         solo = self._solo
         pairs = sorted(chain.from_iterable(map(solo.__getitem__, solo.keys() & found)), key=_TOPIC)
-        outcomes = list(map(_OUTCOME, pairs))
-        ordered = list(map(_TOPIC, pairs))
-        # A topic listed twice or more has several patterns found: work its outcome out in full
-        # and report it once (at its first place; its other places get no hit).
-        for index in set(compress(ordered, map(eq, ordered, islice(ordered, 1, None)))):
-            first = ordered.index(index)
-            last = first + ordered.count(index)
-            outcomes[first:last] = [self._outcome(index, self._mentioned[index] & found)]
-            ordered[first:last] = [index]
-        return tuple(chain.from_iterable(outcomes))
+        outcomes = dict(pairs)
+        if len(outcomes) < len(pairs):
+            # A topic listed twice or more has several patterns found: work its outcome out
+            # in full.
+            ordered = list(map(_TOPIC, pairs))
+            for index in set(compress(ordered, map(eq, ordered, islice(ordered, 1, None)))):
+                outcomes[index] = self._outcome(index, self._mentioned[index] & found)
+        return tuple(chain.from_iterable(outcomes.values()))
 
     def match_item(self, item: Item) -> tuple[TopicHit, ...]:
         """The topics the item matches, read as `match_text.matching_fields` gives it."""
@@ -244,15 +246,17 @@ class Matcher:
         confirmed = self._confirmed([_Text(_FIELD_SEPARATOR.join(head)), _Text(fields.body)])
         places: dict[int, list[str]] = {}
         for name, text in zip(names, head, strict=True):
-            counts = self._pattern_counts(_Text(text), confirmed, 1)
-            counts.update(_regex_counts(text, self._regexes, 1))
+            words = _Text(text)
+            counts = self._pattern_counts(words, confirmed, 1)
+            counts.update(_regex_counts(text, self._regexes, 1, words.folded))
             for pattern in counts:
                 where = places.setdefault(pattern, [])
                 if name not in where:
                     where.append(name)
-        body_counts = self._pattern_counts(_Text(fields.body), confirmed, _EXPLAIN_COUNT_LIMIT)
+        body = _Text(fields.body)
+        body_counts = self._pattern_counts(body, confirmed, _EXPLAIN_COUNT_LIMIT)
         body_counts.update(
-            _regex_counts(fields.body, self._regexes, _EXPLAIN_COUNT_LIMIT)
+            _regex_counts(fields.body, self._regexes, _EXPLAIN_COUNT_LIMIT, body.folded)
         )
         for pattern, count in body_counts.items():
             places.setdefault(pattern, []).append(f"body ×{count}")
@@ -272,15 +276,18 @@ class Matcher:
         head = _Text(_FIELD_SEPARATOR.join(fields))
         texts = [head, _Text(body)] if body else [head]
         confirmed = self._confirmed(texts)
-        found = set(self._pattern_counts(head, confirmed, 1))
+        found = self._head_patterns(head, confirmed)
+        regexes = self._regexes
+        if regexes:
+            found.update(_regex_counts("\n".join(fields), regexes, 1, head.folded))
         if body:
-            counts = self._pattern_counts(texts[1], confirmed, BODY_MENTIONS)
+            # A pattern already found in the title, summary or tags counts whatever the body
+            # says, so the body is only searched for the others.
+            counts = self._pattern_counts(texts[1], confirmed, BODY_MENTIONS, found)
+            if regexes:
+                unfound = [regex for regex in regexes if regex.pattern not in found]
+                counts.update(_regex_counts(body, unfound, BODY_MENTIONS, texts[1].folded))
             found.update(p for p, count in counts.items() if count >= BODY_MENTIONS)
-        if self._regexes:
-            found.update(_regex_counts("\n".join(fields), self._regexes, 1))
-            if body:
-                counts = _regex_counts(body, self._regexes, BODY_MENTIONS)
-                found.update(p for p, count in counts.items() if count >= BODY_MENTIONS)
         return found
 
     def _confirmed(self, texts: Sequence[_Text]) -> frozenset[str]:
@@ -295,35 +302,64 @@ class Matcher:
             if _capitals(word, words, frozenset(), 1)
         )
 
-    def _pattern_counts(
-        self, words: _Text, confirmed: frozenset[str], limit: int
-    ) -> dict[int, int]:
-        """Patterns in `words` with how often each occurs, counted up to `limit`."""
-        folded = words.folded
+    def _head_patterns(self, words: _Text, confirmed: frozenset[str]) -> set[int]:
+        """The patterns in `words`: `_pattern_counts` with a limit of 1, as a set."""
         present = words.present
         # `keys() & set` runs in C; usually only a few of the text's words are keywords.
         single_words = self._single_words
-        if limit == 1:
-            counts = dict.fromkeys(map(single_words.__getitem__, single_words.keys() & present), 1)
-        else:
-            counts = {
-                single_words[word]: min(folded.count(word), limit)
-                for word in single_words.keys() & present
-            }
+        found = set(map(single_words.__getitem__, single_words.keys() & present))
+        acronyms = self._acronyms
+        if acronyms:
+            for word in acronyms.keys() & present:
+                if _capitals(word, words, confirmed, 1):
+                    found.add(acronyms[word])
+        if self._phrases:
+            found.update(self._phrase_counts(words, confirmed, 1, found))
+        return found
+
+    def _pattern_counts(
+        self,
+        words: _Text,
+        confirmed: frozenset[str],
+        limit: int,
+        skipped: AbstractSet[int] = frozenset(),
+    ) -> dict[int, int]:
+        """Patterns in `words` but not in `skipped`, with how often each occurs (to `limit`)."""
+        folded = words.folded
+        present = words.present
+        single_words = self._single_words
+        wanted = [
+            (word, pattern)
+            for word in single_words.keys() & present
+            if (pattern := single_words[word]) not in skipped
+        ]
+        # Counting the words one by one is a pass over the text each; past a few, one pass
+        # counting every word (in C) is cheaper.
+        tally = Counter(folded).__getitem__ if len(wanted) > _COUNTED_APART else folded.count
+        counts = {pattern: min(tally(word), limit) for word, pattern in wanted}
         acronyms = self._acronyms
         for word in acronyms.keys() & present:
-            if count := _capitals(word, words, confirmed, limit):
-                counts[acronyms[word]] = count
+            pattern = acronyms[word]
+            if pattern not in skipped and (count := _capitals(word, words, confirmed, limit)):
+                counts[pattern] = count
+        if self._phrases:
+            counts.update(self._phrase_counts(words, confirmed, limit, skipped))
+        return counts
+
+    def _phrase_counts(
+        self, words: _Text, confirmed: frozenset[str], limit: int, skipped: AbstractSet[int]
+    ) -> dict[int, int]:
+        """Phrases in `words` but not in `skipped`, with how often each occurs (to `limit`)."""
+        counts: dict[int, int] = {}
         phrases = self._phrases
-        if phrases:
-            # Frozenset.intersection takes each pair of neighbours as pairwise makes it, without
-            # building a set of them first.
-            for pair in self._pairs.intersection(pairwise(folded)):
-                for phrase in phrases[pair]:
-                    if counts.get(phrase.pattern, 0) >= limit:
-                        continue
-                    if count := _phrase_count(pair[0], phrase, words, confirmed, limit):
-                        counts[phrase.pattern] = count
+        # Frozenset.intersection takes each pair of neighbours as pairwise makes it, without
+        # building a set of them first.
+        for pair in self._pairs.intersection(pairwise(words.folded)):
+            for phrase in phrases[pair]:
+                if phrase.pattern in skipped:
+                    continue
+                if count := _phrase_count(pair[0], phrase, words, confirmed, limit):
+                    counts[phrase.pattern] = count
         return counts
 
 
@@ -372,18 +408,16 @@ class _Text:
     to check acronyms and phrases, and are worked out for the few words looked at.
     """
 
-    __slots__ = ("_present", "_starts", "_token_folds", "folded", "tokens")
+    __slots__ = ("_present", "_starts", "folded", "tokens")
 
     def __init__(self, text: str) -> None:
         if not text.isascii():
             text = _clean(text)
         self.tokens = tokens = text.split()
         try:
-            cached = list(map(_TOKEN_FOLDS.__getitem__, tokens))
+            self.folded = list(chain.from_iterable(map(_TOKEN_FOLDS.__getitem__, tokens)))
         except KeyError:  # tokens not seen yet, or too long to be cached
-            cached = [_TOKEN_FOLDS.get(token) or _fold_token(token) for token in tokens]
-        self._token_folds = cached
-        self.folded = list(chain.from_iterable(self._token_folds))
+            self.folded = list(chain.from_iterable(map(_token_folds, tokens)))
         self._starts: list[int] = []
         self._present: set[str] | None = None
 
@@ -417,7 +451,12 @@ class _Text:
     def _locate(self, position: int) -> tuple[int, int]:
         """The token holding the word at `position`, and the word's place in the token."""
         if not self._starts:
-            self._starts = list(accumulate(map(len, self._token_folds), initial=0))
+            # Only phrases and acronyms need this, for a few words: worked out when first asked.
+            try:
+                folds = list(map(_TOKEN_FOLDS.__getitem__, self.tokens))
+            except KeyError:  # the cache was emptied since, or a token is too long for it
+                folds = list(map(_token_folds, self.tokens))
+            self._starts = list(accumulate(map(len, folds), initial=0))
         index = bisect_right(self._starts, position) - 1
         return index, position - self._starts[index]
 
@@ -444,6 +483,12 @@ _TOKEN_PIECES: Final[dict[str, _Pieces]] = {}
 # phrase from running on into the next field.
 _SEPARATOR_TOKEN: Final = _FIELD_SEPARATOR.strip()
 _SEPARATOR_PIECES: Final = _Pieces("", (_SEPARATOR_TOKEN,), (_SEPARATOR_TOKEN,), (), "")
+
+
+def _token_folds(token: str) -> tuple[str, ...]:
+    """The token's folded words, from the cache when it has them."""
+    folded = _TOKEN_FOLDS.get(token)
+    return _fold_token(token) if folded is None else folded
 
 
 def _fold_token(token: str) -> tuple[str, ...]:

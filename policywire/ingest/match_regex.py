@@ -26,15 +26,18 @@ class _Regex(NamedTuple):
     pattern: int
 
 
-def _regex_counts(text: str, regexes: Sequence[_Regex], limit: int) -> dict[int, int]:
+def _regex_counts(
+    text: str, regexes: Sequence[_Regex], limit: int, folded: Sequence[str]
+) -> dict[int, int]:
     """The patterns of the regexes found in text, with how often each matches (up to `limit`).
 
-    `text` is as written: it is unshouted (`_unshout`) here, and only when a regex passes the
-    prefix pre-check, since unshouting text that is not ASCII costs more than most searches.
+    `text` is as written, `folded` its words as the matcher folds them (`match._Text`). The
+    text is unshouted (`_unshout`) here, and only when a regex passes the prefix pre-check:
+    unshouting text that is not ASCII costs more than most searches.
     """
     if not regexes or not text:
         return {}
-    candidates = _candidates(text, regexes)
+    candidates = _candidates(text, regexes, folded)
     if not candidates:
         return {}
     text = _unshout(text)
@@ -47,21 +50,31 @@ def _regex_counts(text: str, regexes: Sequence[_Regex], limit: int) -> dict[int,
     return {pattern: count for pattern, count in counts.items() if count}
 
 
-def _candidates(text: str, regexes: Sequence[_Regex]) -> list[_Regex]:
-    """The regexes that could match text: those whose required prefix it has.
+def _candidates(text: str, regexes: Sequence[_Regex], folded: Sequence[str]) -> list[_Regex]:
+    """The regexes that could match text: those without a required prefix, or whose prefix
+    occurs in one of the text's folded words.
 
-    A regex whose matches start with a known prefix is skipped when the lower-cased text
-    lacks it: one C-level substring search instead of trying the regex at every position.
-    With re.IGNORECASE an ASCII letter also matches four other characters, whose lower-case
-    forms differ; if the text has one of those, every regex runs. Looking at the text as
-    written is as good as looking at it unshouted: lower-casing twice is lower-casing once,
-    and no other character lower-cases to one of those four (tests/test_match_speedups.py
-    checks both over every character).
+    A regex whose matches start with a known prefix (ASCII letters and digits) is skipped when
+    no folded word holds it: one C-level substring search instead of trying the regex at every
+    position. That is safe because every ASCII letter or digit of the text is in the folded
+    words, in order, in the folded word of the run of letters and digits it is in: cleaning
+    only drops invisible characters and composes accents (which folding strips again), and
+    folding turns ASCII into lower case. Unshouting only lower-cases too. With re.IGNORECASE
+    an ASCII letter also matches four other characters, whose lower-case or folded forms
+    differ; if the text has one of those, every regex runs.
     """
     if not text.isascii() and any(map(text.__contains__, _ASCII_LOOKALIKES)):
         return list(regexes)
-    lowered = text.lower()
-    return [regex for regex in regexes if not regex.prefix or regex.prefix in lowered]
+    words = None
+    found = []
+    for regex in regexes:
+        if regex.prefix:
+            if words is None:
+                words = " ".join(folded)
+            if regex.prefix not in words:
+                continue
+        found.append(regex)
+    return found
 
 
 # The characters other than ASCII that re.IGNORECASE matches to an ASCII letter or digit
