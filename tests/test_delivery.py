@@ -132,6 +132,21 @@ async def test_one_chat_never_sees_two_arrivals_within_its_gap() -> None:
     assert all(b - a >= 1.0 for a, b in itertools.pairwise(arrivals)), arrivals
 
 
+async def test_a_send_cancelled_while_it_waits_for_the_window_holds_up_no_one() -> None:
+    loop = asyncio.get_running_loop()
+    limiter = RateLimiter(Pacing(0.0, 0.0, 1), loop.time, asyncio.sleep)
+    async with limiter.turn("a"):  # the one place of this second
+        pass
+    waiting = asyncio.create_task(limiter.turn("b").__aenter__())
+    await asyncio.sleep(0.05)
+    waiting.cancel()  # e.g. the service stopping
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    async with asyncio.timeout(3):  # "b" goes next, in the next second, not never
+        async with limiter.turn("b"):
+            pass
+
+
 def test_backoff_grows_is_capped_at_15_minutes_and_fully_jittered() -> None:
     rng = random.Random(1)
     first = [backoff(1, rng) for _ in range(200)]

@@ -108,9 +108,9 @@ class RateLimiter:
         self.pacing = pacing
         self.monotonic = monotonic
         self.sleep = sleep
-        # One [time] per recent send: its start while in flight (held), its answer's time after.
+        # The recent sends, oldest first: each holds its place while in flight and for one
+        # window after its answer.
         self.recent: deque[_Slot] = deque()
-        self.last_by_target: dict[str, float] = {}
         self.latest_by_target: dict[str, _Slot] = {}  # each target's last send
         self.lock = asyncio.Lock()
 
@@ -124,23 +124,18 @@ class RateLimiter:
             slot.answered = self.monotonic()
 
     async def _wait_turn(self, target: str) -> _Slot:
-        gap = self.pacing.interval_for(target) * (1 + self.MARGIN)
-        now = self.monotonic()
-        last = self.last_by_target.get(target)
-        turn = now if last is None else max(now, last + gap)
-        # Reserved before sleeping: a digest and a command reply to one chat, waiting at the
-        # same time, queue up one gap apart instead of both waking at the same moment.
-        self.last_by_target[target] = turn
-        if turn > now:
-            await self.sleep(turn - now)
-        await self._after_previous(target, gap)
+        await self._after_previous(target, self.pacing.interval_for(target) * (1 + self.MARGIN))
         slot = _Slot()
-        self.latest_by_target[target] = slot  # at once: a second waiter now waits for this one
-        async with self.lock:  # one global window shared by every target's task
-            await self._wait_for_room()
-            self.recent.append(slot)
-        # Later than reserved when the global window held us back: the gap counts from now.
-        self.last_by_target[target] = max(self.last_by_target[target], self.monotonic())
+        # Taken at once, before any wait: a digest and a command reply to one chat, waiting
+        # together, go one gap apart instead of both at the same moment.
+        self.latest_by_target[target] = slot
+        try:
+            async with self.lock:  # one global window shared by every target's task
+                await self._wait_for_room()
+                self.recent.append(slot)
+        except BaseException:  # cancelled while waiting: the next send must not wait on it
+            slot.answered = self.monotonic()
+            raise
         return slot
 
     async def _after_previous(self, target: str, gap: float) -> None:
@@ -175,7 +170,11 @@ class RateLimiter:
     def _next_free(self, now: float, window: float) -> float:
         """Seconds until the first answered place leaves the window (a short look again while
         every place is held by a send still in flight)."""
-        answered = [s.answered for s in self.recent if s.answered is not None]
+        answered = [
+            slot.answered
+            for slot in self.recent
+            if slot.answered is not None and now - slot.answered < window
+        ]
         return max(0.001, min(answered) + window - now) if answered else 0.01
 
 
