@@ -145,6 +145,24 @@ def test_a_link_from_one_article_to_another_groups_them() -> None:
     assert "links to the other" in stories[0].reasons[0]
 
 
+def test_a_link_to_an_earlier_page_of_the_same_site_counts_but_does_not_decide() -> None:
+    import numpy as np
+
+    # An outlet's "read more" link to its own piece on the saga: one story when the two are
+    # close in time, not when the earlier piece is two days old and they read differently.
+    earlier = item(1, title="Garante fines a chatbot maker", link="https://a.example/x")
+    soon = item(2, title="Roundup: what happened", link="https://www.a.example/y")
+    soon = soon.__class__(**{**_fields(soon), "links": ("https://a.example/x",)})
+    stories = group_stories([matched(earlier), matched(soon)], language="en")
+    assert len(stories) == 1
+    assert "links to it on its own site +1.00" in stories[0].reasons[0]
+    late = soon.__class__(**{**_fields(soon), "published": NOW + timedelta(hours=48)})
+    unlike = (np.array([1.0, 0.0], dtype=np.float32), np.array([0.0, 1.0], dtype=np.float32))
+    apart = explain_pair(matched(earlier), matched(late), vectors=unlike)
+    assert not apart.same_story
+    assert "links to it on its own site" in apart.summary
+
+
 def _fields(value: object) -> dict[str, object]:
     return {name: getattr(value, name) for name in value.__slots__}  # type: ignore[attr-defined]
 

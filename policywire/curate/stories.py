@@ -13,8 +13,9 @@ places and figures, with cross-language aliases, each with a weight), the folded
 of its title, its link and the links it carries. Two articles published at most `window` apart
 (72 h by default) belong to the same story when one of these holds:
 
-* **same link** or **a link from one to the other** (an aggregator's "via" link, a follow-up
-  that cites the original);
+* **same link** or **a link from one to the other** across sites (an aggregator's "via"
+  link, a follow-up that cites the original); a link to another page of the same site (an
+  outlet's "read more" to its own earlier piece) only adds to the score;
 * **near-identical titles**: Jaccard similarity of the folded title words ≥ `title_similarity`;
 * **shared names**: with S the weight of the shared names (a name in both titles counts 1.5
   times; a shared name weighs what it weighs in the article where it weighs more) and

@@ -62,15 +62,16 @@ def _because(result: PairScore, params: GroupingParams) -> str:
     threshold = params.semantic_threshold if similar else params.threshold
     mark = "≥" if result.value >= threshold else "<"
     score = f"score {result.value:.2f} {mark} {threshold}"
+    linked = f"; links to it on its own site +{result.link_bonus:.2f}" if result.link_bonus else ""
     if result.similarity is None:
-        return f"shared: {names} (weight {result.shared_weight:.1f}); {score}"
+        return f"shared: {names} (weight {result.shared_weight:.1f}){linked}; {score}"
     semantic = semantic_share(result.similarity + result.language_bonus, params)
     from_names = min(result.value, params.names_weight * result.names)
     lost = "".join(f"; {signal} −{share:.2f}" for signal, share in result.penalties if share)
     across = f" +{result.language_bonus:.2f} across languages" if result.language_bonus else ""
     return (
         f"similarity {result.similarity:.2f}{across} (adds {semantic:.2f}); shared: {names} "
-        f"(adds {from_names:.2f}){lost}; {score}"
+        f"(adds {from_names:.2f}){linked}{lost}; {score}"
     )
 
 
