@@ -16,7 +16,14 @@ import pytest
 from policywire.config.load import load_config
 from policywire.ingest import match as match_module
 from policywire.ingest.match import BODY_MENTIONS, Matcher, validate_keyword
-from policywire.ingest.match_text import BODY_CHARS, body_text, strip_for_matching
+from policywire.ingest.match_rules import PASSAGE_CHARS
+from policywire.ingest.match_text import (
+    BODY_CHARS,
+    DEEP_BODY_CHARS,
+    LEDE_CHARS,
+    body_text,
+    strip_for_matching,
+)
 from policywire.ingest.parse import parse_feed
 from policywire.models import Item, TopicHit, TopicRule
 
@@ -56,6 +63,13 @@ KEYWORD_CASES = [
     ("AI Act", "THE AI ACT 2024 SPEECH, ai act", False),
     ("AI", "NEW AI RULES 2 ai", False),
     ("AI", "THE 2 AI 3 RULES", True),  # a number breaks the run
+    # A lone capital letter neither counts in a run nor ends one: "U.S. AI" is two letters and
+    # an acronym, not all-caps text, but "U.S. AI CHIP BAN" is.
+    ("AI Safety Institute", "the U.S. AI Safety Institute", True),
+    ("AI", "U.K. AI rules", True),
+    ("AI", "U.S. AI CHIP BAN", False),
+    ("AI", "A NEW AI LAW", False),
+    ("AI", "J. D. VANCE ON AI", False),
     ("Mistral", "ALLERTA MISTRAL PORTI", True),  # ordinary words ignore case anyway
     ("AI Act", "the ai act", False),
     # Accents and case.
@@ -121,6 +135,10 @@ KEYWORD_CASES = [
     ("re:(?-i:AI)", "lettera AI cittadini", True),
     ("re:(?-i:AI) Act", "THE AI ACT ÉTÉ", False),
     ("re:ai act", "THE AI ACT", True),
+    ("re:(?-i:AI) Security", "the U.K. AI Security Institute", True),  # "U.K." is not shouting
+    ("re:(?-i:AI) Security", "the U.K. AI Security Institute, é", True),
+    ("re:(?-i:AI)", "U.S. AI CHIP BAN", False),
+    ("re:(?-i:AI)", "U.S. AI CHIP BAN é", False),
     (r"re:\bdatenschutz", "kein Daten schutz", False),
     (r"re:\bmistral", "MIſTRAL", True),  # re.IGNORECASE: "ſ" (long s) matches "s"
     ("re:kilo", "\u212ailo", True),  # and the Kelvin sign matches "k"
@@ -365,11 +383,16 @@ def _ref_shouting(words: list[tuple[str, str]]) -> list[bool]:
         if word.isupper() and not (run and _ref_breaks_run(gap)):
             run.append(index)
             continue
-        if len(run) >= _REF_RUN:
+        if sum(_ref_counts_in_run(words[member][0]) for member in run) >= _REF_RUN:
             for member in run:
                 flags[member] = True
         run = [index] if word.isupper() else []
     return flags
+
+
+def _ref_counts_in_run(word: str) -> bool:
+    # A lone capital letter (an initial, "U.S.") may sit in a run of capitals but not count.
+    return sum(char.isalpha() for char in word) >= 2
 
 
 def _ref_confirmed(texts: Sequence[str]) -> set[str]:
@@ -412,8 +435,9 @@ def _ref_unshout(text: str) -> str:
             if segment is not None and str(segment[0]).isupper():
                 run.append(segment)
                 continue
-            if len(run) >= _REF_RUN:
-                for member in run:
+            counting = [i for i, member in enumerate(run) if _ref_counts_in_run(str(member[0]))]
+            if len(counting) >= _REF_RUN:
+                for member in run[counting[0] : counting[-1] + 1]:
                     member[0] = str(member[0]).lower()
             run = []
         lines.append("".join(str(segment[0]) for segment in segments))
@@ -804,7 +828,7 @@ def test_body_text_is_bounded_and_skips_promos() -> None:
     markup = "<p>Subscribe to our newsletter</p>" + "<p>The AI Office met.</p>" * 2_000
     text = body_text(markup)
     assert text.startswith("The AI Office met.")
-    assert len(text) <= BODY_CHARS
+    assert BODY_CHARS < len(text) <= DEEP_BODY_CHARS  # deep:re: keywords read past BODY_CHARS
     assert body_text("") == "" and body_text("   ") == ""
     assert body_text("<p>Lesen Sie auch: KI-Verordnung</p><p>Der Bundestag berät.</p>") == (
         "Der Bundestag berät."
@@ -830,7 +854,7 @@ def test_explain_says_what_was_found_where_and_what_was_missing() -> None:
     item = _item(
         "OpenAI lawsuit goes to trial",
         "A Clean Air Act case too.",
-        "The AI Act was named once.",
+        "Talks went on. The AI Act was named once.",
     )
     explanation = matcher.explain_item(item)
     assert [t.topic for t in explanation.topics] == ["labs", "act"]  # "far": nothing of it
@@ -843,3 +867,77 @@ def test_explain_says_what_was_found_where_and_what_was_missing() -> None:
     missing = matcher.explain_item(_item("OpenAI news", "A new model."))
     assert missing.topics[0].missing == ("lawsuit",)
     assert "missing 'lawsuit'" in missing.topics[0].line()
+
+
+# Text written for these tests: a first paragraph long enough not to be a lede, then filler.
+_OPENING = "An opening paragraph about something else entirely, " * 8
+_FILLER = "Plain filler words about the weather and the markets. "
+
+
+def _deep_rule(prefix: str) -> Matcher:
+    return _rules(TopicRule(id="t", name="T", any=(prefix + r"\bquantum law\b",)))
+
+
+def _far_body(*passages: str) -> str:
+    """A body whose passages start past BODY_CHARS, each after BODY_CHARS of filler."""
+    body = _OPENING + "\n"
+    for passage in passages:
+        body += _FILLER * (BODY_CHARS // len(_FILLER) + 1) + "\n" + passage + "\n"
+    return body
+
+
+def test_deep_regex_counts_two_close_matches_past_the_first_body_chars() -> None:
+    close = _far_body("A quantum law passed. Critics of the quantum law spoke.")
+    assert len(close) > BODY_CHARS
+    assert _deep_rule("deep:re:").match("Title", body=close)
+    assert not _deep_rule("re:").match("Title", body=close)  # a plain re: stops at BODY_CHARS
+    once = _far_body("A quantum law passed.")
+    assert not _deep_rule("deep:re:").match("Title", body=once)
+    apart = _far_body("A quantum law passed.", "The quantum law again.")  # > PASSAGE_CHARS apart
+    assert BODY_CHARS > PASSAGE_CHARS
+    assert not _deep_rule("deep:re:").match("Title", body=apart)
+    # In the title one mention counts, as for any keyword.
+    assert _deep_rule("deep:re:").match("A quantum law passed")
+
+
+def test_deep_is_only_for_regexes_and_explained() -> None:
+    assert validate_keyword("deep:re:quantum") is None
+    problem = validate_keyword("deep:quantum")
+    assert problem is not None and "re:" in problem
+    matcher = _deep_rule("deep:re:")
+    item = _item("Title", content=_far_body("A quantum law passed. The quantum law again."))
+    (topic,) = matcher.explain_item(item).topics
+    assert topic.matched and "further down" in topic.line()
+
+
+def test_the_first_sentence_of_the_body_counts_like_the_summary() -> None:
+    matcher = _rules(TopicRule(id="t", name="T", any=("AI Impact Summit",)))
+    lede = "The U.S. and India open the AI Impact Summit this week."
+    assert len(lede) <= LEDE_CHARS
+    assert matcher.match_item(_item("India's plans", content=lede + " " + _FILLER * 10))
+    assert matcher.match_item(_item("India's plans", content=lede))
+    # A later sentence, a later paragraph or an overlong first sentence is body: once is not
+    # enough there.
+    assert not matcher.match_item(_item("India's plans", content=_FILLER + lede))
+    assert not matcher.match_item(_item("India's plans", content=_FILLER[:-2] + "\n" + lede))
+    long_first = "Word " * (LEDE_CHARS // 5) + lede
+    assert not matcher.match_item(_item("India's plans", content=long_first))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Lawmakers passed a law that bans AI deepfakes.", True),
+        ("The Senate bill would regulate AI chatbots.", True),
+        # "Law" as a profession or a field of study, and as a regularity, is not a law.
+        ("AI now does work in law, medicine and finance.", False),
+        ("A Harvard Law School professor built an AI tutor.", False),
+        ("Big law firms are buying AI tools.", False),
+        ("AI scaling laws still hold, the lab says.", False),
+        ("Moore's law and AI chips keep improving.", False),
+        ("In medicine and law, AI assistants spread.", False),
+    ],
+)
+def test_ai_policy_sentences(sentence: str, expected: bool) -> None:
+    hits = {hit.topic for hit in _shipped().match(sentence)}
+    assert ("ai-policy" in hits) is expected

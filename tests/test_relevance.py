@@ -36,26 +36,26 @@ def shipped() -> Evaluation:
 
 @needs_feeds
 def test_shipped_topics_precision_and_recall(shipped: Evaluation) -> None:
-    # Reached: precision 0.923, recall 0.727 (TP 24, FP 2, FN 9 of 33 relevant); the topics of
-    # the previous round score 1.000 / 0.303 on this sample (TP 10, FP 0, FN 23).
+    # Reached: precision 0.906, recall 0.879 (TP 29, FP 3, FN 4 of 33 relevant); the third
+    # round's topics scored 0.923 / 0.727, the second round's 1.000 / 0.303 on this sample.
     figures = shipped.figures()
     assert figures.precision >= 0.88
-    assert figures.recall >= 0.69
+    assert figures.recall >= 0.84
 
 
 @needs_feeds
 def test_tuning_and_check_parts(shipped: Evaluation) -> None:
-    # Tuned on `tune`: precision 1.000, recall 0.682 (15 of 22). Never tuned on `check`:
-    # precision 0.818, recall 0.818 (9 of 11, two false hits).
+    # Tuned on `tune`: precision 0.947, recall 0.818 (18 of 22, one false hit). Never tuned on
+    # `check`: precision 0.846, recall 1.000 (11 of 11, two false hits).
     tune, check = shipped.figures("tune"), shipped.figures("check")
-    assert tune.precision >= 0.9 and tune.recall >= 0.63
-    assert check.precision >= 0.75 and check.recall >= 0.72
+    assert tune.precision >= 0.9 and tune.recall >= 0.8
+    assert check.precision >= 0.8 and check.recall >= 0.9
 
 
 @needs_feeds
 def test_per_topic_precision(shipped: Evaluation) -> None:
     # A topic's hits on items labelled for another topic count against it here. Reached:
-    # big-tech-ai 0.889 (8 of 9), ai-policy 0.905 (19 of 21); ai-act's one hit is a relevant
+    # big-tech-ai 0.889 (8 of 9), ai-policy 0.893 (25 of 28); ai-act's one hit is a relevant
     # item that names the EU AI Act only beside a US act (README, "Remaining errors").
     assert shipped.figures(topic="big-tech-ai").precision >= 0.85
     assert shipped.figures(topic="ai-policy").precision >= 0.85

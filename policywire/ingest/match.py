@@ -28,9 +28,14 @@ else (spaces, punctuation, apostrophes, hyphens, underscores) only separates wor
   one by one, outside the word index, so keep them few.
 
 Where a keyword is found matters. The title, the summary and the tags say what an item is
-about, so one mention there counts. The body (the first few KB of the entry's full content,
-`Item.content`) is full of passing mentions, so a keyword found only there counts when it
-occurs at least `BODY_MENTIONS` times. This holds for `any`, `all` and `none` keywords alike.
+about, so one mention there counts. The body (the entry's full content, `Item.content`, of
+which every keyword reads the first `BODY_CHARS` characters) is full of passing mentions, so a
+keyword found only there counts when it occurs at least `BODY_MENTIONS` times. This holds for
+`any`, `all` and `none` keywords alike. A `deep:re:` keyword also reads on to the end of the
+body, where it counts when two of its matches start less than `PASSAGE_CHARS` apart: a passage
+about it (a newsletter's section, a story's second half), not a remark in passing. Only
+keywords that are evidence on their own should be deep (an AI word and a law word in one
+sentence, say): three topic words found in three far-apart sections of a long article are not.
 
 A topic hits when at least one `any` keyword hits, every `all` keyword hits and no `none`
 keyword hits. A topic whose `any` is empty never matches. The hit lists the `any` then the
@@ -62,12 +67,15 @@ from policywire.ingest.match_explain import (
 from policywire.ingest.match_regex import _ASCII_LOOKALIKES as _ASCII_LOOKALIKES
 from policywire.ingest.match_regex import (
     REGEX_PREFIX,
+    _deep_patterns,
     _Regex,
     _regex_counts,
 )
 from policywire.ingest.match_regex import _required_prefix as _required_prefix
 from policywire.ingest.match_rules import (
+    BODY_CHARS,
     BODY_MENTIONS,
+    PASSAGE_CHARS,
     _Builder,
     _evaluate,
     _Outcome,
@@ -93,6 +101,7 @@ if TYPE_CHECKING:  # imported where used: the service loads text helpers only to
     from policywire.ingest.match_text import MatchFields
 
 __all__ = [
+    "BODY_CHARS",
     "BODY_MENTIONS",
     "REGEX_PREFIX",
     "ItemExplanation",
@@ -117,6 +126,18 @@ _COUNTED_APART: Final = 8
 
 _TOPIC: Final = itemgetter(0)
 
+# Where explanations say a `deep:re:` keyword was found past the body's first BODY_CHARS. Not
+# "body …": a place that does not start with "body" counts as found (match_explain).
+_DEEP_PLACE: Final = f"further down (2 matches within {PASSAGE_CHARS:,} characters)"
+
+
+def _near(body: str) -> str:
+    """The start of the body that every keyword reads: BODY_CHARS at most, cut at a space."""
+    if len(body) <= BODY_CHARS:
+        return body
+    cut = max(body.rfind(" ", BODY_CHARS // 2, BODY_CHARS), body.rfind("\n", 0, BODY_CHARS))
+    return body[: cut if cut > BODY_CHARS // 2 else BODY_CHARS]
+
 
 class Matcher:
     """All topic rules of one configuration, compiled once; `match` is O(words in the item)."""
@@ -124,6 +145,7 @@ class Matcher:
     __slots__ = (
         "_acronym_words",
         "_acronyms",
+        "_deep",
         "_keywords_by_pattern",
         "_mentioned",
         "_outcomes",
@@ -158,6 +180,7 @@ class Matcher:
         self._phrases = phrases
         self._pairs = frozenset(phrases)  # the same pairs: looking one up here is faster
         self._regexes = regexes
+        self._deep = tuple(regex for regex in regexes if regex.deep)
         self._topics = topics
         self._mentioned = mentioned  # per topic: every pattern its outcome depends on
         self._keywords_by_pattern = keywords_by_pattern
@@ -191,7 +214,7 @@ class Matcher:
     def match(
         self, title: str, summary: str = "", tags: Sequence[str] = (), body: str = ""
     ) -> tuple[TopicHit, ...]:
-        """The topics this text matches, in rule order (`body`: see BODY_MENTIONS)."""
+        """The topics this text matches, in rule order (`body`: BODY_CHARS, BODY_MENTIONS)."""
         found = self._patterns_in((title, summary, *tags), body)
         if not found:
             return ()
@@ -214,7 +237,7 @@ class Matcher:
         from policywire.ingest.match_text import matching_fields
 
         fields = matching_fields(item)
-        return self.match(fields.title, fields.summary, fields.tags, fields.body)
+        return self.match(fields.title, fields.summary, fields.head_tags(), fields.body)
 
     def keywords_in(self, text: str) -> set[str]:
         """Every keyword (from any rule, `none` included) found in text, as written."""
@@ -230,7 +253,7 @@ class Matcher:
         from policywire.ingest.match_text import matching_fields
 
         fields = matching_fields(item)
-        hits = {hit.topic for hit in self.match(*fields)}
+        hits = {hit.topic for hit in self.match_item(item)}
         places = self._places(fields)
         topics = tuple(
             _explain_topic(topic, places, topic.id in hits)
@@ -241,8 +264,8 @@ class Matcher:
 
     def _places(self, fields: MatchFields) -> dict[int, list[str]]:
         """Per pattern found anywhere, where: "title", "summary", "tag", "body ×N"."""
-        head = (fields.title, fields.summary, *fields.tags)
-        names = ("title", "summary", *("tag" for _ in fields.tags))
+        head = (fields.title, fields.summary, *fields.head_tags())
+        names = ("title", "summary", *("tag" for _ in fields.tags), *("lede" for _ in fields.lede))
         confirmed = self._confirmed([_Text(_FIELD_SEPARATOR.join(head)), _Text(fields.body)])
         places: dict[int, list[str]] = {}
         for name, text in zip(names, head, strict=True):
@@ -253,13 +276,15 @@ class Matcher:
                 where = places.setdefault(pattern, [])
                 if name not in where:
                     where.append(name)
-        body = _Text(fields.body)
+        near = _near(fields.body)
+        body = _Text(near)
         body_counts = self._pattern_counts(body, confirmed, _EXPLAIN_COUNT_LIMIT)
-        body_counts.update(
-            _regex_counts(fields.body, self._regexes, _EXPLAIN_COUNT_LIMIT, body.folded)
-        )
+        body_counts.update(_regex_counts(near, self._regexes, _EXPLAIN_COUNT_LIMIT, body.folded))
         for pattern, count in body_counts.items():
             places.setdefault(pattern, []).append(f"body ×{count}")
+        if len(near) < len(fields.body):
+            for pattern in _deep_patterns(fields.body, self._deep, PASSAGE_CHARS):
+                places.setdefault(pattern, []).append(_DEEP_PLACE)
         return places
 
     def _outcome(self, index: int, found: frozenset[int]) -> _Outcome:
@@ -272,8 +297,9 @@ class Matcher:
                 remembered[found] = outcome
         return outcome
 
-    def _patterns_in(self, fields: Sequence[str], body: str) -> set[int]:
+    def _patterns_in(self, fields: Sequence[str], whole_body: str) -> set[int]:
         head = _Text(_FIELD_SEPARATOR.join(fields))
+        body = _near(whole_body)
         texts = [head, _Text(body)] if body else [head]
         confirmed = self._confirmed(texts)
         found = self._head_patterns(head, confirmed)
@@ -288,6 +314,9 @@ class Matcher:
                 unfound = [regex for regex in regexes if regex.pattern not in found]
                 counts.update(_regex_counts(body, unfound, BODY_MENTIONS, texts[1].folded))
             found.update(p for p, count in counts.items() if count >= BODY_MENTIONS)
+        if self._deep and len(body) < len(whole_body):
+            deep = [regex for regex in self._deep if regex.pattern not in found]
+            found.update(_deep_patterns(whole_body, deep, PASSAGE_CHARS))
         return found
 
     def _confirmed(self, texts: Sequence[_Text]) -> frozenset[str]:

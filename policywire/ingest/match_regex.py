@@ -13,17 +13,21 @@ from collections.abc import Sequence
 from itertools import islice
 from typing import Final, NamedTuple
 
-from policywire.ingest.match_words import _WORD_SPLIT, SHOUTED_RUN
+from policywire.ingest.match_words import _WORD_SPLIT, SHOUTED_RUN, _is_acronym
 
 REGEX_PREFIX: Final = "re:"
+# Written before "re:": the keyword also reads the body past its first BODY_CHARS, where two
+# matches close together count (`match_rules.PASSAGE_CHARS`, `_deep_patterns`).
+DEEP_PREFIX: Final = "deep:"
 
 
 class _Regex(NamedTuple):
-    """A `re:` keyword."""
+    """A `re:` (or `deep:re:`) keyword."""
 
     regex: re.Pattern[str]
     prefix: str  # lower-case letters and digits every match starts with, or ""
     pattern: int
+    deep: bool = False  # `deep:re:`: also looked for further down the body
 
 
 def _regex_counts(
@@ -48,6 +52,26 @@ def _regex_counts(
         for regex in candidates
     }
     return {pattern: count for pattern, count in counts.items() if count}
+
+
+def _deep_patterns(text: str, regexes: Sequence[_Regex], passage: int) -> set[int]:
+    """The patterns of the regexes with two matches in text (unshouted) that start less than
+    `passage` characters apart: a passage about them, wherever it is in the text.
+
+    One pass of each regex over the text, stopping at the first such pair.
+    """
+    if not regexes or not text:
+        return set()
+    text = _unshout(text)
+    found: set[int] = set()
+    for regex in regexes:
+        previous = -passage
+        for match in regex.regex.finditer(text):
+            if match.start() - previous < passage:
+                found.add(regex.pattern)
+                break
+            previous = match.start()
+    return found
 
 
 def _candidates(text: str, regexes: Sequence[_Regex], folded: Sequence[str]) -> list[_Regex]:
@@ -117,10 +141,20 @@ def _check_regex(source: str) -> str:
 
 
 # A run of SHOUTED_RUN or more words in capitals, in ASCII text: a word is letters and digits
-# with a capital and no small letter; line breaks (between fields) end a run.
+# with two capitals or more and no small letter; a lone capital letter (an initial, the letters
+# of "U.S.") may sit inside a run without counting (`match_words._shouted`); line breaks (between
+# fields) end a run. Each part after a gap must start with a capital, so matching stays linear.
+_RUN_WORD: Final = r"[0-9]*[A-Z][0-9]*[A-Z][A-Z0-9]*"
+_RUN_GAP: Final = r"[^A-Za-z0-9\n]+(?:[0-9]*[A-Z][0-9]*[^A-Za-z0-9\n]+)*"
 _ASCII_SHOUTED: Final = re.compile(
-    r"(?<![A-Za-z0-9])[0-9]*[A-Z][A-Z0-9]*"
-    r"(?:[^A-Za-z0-9\n]+[0-9]*[A-Z][A-Z0-9]*){" + str(SHOUTED_RUN - 1) + r",}(?![A-Za-z0-9])"
+    r"(?<![A-Za-z0-9])"
+    + _RUN_WORD
+    + r"(?:"
+    + _RUN_GAP
+    + _RUN_WORD
+    + r"){"
+    + str(SHOUTED_RUN - 1)
+    + r",}(?![A-Za-z0-9])"
 )
 
 
@@ -137,14 +171,17 @@ def _unshout(text: str) -> str:
 
 def _unshout_line(line: str) -> str:
     parts = _WORD_SPLIT.split(line)  # [gap, word, gap, ..., word, gap]
-    capitals = [word.isupper() for word in parts[1::2]]
-    start = None
-    for index, upper in enumerate((*capitals, False)):
-        if upper and start is None:
-            start = index
-        elif not upper and start is not None:
-            if index - start >= SHOUTED_RUN:
-                for word in range(start, index):
+    words = parts[1::2]
+    # Per word: 1 counts in a run, 0 may sit inside one (a lone capital letter), None ends one.
+    weights = [(1 if _is_acronym(word) else 0) if word.isupper() else None for word in words]
+    run: list[int] = []  # the counting words of the current run, by index
+    for index, weight in enumerate((*weights, None)):
+        if weight:
+            run.append(index)
+            continue
+        if weight is None:
+            if len(run) >= SHOUTED_RUN:
+                for word in range(run[0], run[-1] + 1):
                     parts[2 * word + 1] = parts[2 * word + 1].lower()
-            start = None
+            run = []
     return "".join(parts)

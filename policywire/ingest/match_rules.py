@@ -15,7 +15,13 @@ import unicodedata
 from collections.abc import Set as AbstractSet
 from typing import Final, NamedTuple
 
-from policywire.ingest.match_regex import REGEX_PREFIX, _check_regex, _Regex, _required_prefix
+from policywire.ingest.match_regex import (
+    DEEP_PREFIX,
+    REGEX_PREFIX,
+    _check_regex,
+    _Regex,
+    _required_prefix,
+)
 from policywire.ingest.match_words import (
     _JOINABLE,
     _WORD_SPLIT,
@@ -30,11 +36,26 @@ from policywire.models import TopicHit, TopicRule
 # A keyword found only in the body counts from this many mentions on: one mention deep in an
 # article is usually in passing ("unlike the EU's AI Act, …"); the article's subject recurs.
 BODY_MENTIONS: Final = 2
+# How much of the body every keyword reads: the first paragraphs hold the lede and the
+# article's subject; later ones are where passing mentions, newsletter sections on other news
+# and cross-links pile up. 2,000 characters (about 2 KB) scored best on the tuning part of
+# tests/data/relevance (4,000 let two topics' keywords meet in unrelated sections).
+BODY_CHARS: Final = 2000
+# A `deep:re:` keyword also reads on past BODY_CHARS (as far as the body goes, see
+# match_text.DEEP_BODY_CHARS), where it counts when two of its matches start less than this
+# many characters apart: a passage about it (about two paragraphs), not a passing mention.
+PASSAGE_CHARS: Final = 1200
+
+
+class _DeepRegex(NamedTuple):
+    """A `deep:re:` keyword's key: its regex source, kept apart from the same `re:` keyword."""
+
+    source: str
 
 
 # A compiled keyword, hashable so that equal keywords share one pattern id: a regular
-# expression's source (str), or a plain keyword's words.
-_PatternKey = str | _Words
+# expression's source (str, or _DeepRegex for `deep:re:`), or a plain keyword's words.
+_PatternKey = str | _DeepRegex | _Words
 
 
 class _Phrase(NamedTuple):
@@ -142,6 +163,11 @@ class _Builder:
                 _Regex(re.compile(key, re.IGNORECASE), _required_prefix(key), pattern)
             )
             return
+        if isinstance(key, _DeepRegex):
+            source = key.source
+            compiled = re.compile(source, re.IGNORECASE)
+            self.regexes.append(_Regex(compiled, _required_prefix(source), pattern, deep=True))
+            return
         self.acronym_words.update(word for word, is_acronym, _ in key if is_acronym)
         (head, head_is_acronym, _), *rest = key
         if not rest:
@@ -157,6 +183,11 @@ def _parse_keyword(keyword: str) -> _PatternKey:
         raise ValueError("empty keyword")
     if keyword.startswith(REGEX_PREFIX):
         return _check_regex(keyword.removeprefix(REGEX_PREFIX))
+    if keyword.startswith(DEEP_PREFIX):
+        regex = keyword.removeprefix(DEEP_PREFIX)
+        if not regex.startswith(REGEX_PREFIX):
+            raise ValueError(f"{DEEP_PREFIX!r} only goes before a 're:' keyword ('deep:re:…')")
+        return _DeepRegex(_check_regex(regex.removeprefix(REGEX_PREFIX)))
     return _keyword_words(keyword)
 
 

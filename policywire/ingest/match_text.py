@@ -15,18 +15,34 @@ from typing import Final, NamedTuple
 
 from policywire.ingest.boilerplate import strip_boilerplate
 from policywire.ingest.html_text import html_to_text
+from policywire.ingest.match_rules import BODY_CHARS
 from policywire.ingest.sentences import truncate
 from policywire.models import Item
 
-__all__ = ["BODY_CHARS", "MatchFields", "body_text", "matching_fields", "strip_for_matching"]
+__all__ = [
+    "BODY_CHARS",
+    "DEEP_BODY_CHARS",
+    "MatchFields",
+    "body_text",
+    "matching_fields",
+    "strip_for_matching",
+]
 
-# How much of an entry's body the matcher reads: the first paragraphs hold the lede and the
-# article's subject; later ones are where passing mentions, newsletter sections on other news
-# and cross-links pile up. 2,000 characters (about 2 KB) scored best on the tuning half of
-# tests/data/relevance (4,000 let two topics' keywords meet in unrelated sections).
-BODY_CHARS: Final = 2000
-# Markup is read up to this much before conversion, so a megabyte body costs what 24 KB does.
-_BODY_MARKUP_CHARS: Final = BODY_CHARS * 6
+# How much of an entry's body is kept for the matcher: every keyword reads the first
+# BODY_CHARS (match_rules), `deep:re:` keywords read on to here, where a section about AI law
+# in a long feature or newsletter sits (tests/data/relevance: passages at 3-7 KB).
+DEEP_BODY_CHARS: Final = 8000
+# Markup is read up to this much before conversion, so a megabyte body costs what 48 KB does.
+_BODY_MARKUP_CHARS: Final = DEEP_BODY_CHARS * 6
+
+
+# A body's first sentence, up to this long, is its lede (or the standfirst, when the feed puts
+# it in the body): it says what the article is about, so it counts like the summary, from one
+# mention. Later sentences of the same paragraph are body: "Talks went on. The AI Act came up."
+LEDE_CHARS: Final = 300
+# The first sentence: up to a full stop, "!", "?" or "…" followed by a space or the end, where
+# a stop after a lone capital ("U.S.") does not end it; within one paragraph.
+_FIRST_SENTENCE: Final = re.compile(rf"[^\n]{{1,{LEDE_CHARS}}}?(?<!\b[A-Z])[.!?…](?=\s|\Z)")
 
 
 class MatchFields(NamedTuple):
@@ -36,16 +52,29 @@ class MatchFields(NamedTuple):
     summary: str
     tags: tuple[str, ...]
     body: str
+    lede: tuple[str, ...] = ()  # the body's first sentence (LEDE_CHARS at most), if any
+
+    def head_tags(self) -> tuple[str, ...]:
+        """The tags, then the lede: the fields read like the title, after the summary."""
+        return (*self.tags, *self.lede)
 
 
 def matching_fields(item: Item) -> MatchFields:
     """The item's title, summary, tags and body with aggregator and publisher boilerplate out."""
+    body = strip_for_matching(item.content)
     return MatchFields(
         title=item.title,
         summary=strip_for_matching(item.summary),
         tags=item.tags,
-        body=strip_for_matching(item.content),
+        body=body,
+        lede=_lede(body),
     )
+
+
+def _lede(body: str) -> tuple[str, ...]:
+    """The body's first sentence, when it is no longer than LEDE_CHARS."""
+    first = _FIRST_SENTENCE.match(body)
+    return (first.group().strip(),) if first else ()
 
 
 # Block-level tags: a cross-link or promo is one paragraph, so the body is judged block by block.
@@ -72,7 +101,7 @@ _PROMO_BLOCK: Final = re.compile(
 def body_text(markup: str) -> str:
     """The start of an entry's body (HTML) as plain text, with promo and cross-link paragraphs out.
 
-    At most `BODY_CHARS` characters, cut at a word.
+    At most `DEEP_BODY_CHARS` characters, cut at a word.
     """
     if not markup.strip():
         return ""
@@ -84,11 +113,11 @@ def body_text(markup: str) -> str:
             continue
         kept.append(text)
         length += len(text) + 1
-        if length > BODY_CHARS:
+        if length > DEEP_BODY_CHARS:
             break
     # Paragraphs are joined with a line break, which phrases cross like a space: a phrase may
     # run on over a paragraph break only as far as any text would let it.
-    return truncate(strip_boilerplate("\n".join(kept)), BODY_CHARS)
+    return truncate(strip_boilerplate("\n".join(kept)), DEEP_BODY_CHARS)
 
 
 # Aggregators append their own name: Google News ends every summary with a link to its full

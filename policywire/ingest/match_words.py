@@ -107,15 +107,22 @@ def _in_capitals(position: int, words: _TextWords, confirmed: AbstractSet[str]) 
 def _shouted(position: int, words: _TextWords) -> bool:
     """Is the word at `position` (in capitals) part of a run of SHOUTED_RUN words in capitals?
 
-    The field separator is a word that is not in capitals, so a run never spans two fields.
+    A single capital letter (an initial, the letters of "U.S." or "U.K.") neither counts in a
+    run nor ends one: "the U.S. AI Safety Institute" is not all-caps text, "U.S. AI CHIP BAN"
+    is. The field separator is a word that is not in capitals, so a run never spans two fields.
     """
     run = 1
     before = position - 1
-    while run < SHOUTED_RUN and before >= 0 and words.word(before).isupper():
-        run += 1
+    while run < SHOUTED_RUN and before >= 0 and (word := words.word(before)).isupper():
+        run += _counts_in_run(word)
         before -= 1
     after, end = position + 1, len(words.folded)
-    while run < SHOUTED_RUN and after < end and words.word(after).isupper():
-        run += 1
+    while run < SHOUTED_RUN and after < end and (word := words.word(after)).isupper():
+        run += _counts_in_run(word)
         after += 1
     return run >= SHOUTED_RUN
+
+
+def _counts_in_run(word: str) -> int:
+    """1 for a word in capitals with two letters or more, 0 for a lone capital letter."""
+    return 1 if _is_acronym(word) else 0
