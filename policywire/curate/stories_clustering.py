@@ -10,9 +10,11 @@ Kept apart from the entry points because it is the one stateful part of grouping
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from policywire.curate.stories_candidates import candidate_pairs
 from policywire.curate.stories_explain import reason_line, whole_hours
+from policywire.curate.stories_linkage import CrossScores
 from policywire.curate.story_scoring import (
     ArticleFeatures,
     GroupingParams,
@@ -66,6 +68,7 @@ class Clustering:
         # its root never changes back, so root and size name its members. Two large clusters
         # are offered each other by many pairs; the mean over all their pairs is taken once.
         self._guarded: dict[tuple[int, int, int, int], str] = {}
+        self._cross = CrossScores(features, params, self.value)
 
     def value(self, i: int, j: int) -> float:
         pair = (i, j) if i < j else (j, i)
@@ -76,9 +79,16 @@ class Clustering:
             self._values[pair] = found
         return found
 
-    def cross_values(self, left: Sequence[int], right: Sequence[int]) -> list[float]:
-        """`value(i, j)` for every i in `left` and j in `right`, in that order."""
-        return [self.value(i, j) for i in left for j in right]
+    def cross_mean(
+        self, ri: int, left: Sequence[int], rj: int, right: Sequence[int], floor: float
+    ) -> float:
+        """The mean of `value(i, j)` over i in `left` (cluster `ri`), j in `right` (`rj`), or
+        a bound of it on the same side of `floor` where the exact figure would go unread."""
+        if self._cross.enabled:
+            refused = self._refused
+            noted = any(refused.get(r, 0) < _MAX_NEAR_MISSES for r in (ri, rj))
+            return self._cross.mean(ri, left, rj, right, floor, exact_below=noted)
+        return sum(self.value(i, j) for i in left for j in right) / (len(left) * len(right))
 
     def pair_line(self, i: int, j: int, signals: PairScore | None = None) -> str:
         a, b = self.features[i], self.features[j]
@@ -116,7 +126,12 @@ class Clustering:
             why = self._guarded.get(state)
             if why is None:
                 why = _join_guard(
-                    left, right, self.features, self.window, self.params, self.cross_values
+                    left,
+                    right,
+                    self.features,
+                    self.window,
+                    self.params,
+                    partial(self.cross_mean, ri, left, rj, right),
                 )
                 if why:
                     self._guarded[state] = why
@@ -124,6 +139,7 @@ class Clustering:
                 self._note_kept_apart(ri, rj, i, j, why)
                 continue
             root = clusters.union(ri, rj)
+            self._cross.merged(root, rj if root == ri else ri)
             moved = reasons.pop(rj if root == ri else ri, [])
             line = f"grouped: {self.pair_line(i, j)}"
             reasons.setdefault(root, []).extend([line, *moved])
@@ -160,10 +176,11 @@ def _join_guard(
     features: Sequence[ArticleFeatures],
     window: float,
     params: GroupingParams,
-    values: Callable[[Sequence[int], Sequence[int]], list[float]],
+    cross_mean: Callable[[float], float],
 ) -> str:
-    """Why two clusters must not join ("" when they may). `values(left, right)`: the pair
-    scores, `i` in `left` then `j` in `right`."""
+    """Why two clusters must not join ("" when they may). `cross_mean(floor)`: the mean pair
+    score across them (or a bound on the same side of `floor`), asked for only when the
+    cheaper guards pass."""
     if len(left) + len(right) > params.max_story_articles:
         return f"a story holds at most {params.max_story_articles} articles"
     times = [features[i].time for i in (*left, *right)]
@@ -171,9 +188,9 @@ def _join_guard(
         return f"together they would span more than {whole_hours(window)} h"
     if len(left) == 1 and len(right) == 1:
         return ""
-    mean = sum(values(left, right)) / (len(left) * len(right))
     semantic = all(features[i].vector is not None for i in (*left, *right))
     floor = params.semantic_cluster_floor if semantic else params.cluster_floor
+    mean = cross_mean(floor)
     if mean < floor:
         return f"too unlike the rest of the story (mean score {mean:.2f} < {floor})"
     return ""
