@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import unicodedata
 from collections.abc import AsyncIterator, Sequence
@@ -26,7 +27,7 @@ from policywire.curate.stories import (
     group_stories,
     merge_same_link,
 )
-from policywire.curate.story_scoring import ArticleFeatures
+from policywire.curate.story_scoring import ArticleFeatures, Vector
 from policywire.curate.summarizer import (
     ExtractiveSummarizer,
     OpenAICompatibleSummarizer,
@@ -161,6 +162,40 @@ def test_a_link_to_an_earlier_page_of_the_same_site_counts_but_does_not_decide()
     apart = explain_pair(matched(earlier), matched(late), vectors=unlike)
     assert not apart.same_story
     assert "links to it on its own site" in apart.summary
+
+
+def _unit(angle: float) -> Vector:
+    import numpy as np
+
+    return np.array([np.cos(angle), np.sin(angle)], dtype=np.float32)
+
+
+def _linked_across_sites(hours: float) -> tuple[MatchedItem, MatchedItem]:
+    original = item(
+        1, title="Regulator fines Northwind over data transfers", link="https://a.example/x"
+    )
+    follow = item(2, title="Southgate probe closed without a fine", link="https://b.example/y")
+    later = NOW + timedelta(hours=hours)
+    follow = dataclasses.replace(follow, links=("https://a.example/x",), published=later)
+    return matched(original), matched(follow)
+
+
+def test_a_link_across_sites_decides_only_between_articles_that_read_alike() -> None:
+    import numpy as np
+
+    a, b = _linked_across_sites(hours=6)
+    alike = explain_pair(a, b, vectors=(_unit(0.0), _unit(float(np.arccos(0.7)))))
+    assert alike.same_story and "one links to the other" in alike.summary
+    # A follow-up citing an earlier, different event: the link only adds, penalties apply.
+    a, b = _linked_across_sites(hours=30)
+    apart = explain_pair(a, b, vectors=(_unit(0.0), _unit(np.pi / 2)))
+    assert "one links to the other" not in apart.summary
+    assert "links to it but reads apart (similarity < 0.5) +1.00" in apart.summary
+    every_link = GroupingParams(link_similarity_floor=0.0)
+    before = explain_pair(a, b, every_link, vectors=(_unit(0.0), _unit(np.pi / 2)))
+    assert before.same_story and "one links to the other" in before.summary
+    # Without vectors a link across sites stays decisive.
+    assert "one links to the other" in explain_pair(a, b).summary
 
 
 def _fields(value: object) -> dict[str, object]:

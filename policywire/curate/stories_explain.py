@@ -23,6 +23,7 @@ from policywire.curate.story_scoring import (
     article_features,
     pair_score,
     semantic_share,
+    site,
 )
 from policywire.models import Item, MatchedItem, Story
 
@@ -49,10 +50,11 @@ def reason_line(
 ) -> str:
     """One reason line: the two titles, shortened, and what decided their pair score."""
     pair = f"«{_short(a.title)}» / «{_short(b.title)}»"
-    return f"{pair} — {_because(result, params)}"
+    own_site = site(a.link) == site(b.link)
+    return f"{pair} — {_because(result, params, own_site)}"
 
 
-def _because(result: PairScore, params: GroupingParams) -> str:
+def _because(result: PairScore, params: GroupingParams, own_site: bool = True) -> str:
     if not result.in_window:
         return f"published {result.hours:.0f} h apart (window {whole_hours(params.window)} h)"
     names = ", ".join(label(k) for k in result.shared[:6]) or "no names"
@@ -62,7 +64,12 @@ def _because(result: PairScore, params: GroupingParams) -> str:
     threshold = params.semantic_threshold if similar else params.threshold
     mark = "≥" if result.value >= threshold else "<"
     score = f"score {result.value:.2f} {mark} {threshold}"
-    linked = f"; links to it on its own site +{result.link_bonus:.2f}" if result.link_bonus else ""
+    where = (
+        "on its own site"
+        if own_site
+        else f"but reads apart (similarity < {params.link_similarity_floor})"
+    )
+    linked = f"; links to it {where} +{result.link_bonus:.2f}" if result.link_bonus else ""
     if result.similarity is None:
         return f"shared: {names} (weight {result.shared_weight:.1f}){linked}; {score}"
     semantic = semantic_share(result.similarity + result.language_bonus, params)
