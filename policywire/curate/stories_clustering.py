@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import partial
 
+import numpy as np
+
+from policywire.curate.stories_batch import PairScorer
 from policywire.curate.stories_candidates import candidate_pairs
 from policywire.curate.stories_explain import reason_line, whole_hours
 from policywire.curate.stories_linkage import CrossScores
@@ -20,7 +23,6 @@ from policywire.curate.story_scoring import (
     GroupingParams,
     PairScore,
     pair_score,
-    pair_value,
 )
 
 __all__ = ["Clustering"]
@@ -62,33 +64,26 @@ class Clustering:
         self.window = params.window.total_seconds()
         self.clusters = _UnionFind(len(features))
         self.reasons: dict[int, list[str]] = {}
-        self._values: dict[tuple[int, int], float] = {}
         self._refused: dict[int, int] = {}  # refused joins recorded, by cluster root
         # Why two clusters were refused, by (root, size, root, size): a cluster only grows and
         # its root never changes back, so root and size name its members. Two large clusters
         # are offered each other by many pairs; the mean over all their pairs is taken once.
         self._guarded: dict[tuple[int, int, int, int], str] = {}
-        self._cross = CrossScores(features, params, self.value)
-
-    def value(self, i: int, j: int) -> float:
-        pair = (i, j) if i < j else (j, i)
-        found = self._values.get(pair)
-        if found is None:
-            features = self.features
-            found = pair_value(features[pair[0]], features[pair[1]], self.params, self.window)
-            self._values[pair] = found
-        return found
+        self.scorer = PairScorer(features, params)
+        self._cross = CrossScores(features, self.scorer)
 
     def cross_mean(
         self, ri: int, left: Sequence[int], rj: int, right: Sequence[int], floor: float
     ) -> float:
-        """The mean of `value(i, j)` over i in `left` (cluster `ri`), j in `right` (`rj`), or
-        a bound of it on the same side of `floor` where the exact figure would go unread."""
+        """The mean pair score over i in `left` (cluster `ri`), j in `right` (`rj`), or a
+        bound of it on the same side of `floor` where the exact figure would go unread."""
         if self._cross.enabled:
             refused = self._refused
             noted = any(refused.get(r, 0) < _MAX_NEAR_MISSES for r in (ri, rj))
             return self._cross.mean(ri, left, rj, right, floor, exact_below=noted)
-        return sum(self.value(i, j) for i in left for j in right) / (len(left) * len(right))
+        lefts = np.repeat(np.asarray(left, dtype=np.int64), len(right))
+        rights = np.tile(np.asarray(right, dtype=np.int64), len(left))
+        return float(self.scorer.values(lefts, rights).mean())
 
     def pair_line(self, i: int, j: int, signals: PairScore | None = None) -> str:
         a, b = self.features[i], self.features[j]
@@ -98,20 +93,22 @@ class Clustering:
 
     def scored_candidates(self) -> tuple[_Scored, _Scored]:
         """The candidate pairs that pass (strongest first) and the near misses."""
-        features, params, window = self.features, self.params, self.window
+        features, params = self.features, self.params
+        first, second = (
+            np.asarray(ends, dtype=np.int64) for ends in candidate_pairs(features, params)
+        )
+        values = self.scorer.values(first, second)
+        kept = np.flatnonzero(values >= params.near_miss)
+        first, second, values = first[kept], second[kept], values[kept]
+        both = self.scorer.has_vector[first] & self.scorer.has_vector[second]
+        passes = values >= np.where(both, params.semantic_threshold, params.threshold)
+        # Strongest first, ties by position: the order never depends on the input's.
+        order = np.lexsort((second, first, -values))
         passing: _Scored = []
         near: _Scored = []
-        near_miss = params.near_miss
-        for i, j in zip(*candidate_pairs(features, params), strict=True):
-            result = pair_value(features[i], features[j], params, window)
-            if result < near_miss:
-                continue
-            self._values[(i, j)] = result
-            if result >= params.threshold_for(features[i], features[j]):
-                passing.append((-result, i, j))
-            else:
-                near.append((-result, i, j))
-        passing.sort()
+        for at in order.tolist():
+            i, j, result = int(first[at]), int(second[at]), float(values[at])
+            (passing if passes[at] else near).append((-result, i, j))
         return passing, near
 
     def join(self, passing: _Scored) -> None:

@@ -6,47 +6,45 @@ hundred thousand times over up to 900 pairs each, and scoring each pair in Pytho
 grouping's time. With vectors, most cross pairs share nothing but their cosine, and their
 score is a closed formula of the cosine, the time between them, their languages and feeds: one
 matrix product gives them all. Only pairs that share a name, a title word or a link can score
-otherwise (names add, a link or near-identical titles decide), so those few are scored one by
-one by `pair_value`; the sum is the one the plain loop gives.
+otherwise (names add, a link or near-identical titles decide), so those are scored apart, in
+bulk (`stories_batch.PairScorer`); the sum is the one the plain loop gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from policywire.curate.story_scoring import ArticleFeatures, GroupingParams
+from policywire.curate.stories_batch import PairScorer
+from policywire.curate.story_scoring import ArticleFeatures
 
 __all__ = ["CrossScores"]
 
 _Index = dict[str, list[int]]  # token → the cluster's members that carry it
 _TITLE_WORD = "\0w"  # a token that is a title word
 _LINK = "\0l"  # a token that is a link
+_ONE_BY_ONE = 20  # up to this many new pairs are scored one by one, not in bulk
 
 
 class CrossScores:
-    """Sums of pair scores across two clusters whose articles all have vectors."""
+    """Sums of pair scores across two clusters, when every article of the window has a vector
+    or none has: then a pair that shares no token scores by the closed formula (with vectors)
+    or 0 (names only). A window of both kinds is `enabled = False`."""
 
-    def __init__(
-        self,
-        features: Sequence[ArticleFeatures],
-        params: GroupingParams,
-        value: Callable[[int, int], float],
-    ) -> None:
-        self.params = params
-        self.value = value  # the exact score of one pair (cached by the caller)
-        self.window = params.window.total_seconds()
+    def __init__(self, features: Sequence[ArticleFeatures], scorer: PairScorer) -> None:
+        self.params = scorer.params
+        self.scorer = scorer  # its arrays, and the exact scores of the pairs that share a token
+        self.window = scorer.window
         self._indexes: dict[int, _Index] = {}  # by cluster root, kept up to date on joins
-        with_vector = [f.vector for f in features if f.vector is not None]
-        self.enabled = bool(with_vector) and len(with_vector) == len(features)
+        self._scores: dict[tuple[int, int], float] = {}  # exact scores of pairs sharing a token
+        self.vectors = bool(scorer.has_vector.all())
+        self.enabled = bool(len(features)) and (self.vectors or not scorer.has_vector.any())
+        # What a shared name adds to a pair at most: names count in full without vectors.
+        self.names_cap = self.params.names_weight if self.vectors else 1.0
         if not self.enabled:
             return
-        self.matrix = np.stack(with_vector)
-        self.times = np.array([f.time for f in features])
-        self.languages = _codes([f.language for f in features])
-        self.feeds = _codes([f.feed for f in features])
         self.tokens = [_tokens(f) for f in features]
         self.title_sizes = [len(f.title_words) for f in features]
 
@@ -70,14 +68,33 @@ class CrossScores:
         if lower >= floor * count:  # names, titles and links only ever add
             return lower / count
         named, decisive = self._special_pairs(left_root, left, right_root, right)
-        # A shared name adds at most `names_weight`; a link or a title can make the pair 1.
+        # A shared name adds at most `names_cap`; a link or a title can make the pair 1.
         upper = lower + sum(1.0 - float(plain[i, j]) for i, j in decisive)
-        upper += sum(min(self.params.names_weight, 1.0 - float(plain[i, j])) for i, j in named)
+        upper += sum(min(self.names_cap, 1.0 - float(plain[i, j])) for i, j in named)
         if upper < floor * count and not exact_below:
             return upper / count
-        for i, j in (*named, *decisive):
-            plain[i, j] = self.value(left[i], right[j])
+        special = named + decisive
+        for (i, j), value in zip(special, self._values(left, right, special), strict=True):
+            plain[i, j] = value
         return float(plain.sum()) / count
+
+    def _values(
+        self, left: Sequence[int], right: Sequence[int], positions: list[tuple[int, int]]
+    ) -> list[float]:
+        """The exact scores of the pairs at `positions`: a cluster is offered the same
+        partners again as it grows, so each pair is scored once, and a handful one by one
+        (a bulk call costs as much as ~20 single ones)."""
+        cache = self._scores
+        pairs = [(left[i], right[j]) for i, j in positions]
+        missing = [pair for pair in pairs if pair not in cache]
+        if len(missing) > _ONE_BY_ONE:
+            ends = np.array(missing, dtype=np.int64)
+            scores = self.scorer.values(ends[:, 0], ends[:, 1]).tolist()
+            cache.update(zip(missing, scores, strict=True))
+        else:
+            for pair in missing:
+                cache[pair] = self.scorer.value(*pair)
+        return [cache[pair] for pair in pairs]
 
     def merged(self, root: int, child: int) -> None:
         """Keep the token index of a cluster that absorbed `child`."""
@@ -94,17 +111,22 @@ class CrossScores:
         self, left: Sequence[int], right: Sequence[int]
     ) -> np.ndarray[Any, np.dtype[np.float64]]:
         """`pair_value` of every cross pair as if it shared no name, title word or link."""
-        params = self.params
+        if not self.vectors:
+            return np.zeros((len(left), len(right)))
+        params, arrays = self.params, self.scorer
         lefts, rights = np.asarray(left), np.asarray(right)
-        cosine = (self.matrix[lefts] @ self.matrix[rights].T).astype(np.float64)
-        languages_l, languages_r = self.languages[lefts][:, None], self.languages[rights][None, :]
+        cosine = (arrays.matrix[lefts] @ arrays.matrix[rights].T).astype(np.float64)
+        languages_l, languages_r = (
+            arrays.languages[lefts][:, None],
+            arrays.languages[rights][None, :],
+        )
         two_languages = (languages_l >= 0) & (languages_r >= 0) & (languages_l != languages_r)
         cosine += np.where(two_languages, params.cross_language_bonus, 0.0)
         span = params.semantic_high - params.semantic_low
         share = np.clip((cosine - params.semantic_low) / span, 0.0, 1.0)
-        apart = np.abs(self.times[lefts][:, None] - self.times[rights][None, :])
+        apart = np.abs(arrays.times[lefts][:, None] - arrays.times[rights][None, :])
         penalty = apart / self.window * params.time_penalty if self.window else 0.0 * apart
-        same_feed = self.feeds[lefts][:, None] == self.feeds[rights][None, :]
+        same_feed = arrays.feeds[lefts][:, None] == arrays.feeds[rights][None, :]
         penalty = penalty + np.where(same_feed, params.same_feed_penalty, 0.0)
         scores: np.ndarray[Any, np.dtype[np.float64]] = np.maximum(0.0, share - penalty)
         scores[apart > self.window] = 0.0
@@ -159,14 +181,6 @@ class CrossScores:
                     index.setdefault(token, []).append(member)
             self._indexes[root] = index
         return index
-
-
-def _codes(values: Sequence[str | None]) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Equal values get equal codes; None gets -1."""
-    seen: dict[str, int] = {}
-    return np.array(
-        [-1 if v is None else seen.setdefault(v, len(seen)) for v in values], dtype=np.int64
-    )
 
 
 def _tokens(features: ArticleFeatures) -> tuple[str, ...]:
