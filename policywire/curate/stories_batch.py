@@ -110,13 +110,35 @@ class PairScorer:
         ]
         return np.concatenate(found) if found else np.zeros(0)
 
+    def similarity(self, cosine: _Floats, a: _Ints, b: _Ints) -> _Floats:
+        """The cosine with the cross-language bonus, for index arrays `a` and `b` of any
+        shapes that broadcast (pairs, or a column against a row for a cluster's cross pairs)."""
+        first, second = self.languages[a], self.languages[b]
+        two_languages = (first >= 0) & (second >= 0) & (first != second)
+        bonus: _Floats = cosine + np.where(two_languages, self.params.cross_language_bonus, 0.0)
+        return bonus
+
+    def semantic_share(self, similarity: _Floats) -> _Floats:
+        """`story_scoring.semantic_share` of every similarity."""
+        params = self.params
+        span = params.semantic_high - params.semantic_low
+        share: _Floats = np.clip((similarity - params.semantic_low) / span, 0.0, 1.0)
+        return share
+
+    def penalty(self, a: _Ints, b: _Ints) -> tuple[_Floats, _Floats]:
+        """`story_scoring.penalties` summed, and the seconds apart, broadcast like
+        `similarity`."""
+        params = self.params
+        apart = np.abs(self.times[a] - self.times[b])
+        penalty = apart / self.window * params.time_penalty if self.window else 0.0 * apart
+        same_feed = self.feeds[a] == self.feeds[b]
+        return penalty + np.where(same_feed, params.same_feed_penalty, 0.0), apart
+
     def _values(self, a: _Ints, b: _Ints) -> _Floats:
         params = self.params
         vectors = self.has_vector[a] & self.has_vector[b]
         cosine = np.einsum("ij,ij->i", self.matrix[a], self.matrix[b]).astype(np.float64)
-        two_languages = (self.languages[a] >= 0) & (self.languages[b] >= 0)
-        two_languages &= self.languages[a] != self.languages[b]
-        similarity = cosine + np.where(two_languages, params.cross_language_bonus, 0.0)
+        similarity = self.similarity(cosine, a, b)
         reads_apart = vectors & (similarity < params.link_similarity_floor)
         linked = self._links_to(a, b)
         own_site = self.sites[a] == self.sites[b]
@@ -124,12 +146,8 @@ class PairScorer:
         decisive |= self._near_identical_titles(a, b)
         bonus = np.where(linked & (own_site | reads_apart), params.own_site_link, 0.0)
         names = self._names(a, b)
-        span = params.semantic_high - params.semantic_low
-        share = np.clip((similarity - params.semantic_low) / span, 0.0, 1.0)
-        combined = np.minimum(1.0, share + params.names_weight * names)
-        apart = np.abs(self.times[a] - self.times[b])
-        penalty = apart / self.window * params.time_penalty if self.window else 0.0 * apart
-        penalty = penalty + np.where(self.feeds[a] == self.feeds[b], params.same_feed_penalty, 0.0)
+        combined = np.minimum(1.0, self.semantic_share(similarity) + params.names_weight * names)
+        penalty, apart = self.penalty(a, b)
         with_vectors = np.maximum(0.0, np.minimum(1.0, combined + bonus) - penalty)
         value = np.where(vectors, with_vectors, np.minimum(1.0, names + bonus))
         value = np.where(decisive, 1.0, value)

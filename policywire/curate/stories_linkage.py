@@ -113,21 +113,11 @@ class CrossScores:
         """`pair_value` of every cross pair as if it shared no name, title word or link."""
         if not self.vectors:
             return np.zeros((len(left), len(right)))
-        params, arrays = self.params, self.scorer
-        lefts, rights = np.asarray(left), np.asarray(right)
-        cosine = (arrays.matrix[lefts] @ arrays.matrix[rights].T).astype(np.float64)
-        languages_l, languages_r = (
-            arrays.languages[lefts][:, None],
-            arrays.languages[rights][None, :],
-        )
-        two_languages = (languages_l >= 0) & (languages_r >= 0) & (languages_l != languages_r)
-        cosine += np.where(two_languages, params.cross_language_bonus, 0.0)
-        span = params.semantic_high - params.semantic_low
-        share = np.clip((cosine - params.semantic_low) / span, 0.0, 1.0)
-        apart = np.abs(arrays.times[lefts][:, None] - arrays.times[rights][None, :])
-        penalty = apart / self.window * params.time_penalty if self.window else 0.0 * apart
-        same_feed = arrays.feeds[lefts][:, None] == arrays.feeds[rights][None, :]
-        penalty = penalty + np.where(same_feed, params.same_feed_penalty, 0.0)
+        arrays = self.scorer
+        lefts, rights = np.asarray(left)[:, None], np.asarray(right)[None, :]
+        cosine = (arrays.matrix[lefts[:, 0]] @ arrays.matrix[rights[0]].T).astype(np.float64)
+        share = arrays.semantic_share(arrays.similarity(cosine, lefts, rights))
+        penalty, apart = arrays.penalty(lefts, rights)
         scores: np.ndarray[Any, np.dtype[np.float64]] = np.maximum(0.0, share - penalty)
         scores[apart > self.window] = 0.0
         return scores
