@@ -28,9 +28,9 @@ def blocking_keys(features: ArticleFeatures) -> list[str]:
 
 def candidate_pairs(
     features: Sequence[ArticleFeatures], params: GroupingParams
-) -> tuple[list[int], list[int]]:
+) -> tuple[np.ndarray[Any, np.dtype[np.int64]], np.ndarray[Any, np.dtype[np.int64]]]:
     """Pairs of articles that share a rare key and were published within the window, as two
-    lists (first < second), in (first, second) order.
+    arrays (first < second), in (first, second) order.
 
     Every name and the two longest title words are keys; each article looks for partners only
     through its `rare_keys` rarest keys, and a key carried by more than `max_posting`
@@ -57,7 +57,7 @@ def candidate_pairs(
     ]
     codes = np.unique(np.concatenate(found))
     first, second = np.divmod(codes, size)
-    return first.tolist(), second.tolist()
+    return first, second
 
 
 def _linked_pairs(

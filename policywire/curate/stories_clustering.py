@@ -94,12 +94,11 @@ class Clustering:
     def scored_candidates(self) -> tuple[_Scored, _Scored]:
         """The candidate pairs that pass (strongest first) and the near misses."""
         features, params = self.features, self.params
-        first, second = (
-            np.asarray(ends, dtype=np.int64) for ends in candidate_pairs(features, params)
-        )
+        first, second = candidate_pairs(features, params)
         values = self.scorer.values(first, second)
         kept = np.flatnonzero(values >= params.near_miss)
         first, second, values = first[kept], second[kept], values[kept]
+        # `GroupingParams.threshold_for`, for every pair at once.
         both = self.scorer.has_vector[first] & self.scorer.has_vector[second]
         passes = values >= np.where(both, params.semantic_threshold, params.threshold)
         # Strongest first, ties by position: the order never depends on the input's.

@@ -7,7 +7,7 @@ grouping's time. With vectors, most cross pairs share nothing but their cosine, 
 score is a closed formula of the cosine, the time between them, their languages and feeds: one
 matrix product gives them all. Only pairs that share a name, a title word or a link can score
 otherwise (names add, a link or near-identical titles decide), so those are scored apart, in
-bulk (`stories_batch.PairScorer`); the sum is the one the plain loop gives.
+bulk (`stories_batch.PairScorer`); the sum is the plain loop's, to float rounding.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class CrossScores:
         floor: float,
         exact_below: bool,
     ) -> float:
-        """The mean of `value(i, j)` for i in `left` and j in `right` (the members of the
+        """The mean of `pair_value(i, j)` for i in `left` and j in `right` (the members of the
         clusters rooted at `left_root` and `right_root`), or a bound of it on the same side of
         `floor`: what a name, a title or a link adds is scored pair by pair only when the
         bounds leave the side open, or when the mean is below the floor and `exact_below`
