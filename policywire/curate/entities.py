@@ -2,13 +2,16 @@
 
 Story grouping compares articles by the names they share, so the names must compare equal
 across languages: "Commissione europea", "European Commission", "Commission européenne" and
-"Europäische Kommission" are all `eu-commission`. Three sources of names, all found with
+"Europäische Kommission" are all `eu-commission`. Four sources of names, all found with
 regular expressions over the title and the first few sentences of the summary:
 
 * **aliases** — the institutions, laws and authorities that matter to AI policy, in English,
   Italian, French and German, each mapped to one id (`entity_aliases`). Ids of the ones
   nearly every AI-policy article names (the AI Act, the Commission, the EU…) carry a low
   weight (`entity_weights`): sharing them says little about sharing an event;
+* **places** — every country, territory and time-zone city in the CLDR, in en it fr de es pt
+  nl pl (`entity_places`): "Wien", "Vienne" and "Viena" are one id. A place spelled only by
+  CLDR counts as a capitalized name would (not a bare word starting a sentence);
 * **proper names** — capitalized words that are not common words ("Mistral", "Microsoft",
   "Azure", "Benifei"). A capitalized word at the start of a sentence counts only when the
   article also capitalizes it elsewhere, or when it looks like a name on its own (CNIL,
@@ -26,9 +29,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from policywire.curate.entity_aliases import ALIASES, CONCEPTS
+from policywire.curate.entity_places import place_spellings, spelling_key
 from policywire.curate.entity_weights import (
     DATE_WEIGHT,
     GERMAN_NOUN_WEIGHT,
@@ -67,29 +71,50 @@ def _node_pattern(node: _Trie) -> str:
     return f"(?:{body})?" if "" in node else body
 
 
-def _build_aliases() -> tuple[re.Pattern[str], dict[str, str], frozenset[str]]:
+@dataclass(frozen=True, slots=True)
+class _Aliases:
+    pattern: re.Pattern[str]  # every spelling, hand-written and CLDR's
+    ids: dict[str, str]  # spelling key → id
+    part_words: frozenset[str]  # words of the hand-written multi-word spellings
+    places: frozenset[str]  # the spelling keys only CLDR gives: checked like names
+    labels: dict[str, str]  # id → how it reads
+
+
+@cache
+def _aliases() -> _Aliases:
+    """The alias table, built on first use: the hand-written spellings, then the CLDR place
+    names (`entity_places`), a place taking the id of a hand-written alias it shares a
+    spelling with ("Alemanha" → `germany`)."""
     spellings: dict[str, str] = {}
     every = {**ALIASES, **{f"~{key}": value for key, value in CONCEPTS.items()}}
     for entity_id in sorted(every):
         for spelling in every[entity_id]:
-            key = " ".join(re.split(r"[\s-]+", fold_name(spelling)))
-            spellings.setdefault(key, entity_id)
+            spellings.setdefault(spelling_key(spelling), entity_id)
+    table = place_spellings()
+    hand_ids: dict[str, str] = {}
+    for key, place in table.ids.items():
+        if key in spellings and not spellings[key].startswith("~"):
+            hand_ids.setdefault(place, spellings[key])
+    places = frozenset(key for key in table.ids if key not in spellings)
+    part_words = frozenset(
+        word for key in spellings if " " in key for word in key.split() if word not in spellings
+    )
+    for key in sorted(places):
+        place = table.ids[key]
+        spellings[key] = hand_ids.get(place, place)
     # A trie-shaped pattern: the regex engine follows one branch per character instead of
     # trying every spelling at every position (ten times faster on 400 spellings). Greedy
     # branches with a fallback, so "European Parliament" wins over "European".
     pattern = re.compile(r"(?<![\w])" + _trie_pattern(sorted(spellings)) + r"(?![\w])")
-    part_words = frozenset(
-        word for key in spellings if " " in key for word in key.split() if word not in spellings
-    )
-    return pattern, spellings, part_words
+    labels = {
+        **{place: name for place, name in table.labels.items() if place not in hand_ids},
+        **{entity_id: spellings[0] for entity_id, spellings in sorted(ALIASES.items())},
+        **{f"~{key}": spellings[0] for key, spellings in sorted(CONCEPTS.items())},
+    }
+    return _Aliases(pattern, spellings, part_words, places, labels)
 
 
-_ALIAS_RE, _ALIAS_IDS, _ALIAS_PART_WORDS = _build_aliases()
 _CAPITALIZED_ONLY = frozenset({"eu-commission", "garante", "mistral", "meta"})
-_ALIAS_LABELS: dict[str, str] = {
-    **{entity_id: spellings[0] for entity_id, spellings in sorted(ALIASES.items())},
-    **{f"~{key}": spellings[0] for key, spellings in sorted(CONCEPTS.items())},
-}
 
 # A word that may be a name: a capital letter first (Latin, Greek, Cyrillic scripts), then
 # letters, digits, apostrophes and hyphens; or a figure of two digits or more. Lower-case
@@ -153,12 +178,22 @@ def _names(
         return keys
     folded = fold_name(text)
     aligned = len(folded) == len(text)
-    for match in _ALIAS_RE.finditer(folded):
-        entity_id = _ALIAS_IDS[" ".join(re.split(r"[\s-]+", match.group()))]
+    title_case = is_title and _is_title_case(text)
+    aliases = _aliases()
+    # The words of the multi-word place names found here: one name, not several.
+    place_words: set[str] = set()
+    for match in aliases.pattern.finditer(folded):
+        key = " ".join(re.split(r"[\s-]+", match.group()))
+        entity_id = aliases.ids[key]
         # "commissione" and "garante" are common words; "mistral" is also a wind: the bare
         # spelling counts only when capitalized.
         if entity_id in _CAPITALIZED_ONLY and aligned and not text[match.start()].isupper():
             continue
+        if key in aliases.places:
+            if aligned and not _counts_as_place(text, match, other, title_case):
+                continue
+            if " " in key:
+                place_words.update(key.split())
         keys.add(entity_id)
         weights[entity_id] = alias_weight(entity_id)
     for match in _DATE_RE.finditer(folded):
@@ -166,7 +201,6 @@ def _names(
         key = f"@{month:02d}-{int(match.group(1)):02d}"
         keys.add(key)
         weights[key] = DATE_WEIGHT
-    title_case = is_title and _is_title_case(text)
     for match in _WORD.finditer(text):
         word = match.group()
         first = word[0]
@@ -180,7 +214,7 @@ def _names(
             # "Replika-Anbieter", "DSA-Verfahren": the name before the hyphen counts too.
             keys.add(head)
             weights[head] = max(weights.get(head, 0.0), GERMAN_NOUN_WEIGHT)
-        if name is None:
+        if name is None or name in place_words:
             continue
         initial = title_case or _starts_sentence(text, match.start())
         if initial and not distinctive and not _capitalized_inside(word, other):
@@ -190,6 +224,18 @@ def _names(
         if weights.get(name, 0.0) < weight:
             weights[name] = weight
     return keys
+
+
+def _counts_as_place(text: str, match: re.Match[str], other: str, title_case: bool) -> bool:
+    """A CLDR place name counts as a capitalized name would: "Chad", "Oral" and "Gana"
+    (Ghana in Italian, "wins" in Spanish) start sentences as words."""
+    word = text[match.start() : match.end()]
+    if not word[0].isupper():
+        return False
+    if " " in word or "-" in word:
+        return True  # "Stati Uniti", "Zuid-Korea": a multi-word name is no common word
+    initial = title_case or _starts_sentence(text, match.start())
+    return not initial or _looks_like_a_name(word) or _capitalized_inside(word, other)
 
 
 def _add_number(word: str, keys: set[str], weights: dict[str, float]) -> None:
@@ -205,19 +251,20 @@ def _add_number(word: str, keys: set[str], weights: dict[str, float]) -> None:
 def _word_info(word: str) -> tuple[str | None, str | None, bool]:
     """A capitalized word → (its key or None when it is no name, the name before its hyphen
     or None, whether it looks like a name wherever it stands). Cached: words repeat."""
+    aliases = _aliases()
     key = fold_name(word).rstrip("'-")
     if key.endswith("'s"):
         key = key[:-2]
     head = None
     if "-" in key:
-        if key.replace("-", " ") in _ALIAS_IDS:
+        if key.replace("-", " ") in aliases.ids:
             return None, None, False  # an alias, already counted under its id
         first = key.split("-", 1)[0]
-        if first not in COMMON_WORDS and first not in _ALIAS_IDS and len(first) > 2:
+        if first not in COMMON_WORDS and first not in aliases.ids and len(first) > 2:
             head = first
     if "'" in key:  # "L'Europa", "dell'UE": the article is not part of the name
         key = key.rsplit("'", 1)[1]
-    if len(key) < 2 or key in COMMON_WORDS or key in _ALIAS_IDS or key in _ALIAS_PART_WORDS:
+    if len(key) < 2 or key in COMMON_WORDS or key in aliases.ids or key in aliases.part_words:
         return None, head, False
     return key, head, _looks_like_a_name(word)
 
@@ -257,8 +304,9 @@ def weight(entities: Entities, key: str) -> float:
 
 def label(key: str) -> str:
     """How a key reads in an explanation: the alias's first spelling, a name, a figure."""
-    if key in _ALIAS_LABELS:
-        return _ALIAS_LABELS[key]
+    labels = _aliases().labels
+    if key in labels:
+        return labels[key]
     if key.startswith("#"):
         return key[1:]
     return key.title() if key.islower() else key

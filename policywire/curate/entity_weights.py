@@ -49,6 +49,9 @@ GENERIC: frozenset[str] = frozenset(
 )
 
 GENERIC_WEIGHT = 0.35
+# A country or territory (`entity_places`, ids "cldr:…"): a broad subject, like a concept;
+# the ones AI-policy articles name all the time (Germany, the US…) keep their GENERIC id.
+PLACE_WEIGHT = 0.6
 ALIAS_WEIGHT = 1.0
 NAME_WEIGHT = 1.0
 GERMAN_NOUN_WEIGHT = 0.4
@@ -58,9 +61,12 @@ DATE_WEIGHT = 0.6
 
 
 def alias_weight(entity_id: str) -> float:
-    """The weight of an alias id ("eu-commission") or a concept id ("~guidelines")."""
+    """The weight of an alias id ("eu-commission"), a concept id ("~guidelines") or a place id
+    ("cldr:AT", "tz:Europe/Vienna": a city weighs what a name weighs)."""
     if entity_id[0] == "~":
         return GENERIC_WEIGHT if entity_id in BROAD_CONCEPTS else CONCEPT_WEIGHT
+    if entity_id.startswith("cldr:"):
+        return PLACE_WEIGHT
     return GENERIC_WEIGHT if entity_id in GENERIC else ALIAS_WEIGHT
 
 

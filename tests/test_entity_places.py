@@ -1,0 +1,78 @@
+"""Place names from the CLDR (`policywire.curate.entity_places`) as names that compare equal
+across languages, and the guards that keep common words and first names out."""
+
+from __future__ import annotations
+
+import pytest
+
+from policywire.curate.entities import extract_entities, label
+from policywire.curate.entity_places import place_spellings, spelling_key
+
+
+def _places(title: str, summary: str = "", language: str | None = None) -> set[str]:
+    keys = extract_entities(title, summary, language).all
+    return {k for k in keys if k.startswith(("cldr:", "tz:"))}
+
+
+@pytest.mark.parametrize(
+    ("spellings", "place"),
+    [
+        (("Vienna", "Wien", "Vienne", "Viena", "Wenen", "Wiedeń"), "tz:Europe/Vienna"),
+        (("Lisbon", "Lisbona", "Lisbonne", "Lissabon", "Lisboa"), "tz:Europe/Lisbon"),
+        (("Switzerland", "Svizzera", "Suisse", "Schweiz", "Suiza", "Suíça"), "cldr:CH"),
+    ],
+)
+def test_one_place_has_one_id_in_every_language(spellings: tuple[str, ...], place: str) -> None:
+    ids = place_spellings().ids
+    assert {ids[spelling_key(s)] for s in spellings} == {place}
+
+
+def test_a_country_the_alias_table_knows_keeps_its_id_in_the_new_languages() -> None:
+    # "Alemanha" and "Alemania" are only CLDR's; Germany was already the alias `germany`.
+    for text, language in [("Governo da Alemanha aprova", "pt"), ("Visita a Alemania", "es")]:
+        assert "germany" in extract_entities(text, "", language).all
+
+
+def test_a_multi_word_country_is_one_name_not_its_words() -> None:
+    found = extract_entities("Accordo tra Corea del Sud e Giappone", "", "it")
+    assert {"cldr:KR", "cldr:JP"} <= found.all
+    assert not {"corea", "sud", "giappone"} & found.all
+    assert label("cldr:KR") == "South Korea"
+
+
+def test_two_languages_share_the_place_names_of_one_event() -> None:
+    english = _places("Talks resume in Vienna", "Delegations from Switzerland arrived.", "en")
+    german = _places("Gespräche in Wien gehen weiter", "Auch die Schweiz ist dabei.", "de")
+    assert english == german == {"tz:Europe/Vienna", "cldr:CH"}
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "language"),
+    [
+        # "Gana" is Ghana in Italian and "wins" in Spanish: a sentence's first word only.
+        ("Gana el Real Madrid en casa", "", "es"),
+        # a place name written in lower case is a word, whatever CLDR says
+        ("", "La squadra ha giocato in casa contro la ghana.", "it"),
+    ],
+)
+def test_a_place_spelling_that_reads_as_a_word_is_not_a_place(
+    title: str, summary: str, language: str
+) -> None:
+    assert "cldr:GH" not in extract_entities(title, summary, language).all
+
+
+def test_a_place_at_a_sentence_start_counts_when_the_article_capitalizes_it_again() -> None:
+    found = extract_entities("Ghana votes", "Observers praised Ghana's count.", "en")
+    assert "cldr:GH" in found.all
+
+
+def test_short_and_shared_spellings_are_left_to_the_names() -> None:
+    ids = place_spellings().ids
+    assert all(sum(c.isalpha() for c in key) >= 4 for key in ids)  # no "Rom", "Man"
+    assert spelling_key("Salvador") not in ids  # El Salvador, and Bahia's capital
+    assert spelling_key("Jersey") not in ids  # spelled alike everywhere: a name already
+    assert spelling_key("European Union") not in ids  # every AI-policy article names it
+
+
+def test_the_table_is_built_once() -> None:
+    assert place_spellings() is place_spellings()
