@@ -23,8 +23,9 @@ from tests.fakes.openai_api import FakeOpenAI
 
 
 @pytest.fixture(scope="module")
-def universal() -> UniversalEncoder:
-    return UniversalEncoder()
+def universal(tmp_path_factory: pytest.TempPathFactory) -> UniversalEncoder:
+    # Its table file in a temporary folder, not the user's cache (tests/test_universal_memory.py)
+    return UniversalEncoder(cache_dir=tmp_path_factory.mktemp("model-cache"))
 
 
 def test_the_default_model_is_multilingual_and_normalized(universal: UniversalEncoder) -> None:

