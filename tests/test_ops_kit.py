@@ -197,6 +197,9 @@ def test_the_unit_is_type_notify_with_the_watchdog() -> None:
     assert Path(program).name == "policywire" and arguments == ["run"]
     assert service["User"] not in {"root", "0"}
     assert service["StateDirectory"] == "policywire"
+    # The model's table file goes to the unit's cache directory, not the backed-up state.
+    assert service["CacheDirectory"] == "policywire"
+    assert "POLICYWIRE_MODEL_CACHE=/var/cache/policywire" in service["Environment"].split()
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
