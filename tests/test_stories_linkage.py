@@ -1,4 +1,4 @@
-"""The average-linkage guard's vectorized mean is the mean `pair_value` gives pair by pair."""
+"""The average-linkage guard's batched means are the means `pair_value` gives pair by pair."""
 
 from __future__ import annotations
 
@@ -8,64 +8,121 @@ import random
 import pytest
 
 from policywire.curate.stories_batch import PairScorer
-from policywire.curate.stories_linkage import CrossScores
-from policywire.curate.story_scoring import GroupingParams, pair_value
+from policywire.curate.stories_linkage import Check, CrossScores
+from policywire.curate.stories_partners import decisive_partners
+from policywire.curate.story_scoring import (
+    ArticleFeatures,
+    GroupingParams,
+    decisive_signal,
+    links_to,
+    pair_value,
+)
 from tests.grouping_windows import random_window as _window
 
+_FLOORS = (0.0, 0.3, 0.5, 0.8, 1.1)
 
-@pytest.mark.parametrize(("seed", "vectors"), [(1, 1.0), (2, 1.0), (3, 1.0), (4, 0.0), (5, 0.0)])
-def test_the_mean_across_two_clusters_is_the_plain_mean_of_pair_values(
+
+def _plain_mean(
+    features: list[ArticleFeatures], params: GroupingParams, left: list[int], right: list[int]
+) -> float:
+    window = params.window.total_seconds()
+    total = sum(pair_value(features[i], features[j], params, window) for i in left for j in right)
+    return total / (len(left) * len(right))
+
+
+def _random_checks(size: int, rng: random.Random, rounds: int) -> list[tuple[list[int], list[int]]]:
+    """Disjoint pairs of random clusters of 1 to 19 articles."""
+    found = []
+    for _ in range(rounds):
+        members = rng.sample(range(size), rng.randrange(2, 20))
+        cut = rng.randrange(1, len(members))
+        found.append((sorted(members[:cut]), sorted(members[cut:])))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("seed", "vectors"), [(1, 1.0), (2, 1.0), (3, 1.0), (4, 0.0), (5, 0.0), (6, 0.5)]
+)
+def test_every_mean_of_a_batch_is_the_plain_mean_or_a_bound_on_its_side(
     seed: int, vectors: float
 ) -> None:
     params = GroupingParams()
-    window = params.window.total_seconds()
     features = _window(40, seed, vectors=vectors)
-
-    def value(i: int, j: int) -> float:
-        return pair_value(features[i], features[j], params, window)
-
-    cross = CrossScores(features, PairScorer(features, params))
-    assert cross.enabled
     rng = random.Random(seed)
-    for round_ in range(30):
-        members = rng.sample(range(len(features)), rng.randrange(2, 20))
-        cut = rng.randrange(1, len(members))
-        left, right = sorted(members[:cut]), sorted(members[cut:])
-        plain = sum(value(i, j) for i in left for j in right) / (len(left) * len(right))
-        # Fresh roots: no token index is reused from another pair of clusters.
-        roots = (1000 + 2 * round_, 1001 + 2 * round_)
-        for floor in (0.0, 0.3, 0.5, 0.8, 1.1):
-            exact = cross.mean(roots[0], left, roots[1], right, floor, exact_below=True)
-            if exact < floor:
-                assert exact == pytest.approx(plain, abs=1e-6)
-            else:  # names, titles and links only add: a lower bound above the floor suffices
-                assert plain >= floor - 1e-6
-            bound = cross.mean(roots[0], left, roots[1], right, floor, exact_below=False)
-            assert (bound >= floor) == (plain >= floor - 1e-9)
+    pairs = _random_checks(len(features), rng, 30)
+    plain = [_plain_mean(features, params, left, right) for left, right in pairs]
+    for floor in _FLOORS:
+        for exact_below in (True, False):
+            # Fresh scores per batch: no index or cached pair is reused from another batch,
+            # and fresh roots, as each check's clusters are made up.
+            cross = CrossScores(features, PairScorer(features, params))
+            checks = [
+                Check(1000 + 2 * n, left, 1001 + 2 * n, right, floor, exact_below)
+                for n, (left, right) in enumerate(pairs)
+            ]
+            for got, expected in zip(cross.means(checks), plain, strict=True):
+                assert got is not None
+                assert (got >= floor) == (expected >= floor - 1e-9)
+                if got < floor and (exact_below or not cross.closed):
+                    assert got == pytest.approx(expected, abs=1e-6)
 
 
-def test_indexes_follow_the_clusters_they_were_built_for() -> None:
+def test_a_batch_reuses_what_it_scored_and_is_right_after_clusters_join() -> None:
     params = GroupingParams()
-    window = params.window.total_seconds()
-    features = _window(12, 7)
-
-    def value(i: int, j: int) -> float:
-        return pair_value(features[i], features[j], params, window)
-
+    features = _window(24, 7)
     cross = CrossScores(features, PairScorer(features, params))
     # Cluster 0 = {0..3} and cluster 4 = {4..7} are indexed, then joined into 0.
     first, second, third = [0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]
-    cross.mean(0, first, 8, third, 2.0, exact_below=True)
-    cross.mean(4, second, 8, third, 2.0, exact_below=True)
+    cross.means([Check(0, first, 8, third, 2.0), Check(4, second, 8, third, 2.0)])
     cross.merged(0, 4)
     joined = sorted(first + second)
-    got = cross.mean(0, joined, 8, third, 2.0, exact_below=True)
-    plain = sum(value(i, j) for i in joined for j in third) / (len(joined) * len(third))
-    assert got == pytest.approx(plain, abs=1e-6)
+    (got,) = cross.means([Check(0, joined, 8, third, 2.0)])
+    assert got == pytest.approx(_plain_mean(features, params, joined, third), abs=1e-6)
 
 
-def test_a_window_with_and_without_vectors_uses_the_plain_loop() -> None:
+def test_in_order_a_check_after_a_join_of_its_clusters_is_left_unanswered() -> None:
     params = GroupingParams()
-    features = _window(4, 9)
+    features = _window(24, 8)
+    cross = CrossScores(features, PairScorer(features, params))
+    a, b, c, d = [0, 1], [2, 3], [4, 5], [6, 7]
+    # Floor 0: every check joins, so a later check on cluster 0 or 2 cannot be answered,
+    # nor one sharing a cluster with a check left unanswered; cluster 6 is untouched.
+    checks = [
+        Check(0, a, 2, b, 0.0),
+        Check(0, a, 4, c, 0.0),
+        Check(4, c, 6, d, 0.0),
+        Check(6, d, 8, [8, 9], 0.0),
+    ]
+    answers = cross.means(checks, in_order=True)
+    assert answers[0] is not None and answers[1] is None and answers[2] is None
+    assert answers[3] is None  # cluster 6 was in check 2, left unanswered
+    alone = cross.means([Check(6, d, 8, [8, 9], 0.0)], in_order=True)
+    assert alone[0] is not None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 9])
+def test_every_pair_a_link_or_titles_may_decide_is_a_partner(seed: int) -> None:
+    params = GroupingParams()
+    features = _window(80, seed)
+    partners = decisive_partners(features, PairScorer(features, params))
+    found = 0
+    for i, a in enumerate(features):
+        for j, b in enumerate(features):
+            if i == j:
+                continue
+            # Out of the window a pair scores 0 whatever it shares: it may be left out.
+            close = abs(a.time - b.time) <= params.window.total_seconds()
+            if close and (decisive_signal(a, b, params) or links_to(a, b)):
+                assert j in partners[i]
+                found += 1
+    assert found > 10  # the window has such pairs
+
+
+def test_a_window_with_and_without_vectors_scores_every_pair() -> None:
+    params = GroupingParams()
+    features = _window(6, 9)
     features[2] = dataclasses.replace(features[2], vector=None)
-    assert not CrossScores(features, PairScorer(features, params)).enabled
+    cross = CrossScores(features, PairScorer(features, params))
+    assert not cross.closed
+    (got,) = cross.means([Check(0, [0, 1, 2], 3, [3, 4, 5], 0.5, exact_below=False)])
+    assert got == pytest.approx(_plain_mean(features, params, [0, 1, 2], [3, 4, 5]), abs=1e-6)

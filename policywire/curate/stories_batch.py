@@ -143,9 +143,9 @@ class PairScorer:
         linked = self._links_to(a, b)
         own_site = self.sites[a] == self.sites[b]
         decisive = (self.link_ids[a] == self.link_ids[b]) | (linked & ~own_site & ~reads_apart)
-        decisive |= self._near_identical_titles(a, b)
+        decisive |= self.near_identical_titles(a, b)
         bonus = np.where(linked & (own_site | reads_apart), params.own_site_link, 0.0)
-        names = self._names(a, b)
+        names = self.names_values(a, b)
         combined = np.minimum(1.0, self.semantic_share(similarity) + params.names_weight * names)
         penalty, apart = self.penalty(a, b)
         with_vectors = np.maximum(0.0, np.minimum(1.0, combined + bonus) - penalty)
@@ -163,7 +163,7 @@ class PairScorer:
         backward, _ = self.links.find(b, self.link_ids[a])
         return forward | backward
 
-    def _near_identical_titles(self, a: _Ints, b: _Ints) -> _Bools:
+    def near_identical_titles(self, a: _Ints, b: _Ints) -> _Bools:
         """`decisive_signal`'s title test: Jaccard of the title words ≥ `title_similarity`,
         the same numbers, three words or more; the cheap tests first, the sets last."""
         threshold = self.params.title_similarity
@@ -181,7 +181,7 @@ class PairScorer:
             result[which] = common / union >= threshold
         return result
 
-    def _names(self, a: _Ints, b: _Ints) -> _Floats:
+    def names_values(self, a: _Ints, b: _Ints) -> _Floats:
         """`names_value` for every pair."""
         params, names = self.params, self.names
         pair, entry = names.expand(a)

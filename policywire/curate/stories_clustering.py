@@ -9,15 +9,15 @@ Kept apart from the entry points because it is the one stateful part of grouping
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from functools import partial
+import heapq
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from policywire.curate.stories_batch import PairScorer
 from policywire.curate.stories_candidates import candidate_pairs
 from policywire.curate.stories_explain import reason_line, whole_hours
-from policywire.curate.stories_linkage import CrossScores
+from policywire.curate.stories_linkage import Check, CrossScores
 from policywire.curate.story_scoring import (
     ArticleFeatures,
     GroupingParams,
@@ -29,12 +29,23 @@ __all__ = ["Clustering"]
 
 
 _MAX_NEAR_MISSES = 6  # "kept apart" lines per story, strongest first
+_State = tuple[int, int, int, int]  # (root, size, root, size) of two clusters
+_AHEAD = 256  # guard checks computed in one batch
+_SCAN = 2048  # how far past the walk a batch looks for them
 
 
 class _UnionFind:
-    def __init__(self, size: int) -> None:
+    """Clusters of article indexes, with what the guards ask of a cluster kept up to date on
+    each union (its time span, how many members lack a vector), so a guard need not walk the
+    members."""
+
+    def __init__(self, features: Sequence[ArticleFeatures]) -> None:
+        size = len(features)
         self.parent = list(range(size))
         self.members: dict[int, list[int]] = {i: [i] for i in range(size)}
+        self.earliest = [f.time for f in features]
+        self.latest = list(self.earliest)
+        self.without_vector = [int(f.vector is None) for f in features]
 
     def find(self, i: int) -> int:
         parent = self.parent
@@ -49,10 +60,61 @@ class _UnionFind:
         self.parent[child] = root
         self.members[root].extend(self.members.pop(child))
         self.members[root].sort()
+        self.earliest[root] = min(self.earliest[root], self.earliest[child])
+        self.latest[root] = max(self.latest[root], self.latest[child])
+        self.without_vector[root] += self.without_vector[child]
         return root
+
+    def state(self, ri: int, rj: int) -> _State:
+        """Two clusters by root and size: a cluster only grows and a root never comes back,
+        so this names their members for the whole run."""
+        return (ri, len(self.members[ri]), rj, len(self.members[rj]))
 
 
 _Scored = list[tuple[float, int, int]]  # (-score, i, j)
+
+
+class _LookAhead:
+    """Which positions of the passing pairs the next batch of guard checks looks at: those
+    never looked at (from `frontier` on) and those whose clusters have changed since."""
+
+    def __init__(self) -> None:
+        self.frontier = 0
+        self._changed: list[int] = []  # a heap of positions to look at again
+        self._watched: dict[int, list[int]] = {}  # positions looked at, by cluster root
+        self._later: list[int] = []  # positions deferred to the next batch
+
+    def positions(self, at: int, end: int) -> Iterator[int]:
+        """`at` first, then the changed and deferred positions after it, then new ones up to
+        `_SCAN` past `at`, each in order."""
+        heap = self._changed
+        for position in self._later:
+            heapq.heappush(heap, position)
+        self._later = []
+        yield at
+        while heap:
+            position = heapq.heappop(heap)
+            if position > at:
+                yield position
+        start = max(at + 1, self.frontier)
+        for position in range(start, min(end, at + 1 + _SCAN)):
+            self.frontier = position + 1
+            yield position
+
+    def defer(self, position: int) -> None:
+        """A position to look at again in the next batch."""
+        self._later.append(position)
+
+    def watch(self, position: int, ri: int, rj: int) -> None:
+        """A position whose check depends on the clusters rooted at `ri` and `rj`."""
+        self._watched.setdefault(ri, []).append(position)
+        self._watched.setdefault(rj, []).append(position)
+
+    def changed(self, ri: int, rj: int) -> None:
+        """The clusters rooted at `ri` and `rj` are joining."""
+        for root in (ri, rj):
+            for position in self._watched.pop(root, ()):
+                heapq.heappush(self._changed, position)
 
 
 class Clustering:
@@ -62,28 +124,18 @@ class Clustering:
         self.features = features
         self.params = params
         self.window = params.window.total_seconds()
-        self.clusters = _UnionFind(len(features))
+        self.clusters = _UnionFind(features)
         self.reasons: dict[int, list[str]] = {}
         self._refused: dict[int, int] = {}  # refused joins recorded, by cluster root
-        # Why two clusters were refused, by (root, size, root, size): a cluster only grows and
-        # its root never changes back, so root and size name its members. Two large clusters
-        # are offered each other by many pairs; the mean over all their pairs is taken once.
-        self._guarded: dict[tuple[int, int, int, int], str] = {}
+        # Why two clusters were refused, by `_UnionFind.state`. Two large clusters are offered
+        # each other by many pairs; the mean over all their pairs is taken once.
+        self._guarded: dict[_State, str] = {}
+        # Cross means computed ahead of the walk through the passing pairs, by state: a
+        # refusal changes no cluster, so the next checks can be computed together (`join`).
+        self._means: dict[_State, float] = {}
+        self._ahead = _LookAhead()
         self.scorer = PairScorer(features, params)
         self._cross = CrossScores(features, self.scorer)
-
-    def cross_mean(
-        self, ri: int, left: Sequence[int], rj: int, right: Sequence[int], floor: float
-    ) -> float:
-        """The mean pair score over i in `left` (cluster `ri`), j in `right` (`rj`), or a
-        bound of it on the same side of `floor` where the exact figure would go unread."""
-        if self._cross.enabled:
-            refused = self._refused
-            noted = any(refused.get(r, 0) < _MAX_NEAR_MISSES for r in (ri, rj))
-            return self._cross.mean(ri, left, rj, right, floor, exact_below=noted)
-        lefts = np.repeat(np.asarray(left, dtype=np.int64), len(right))
-        rights = np.tile(np.asarray(right, dtype=np.int64), len(left))
-        return float(self.scorer.values(lefts, rights).mean())
 
     def pair_line(self, i: int, j: int, signals: PairScore | None = None) -> str:
         a, b = self.features[i], self.features[j]
@@ -113,32 +165,111 @@ class Clustering:
     def join(self, passing: _Scored) -> None:
         """Join the clusters of each passing pair, strongest first, unless a guard objects."""
         clusters, reasons = self.clusters, self.reasons
-        for _, i, j in passing:
+        for at, (_, i, j) in enumerate(passing):
             ri, rj = clusters.find(i), clusters.find(j)
             if ri == rj:
                 continue
-            left, right = clusters.members[ri], clusters.members[rj]
-            state = (ri, len(left), rj, len(right))
+            state = clusters.state(ri, rj)
             why = self._guarded.get(state)
             if why is None:
-                why = _join_guard(
-                    left,
-                    right,
-                    self.features,
-                    self.window,
-                    self.params,
-                    partial(self.cross_mean, ri, left, rj, right),
-                )
+                why = self._guard(state, passing, at)
                 if why:
                     self._guarded[state] = why
             if why:
                 self._note_kept_apart(ri, rj, i, j, why)
                 continue
+            self._ahead.changed(ri, rj)
             root = clusters.union(ri, rj)
             self._cross.merged(root, rj if root == ri else ri)
             moved = reasons.pop(rj if root == ri else ri, [])
             line = f"grouped: {self.pair_line(i, j)}"
             reasons.setdefault(root, []).extend([line, *moved])
+
+    def _guard(self, state: _State, passing: _Scored, at: int) -> str:
+        """Why the two clusters of `state` must not join ("" when they may); the cross mean
+        is asked for only when the cheaper guards pass."""
+        ri, _, rj, _ = state
+        why = _cheap_guard(self.clusters, ri, rj, self.window, self.params)
+        if why is not None:
+            return why
+        floor = self._floor(ri, rj)
+        mean = self._means.pop(state, None)
+        if mean is None:
+            self._compute_ahead(passing, at)
+            mean = self._means.pop(state)
+        if mean < floor:
+            return f"too unlike the rest of the story (mean score {mean:.2f} < {floor})"
+        return ""
+
+    def _floor(self, ri: int, rj: int) -> float:
+        semantic = not (self.clusters.without_vector[ri] or self.clusters.without_vector[rj])
+        return self.params.semantic_cluster_floor if semantic else self.params.cluster_floor
+
+    def _compute_ahead(self, passing: _Scored, at: int) -> None:
+        """The cross means of the checks the walk will meet from `at` on: one batch
+        (`CrossScores.means`) instead of one call per check.
+
+        A refusal changes no cluster, a join changes two. So a check is put in the batch only
+        when no join the walk may make before it touches its clusters; the others wait for a
+        later batch (`_LookAhead.defer`), as do the positions whose clusters a join changed
+        (`_LookAhead.changed`). Each pair is looked at about once however often this runs."""
+        clusters, ahead = self.clusters, self._ahead
+        checks: list[Check] = []
+        positions: list[int] = []
+        seen: set[_State] = set()
+        blocked: set[int] = set()  # roots a join ahead of the batch's next check may change
+        for position in ahead.positions(at, len(passing)):
+            _, i, j = passing[position]
+            ri, rj = clusters.find(i), clusters.find(j)
+            if ri == rj:
+                continue  # for good
+            state = clusters.state(ri, rj)
+            if state in self._guarded or state in seen:
+                continue
+            seen.add(state)
+            known = self._means.get(state)
+            why = _cheap_guard(clusters, ri, rj, self.window, self.params)
+            if why:  # a larger or longer cluster is refused too: never looked at again
+                self._guarded[state] = why
+            elif why == "" or (known is not None and known >= self._floor(ri, rj)):
+                blocked.update((ri, rj))  # they join when the walk gets there
+                ahead.watch(position, ri, rj)
+            elif known is not None:
+                continue
+            elif ri in blocked or rj in blocked:
+                blocked.update((ri, rj))
+                ahead.defer(position)
+            else:
+                positions.append(position)
+                checks.append(
+                    Check(
+                        ri,
+                        clusters.members[ri],
+                        rj,
+                        clusters.members[rj],
+                        self._floor(ri, rj),
+                        self._noted(ri, rj),
+                    )
+                )
+                if len(checks) == _AHEAD:
+                    break
+        self._store(checks, positions)
+
+    def _store(self, checks: list[Check], positions: list[int]) -> None:
+        """Compute a batch; what a join in it may make wrong comes back later."""
+        for check, position, mean in zip(
+            checks, positions, self._cross.means(checks, in_order=True), strict=True
+        ):
+            ri, rj = check.left_root, check.right_root
+            if mean is None:
+                self._ahead.defer(position)
+                continue
+            self._means[self.clusters.state(ri, rj)] = mean
+            self._ahead.watch(position, ri, rj)
+
+    def _noted(self, ri: int, rj: int) -> bool:
+        """Whether a refusal between these clusters would be written out (with its mean)."""
+        return any(self._refused.get(r, 0) < _MAX_NEAR_MISSES for r in (ri, rj))
 
     def _note_kept_apart(self, ri: int, rj: int, i: int, j: int, why: str) -> None:
         """A refused join, recorded on both clusters while each has few: a large story can
@@ -166,27 +297,17 @@ class Clustering:
                     reasons[root].append(line)
 
 
-def _join_guard(
-    left: Sequence[int],
-    right: Sequence[int],
-    features: Sequence[ArticleFeatures],
-    window: float,
-    params: GroupingParams,
-    cross_mean: Callable[[float], float],
-) -> str:
-    """Why two clusters must not join ("" when they may). `cross_mean(floor)`: the mean pair
-    score across them (or a bound on the same side of `floor`), asked for only when the
-    cheaper guards pass."""
+def _cheap_guard(
+    clusters: _UnionFind, ri: int, rj: int, window: float, params: GroupingParams
+) -> str | None:
+    """Why two clusters must not join by size or time span, "" when both are single articles
+    (the pair passed, nothing else to ask), None when the cross mean must decide."""
+    left, right = clusters.members[ri], clusters.members[rj]
     if len(left) + len(right) > params.max_story_articles:
         return f"a story holds at most {params.max_story_articles} articles"
-    times = [features[i].time for i in (*left, *right)]
-    if max(times) - min(times) > window:
+    earliest = min(clusters.earliest[ri], clusters.earliest[rj])
+    if max(clusters.latest[ri], clusters.latest[rj]) - earliest > window:
         return f"together they would span more than {whole_hours(window)} h"
     if len(left) == 1 and len(right) == 1:
         return ""
-    semantic = all(features[i].vector is not None for i in (*left, *right))
-    floor = params.semantic_cluster_floor if semantic else params.cluster_floor
-    mean = cross_mean(floor)
-    if mean < floor:
-        return f"too unlike the rest of the story (mean score {mean:.2f} < {floor})"
-    return ""
+    return None
