@@ -13,6 +13,9 @@ from policywire.curate.story_scoring import ArticleFeatures, GroupingParams, art
 from tests.helpers import NOW, item, matched
 
 _NAMES = ["Mistral AI", "Microsoft", "Garante", "OpenAI", "Brussels", "Helsinki", "Northwind"]
+# Countries, in two languages ("Germania" is `germany`): titles that name two of them and
+# summaries that may name neither conflict (`story_scoring.places_conflict`).
+_COUNTRIES = ["Japan", "Thailand", "Germany", "Germania", "Poland"]
 _WORDS = ["fine", "probe", "deal", "chips", "court", "vote", "talks", "model"]
 _NAMELESS_TITLES = [
     "regulators weigh new limits on chatbot data",
@@ -31,6 +34,8 @@ def random_window(size: int, seed: int, *, vectors: float = 1.0) -> list[Article
     features = []
     for n in range(size):
         names = rng.sample(_NAMES, 2)
+        if rng.random() < 0.4:
+            names[0] = rng.choice(_COUNTRIES)
         title = f"{names[0]} {' '.join(rng.sample(_WORDS, 3))} {names[1]}"
         if rng.random() < 0.2:  # no names: near-identical titles are all they can share
             title = rng.choice(_NAMELESS_TITLES)
@@ -42,7 +47,7 @@ def random_window(size: int, seed: int, *, vectors: float = 1.0) -> list[Article
             n,
             title=title,
             link=link,
-            summary=f"{names[1]} said so. Then {rng.choice(_NAMES)} answered.",
+            summary=f"{names[1]} said so. Then {rng.choice(_NAMES + _COUNTRIES)} answered.",
             feed=f"https://feed{rng.randrange(3)}.example/rss",
             published=NOW + timedelta(hours=rng.uniform(0, 90)),  # some pairs out of the window
             language=rng.choice(["en", "it", "", None]),

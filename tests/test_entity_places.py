@@ -76,3 +76,22 @@ def test_short_and_shared_spellings_are_left_to_the_names() -> None:
 
 def test_the_table_is_built_once() -> None:
     assert place_spellings() is place_spellings()
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "language", "entity_id"),
+    [
+        ("Il voto", "Solo uno dei due governi ha firmato.", "it", "un"),
+        ("What the ruling tells us", "Judges told us more.", "en", "us"),
+        ("Uk-based firm", "", "en", "uk"),
+    ],
+)
+def test_a_short_acronym_written_in_lower_case_is_a_word(
+    title: str, summary: str, language: str, entity_id: str
+) -> None:
+    assert entity_id not in extract_entities(title, summary, language).all
+
+
+def test_a_short_acronym_in_capitals_is_the_name() -> None:
+    found = extract_entities("US tariffs", "The UNO and the UK replied.", "de").all
+    assert {"us", "un", "uk"} <= found

@@ -42,7 +42,7 @@ from policywire.curate.entity_weights import (
 )
 from policywire.curate.entity_words import COMMON_WORDS, fold_name
 
-__all__ = ["Entities", "extract_entities", "label", "weight"]
+__all__ = ["Entities", "country_names", "extract_entities", "label", "weight"]
 
 SUMMARY_CHARS = 600
 
@@ -78,6 +78,7 @@ class _Aliases:
     part_words: frozenset[str]  # words of the hand-written multi-word spellings
     places: frozenset[str]  # the spelling keys only CLDR gives: checked like names
     labels: dict[str, str]  # id → how it reads
+    capitals: frozenset[str]  # spelling keys that count only written in capitals ("US")
 
 
 @cache
@@ -86,10 +87,18 @@ def _aliases() -> _Aliases:
     names (`entity_places`), a place taking the id of a hand-written alias it shares a
     spelling with ("Alemanha" → `germany`)."""
     spellings: dict[str, str] = {}
+    written: dict[str, list[str]] = {}  # spelling key → the spellings as written
     every = {**ALIASES, **{f"~{key}": value for key, value in CONCEPTS.items()}}
     for entity_id in sorted(every):
         for spelling in every[entity_id]:
             spellings.setdefault(spelling_key(spelling), entity_id)
+            written.setdefault(spelling_key(spelling), []).append(spelling)
+    # A short acronym is a word in lower case: "tells us", Italian and Spanish "uno".
+    capitals = frozenset(
+        key
+        for key, forms in written.items()
+        if all(form.isupper() for form in forms) and sum(c.isalpha() for c in key) <= 3
+    )
     table = place_spellings()
     hand_ids: dict[str, str] = {}
     for key, place in table.ids.items():
@@ -111,7 +120,7 @@ def _aliases() -> _Aliases:
         **{entity_id: spellings[0] for entity_id, spellings in sorted(ALIASES.items())},
         **{f"~{key}": spellings[0] for key, spellings in sorted(CONCEPTS.items())},
     }
-    return _Aliases(pattern, spellings, part_words, places, labels)
+    return _Aliases(pattern, spellings, part_words, places, labels, capitals)
 
 
 _CAPITALIZED_ONLY = frozenset({"eu-commission", "garante", "mistral", "meta"})
@@ -189,6 +198,8 @@ def _names(
         # spelling counts only when capitalized.
         if entity_id in _CAPITALIZED_ONLY and aligned and not text[match.start()].isupper():
             continue
+        if key in aliases.capitals and aligned and not text[match.start() : match.end()].isupper():
+            continue
         if key in aliases.places:
             if aligned and not _counts_as_place(text, match, other, title_case):
                 continue
@@ -236,6 +247,47 @@ def _counts_as_place(text: str, match: re.Match[str], other: str, title_case: bo
         return True  # "Stati Uniti", "Zuid-Korea": a multi-word name is no common word
     initial = title_case or _starts_sentence(text, match.start())
     return not initial or _looks_like_a_name(word) or _capitalized_inside(word, other)
+
+
+# CLDR lists the United Nations among its territories ("UN"): an institution, not a country.
+_NOT_COUNTRIES = frozenset({"un"})
+
+
+@cache
+def _country_ids() -> frozenset[str]:
+    """The ids of the CLDR's countries and territories, under the id of the hand-written
+    alias a country joined ("Alemanha" made `germany` one); not the time zones' cities, as
+    "Tallinn" in one title and "Estonia" in the other is one place, not two."""
+    aliases = _aliases()
+    ids = set()
+    for key, place in place_spellings().ids.items():
+        entity_id = aliases.ids.get(key, place)
+        if place.startswith("cldr:") and entity_id not in _NOT_COUNTRIES:
+            ids.add(entity_id)
+    return frozenset(ids)
+
+
+def country_names(text: str) -> frozenset[str]:
+    """The countries `text` names with a capital letter, wherever in a sentence: unlike
+    `extract_entities`, a headline's first word counts ("Thailand's conservatives win"),
+    as its only use (`story_scoring.places_conflict`) asks which countries a text is about,
+    not which names two articles share."""
+    if not text:
+        return frozenset()
+    folded = fold_name(text)
+    aligned = len(folded) == len(text)
+    aliases, countries = _aliases(), _country_ids()
+    found = set()
+    for match in aliases.pattern.finditer(folded):
+        key = " ".join(re.split(r"[\s-]+", match.group()))
+        entity_id = aliases.ids[key]
+        # "tells us" is no United States: the capitals are read where folding kept positions.
+        written = text[match.start() : match.end()] if aligned else ""
+        if written and not (written.isupper() if key in aliases.capitals else written[0].isupper()):
+            continue
+        if entity_id in countries:
+            found.add(entity_id)
+    return frozenset(found)
 
 
 def _add_number(word: str, keys: set[str], weights: dict[str, float]) -> None:

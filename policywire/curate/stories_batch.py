@@ -79,6 +79,17 @@ class PairScorer:
         self.totals = np.array([f.total for f in features], dtype=np.float64)
         self._index_names(features)
         self._index_titles_and_links(features)
+        self._index_places(features)
+
+    def _index_places(self, features: Sequence[ArticleFeatures]) -> None:
+        ids: dict[str, int] = {}
+        titles = [[(ids.setdefault(k, len(ids)), 1.0) for k in f.title_places] for f in features]
+        named = [[(ids.setdefault(k, len(ids)), 1.0) for k in f.places] for f in features]
+        self.title_places = _Sets(titles, len(ids))
+        self.places = _Sets(named, len(ids))
+        # Only pairs whose titles both name a country can conflict: most pairs are ruled out
+        # without a set operation.
+        self.has_title_places = np.array([bool(f.title_places) for f in features], dtype=bool)
 
     def _index_names(self, features: Sequence[ArticleFeatures]) -> None:
         ids: dict[str, int] = {}
@@ -150,6 +161,7 @@ class PairScorer:
         penalty, apart = self.penalty(a, b)
         with_vectors = np.maximum(0.0, np.minimum(1.0, combined + bonus) - penalty)
         value = np.where(vectors, with_vectors, np.minimum(1.0, names + bonus))
+        value = self.apart_places(value, a, b)
         value = np.where(decisive, 1.0, value)
         value[apart > self.window] = 0.0
         return value
@@ -209,6 +221,27 @@ class PairScorer:
         ratio = np.divide(total, total + against, out=np.zeros(count), where=any_shared)
         value[any_shared] = (ratio * scale)[any_shared]
         return value
+
+    def apart_places(self, value: _Floats, a: _Ints, b: _Ints) -> _Floats:
+        """`value` less `story_scoring.places_penalty` of each pair, for index arrays that
+        broadcast to `value`'s shape (pairs, or a cluster's column against another's row)."""
+        penalty = self.params.place_conflict
+        both = self.has_title_places[a] & self.has_title_places[b]
+        if not penalty or not both.any():
+            return value
+        first = np.broadcast_to(a, both.shape)[both]
+        second = np.broadcast_to(b, both.shape)[both]
+        named = self._title_places_in(first, second) + self._title_places_in(second, first)
+        conflict = np.zeros(both.shape, dtype=bool)
+        conflict[both] = named == 0
+        lowered: _Floats = np.where(conflict, np.maximum(0.0, value - penalty), value)
+        return lowered
+
+    def _title_places_in(self, a: _Ints, b: _Ints) -> _Ints:
+        """How many of a's title places b names anywhere."""
+        pair, entry = self.title_places.expand(a)
+        found, _ = self.places.find(b[pair], self.title_places.words[entry])
+        return np.bincount(pair[found], minlength=len(a))
 
     def _missing_heavy(self, a: _Ints, b: _Ints) -> _Floats:
         """The weight of a's heavy title names that b never mentions."""

@@ -70,6 +70,8 @@ def _because(result: PairScore, params: GroupingParams, own_site: bool = True) -
         else f"but reads apart (similarity < {params.link_similarity_floor})"
     )
     linked = f"; links to it {where} +{result.link_bonus:.2f}" if result.link_bonus else ""
+    if result.places_apart:
+        linked += f"; the titles name two countries −{result.places_apart:.2f}"
     if result.similarity is None:
         return f"shared: {names} (weight {result.shared_weight:.1f}){linked}; {score}"
     semantic = semantic_share(result.similarity + result.language_bonus, params)

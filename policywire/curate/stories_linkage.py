@@ -7,7 +7,8 @@ overhead on small arrays, not arithmetic. So checks come here in batches (`Cross
 and every step but one matrix product per check runs once over the batch's pairs, flat.
 
 With vectors, most cross pairs share nothing but their cosine, and their score is a closed
-formula of the cosine, the time between them, their languages and feeds ("plain"). A pair that
+formula of the cosine, the time between them, their languages and feeds, less the penalty of
+two titles naming two different countries (`story_scoring.places_conflict`) ("plain"). A pair that
 shares a name scores that formula plus what the names add (`PairScorer.names_values`); only a pair
 that a link or near-identical titles may decide (`stories_partners`, found once per window)
 needs the whole of `pair_value`. Names only, a pair that shares nothing scores 0. The sum is
@@ -170,7 +171,9 @@ class CrossScores:
         scorer = self.scorer
         share = scorer.semantic_share(scorer.similarity(cosine, first, second))
         penalty, apart = scorer.penalty(first, second)
-        scores: _Floats = np.maximum(0.0, share - penalty)
+        # Two titles naming two countries that neither article names otherwise lose the same
+        # here as in `pair_value`: a conflict of places is a test, not a shared token.
+        scores = scorer.apart_places(np.maximum(0.0, share - penalty), first, second)
         scores[apart > self.window] = 0.0
         return scores
 
@@ -239,11 +242,12 @@ class CrossScores:
         missing = np.array([n for n, code in enumerate(codes) if code not in cache], dtype=np.int64)
         if len(missing):
             a, b = first[missing], second[missing]
-            names = self.scorer.names_values(a, b)
+            scorer = self.scorer
+            names = scorer.names_values(a, b)
             if self.vectors:
                 values = self._with_names(a, b, names)
             else:
-                values = np.minimum(1.0, names)
+                values = scorer.apart_places(np.minimum(1.0, names), a, b)
                 values[np.abs(self.scorer.times[a] - self.scorer.times[b]) > self.window] = 0.0
             cache.update(zip([codes[n] for n in missing.tolist()], values.tolist(), strict=True))
         return np.array([cache[code] for code in codes], dtype=np.float64)
@@ -256,7 +260,7 @@ class CrossScores:
         share = scorer.semantic_share(scorer.similarity(cosine, a, b))
         combined = np.minimum(1.0, share + params.names_weight * names)
         penalty, apart = scorer.penalty(a, b)
-        values: _Floats = np.maximum(0.0, combined - penalty)
+        values = scorer.apart_places(np.maximum(0.0, combined - penalty), a, b)
         values[apart > self.window] = 0.0
         return values
 
