@@ -26,7 +26,10 @@ _Ints = np.ndarray[Any, np.dtype[np.int64]]
 _Floats = np.ndarray[Any, np.dtype[np.float64]]
 _Bools = np.ndarray[Any, np.dtype[np.bool_]]
 
-_CHUNK = 200_000  # pairs per pass: bounded memory however many pairs are asked
+# Pairs per pass: bounded memory however many pairs are asked. Small enough that the two
+# gathered blocks of vectors (8192 × 512 floats each) stay in cache: 200,000 per pass took
+# twice as long on a window's 1.4 million candidates, for the same figures.
+_CHUNK = 8192
 
 
 class _Sets:
@@ -36,10 +39,13 @@ class _Sets:
         self.vocabulary = max(vocabulary, 1)
         sizes = np.array([len(s) for s in sets], dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        words = [sorted(s) for s in sets]
         owner = np.repeat(np.arange(len(sets), dtype=np.int64), sizes)
-        self.words = np.array([w for s in words for w, _ in s], dtype=np.int64)
-        self.values = np.array([v for s in words for _, v in s], dtype=np.float64)
+        words = np.fromiter((w for s in sets for w, _ in s), dtype=np.int64, count=len(owner))
+        values = np.fromiter((v for s in sets for _, v in s), dtype=np.float64, count=len(owner))
+        # Each article's entries by word (then value), as `sorted` of its tuples would put
+        # them: one numpy sort for the window, not one Python sort per article.
+        order = np.lexsort((values, words, owner))
+        self.words, self.values = words[order], values[order]
         self.codes = owner * self.vocabulary + self.words  # sorted: owner, then word
 
     def expand(self, articles: _Ints) -> tuple[_Ints, _Ints]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from policywire.curate.stories_neighbours import nearest_pairs
+from policywire.curate.stories_special import sorted_unique
 from policywire.curate.story_scoring import ArticleFeatures, GroupingParams
 
 __all__ = ["blocking_keys", "candidate_pairs"]
@@ -55,7 +57,7 @@ def candidate_pairs(
         _semantic_pairs(features, params),
         _shared_key_pairs(features, params, postings, keys_of, window, size),
     ]
-    codes = np.unique(np.concatenate(found))
+    codes = sorted_unique(np.concatenate(found))
     first, second = np.divmod(codes, size)
     return first, second
 
@@ -131,40 +133,28 @@ def _shared_key_pairs(
     return codes
 
 
-_SEMANTIC_BLOCK = 256  # rows per matrix product: bounded memory whatever the window holds
-
-
 def _semantic_pairs(
     features: Sequence[ArticleFeatures], params: GroupingParams
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Each article with a vector and its nearest articles within the window.
+    """Each article with a vector and its nearest articles within the window, as codes (a
+    pair may come twice).
 
-    Blocked matrix products over the time-sorted articles, so cross-language partners that
-    share no name are candidates too; only pairs above `semantic_low` can score at all.
+    Matrix products over the time-sorted articles (`stories_neighbours`), so cross-language
+    partners that share no name are candidates too; only pairs above `semantic_low` can
+    score at all.
     """
-    with_vectors = [i for i, f in enumerate(features) if f.vector is not None]
+    with_vectors = np.array([i for i, f in enumerate(features) if f.vector is not None])
     if len(with_vectors) < 2:
         return np.zeros(0, dtype=np.int64)
-    matrix = np.stack([features[i].vector for i in with_vectors])  # type: ignore[misc]
-    times = np.array([features[i].time for i in with_vectors])
-    window = params.window.total_seconds()
-    keep = params.semantic_neighbours
-    pairs: set[tuple[int, int]] = set()
-    for start in range(0, len(with_vectors), _SEMANTIC_BLOCK):
-        stop = min(start + _SEMANTIC_BLOCK, len(with_vectors))
-        lo = int(np.searchsorted(times, times[start] - window, side="left"))
-        hi = int(np.searchsorted(times, times[stop - 1] + window, side="right"))
-        similarity = matrix[start:stop] @ matrix[lo:hi].T
-        for row in range(stop - start):
-            scores = similarity[row]
-            me = start + row
-            scores[me - lo] = -1.0  # not one's own neighbour
-            near = np.flatnonzero(
-                (scores > params.semantic_low) & (np.abs(times[lo:hi] - times[me]) <= window)
-            )
-            if len(near) > keep:
-                near = near[np.argpartition(-scores[near], keep)[:keep]]
-            for column in near:
-                a, b = with_vectors[me], with_vectors[lo + int(column)]
-                pairs.add((a, b) if a < b else (b, a))
-    return _codes(sorted(pairs), len(features))
+    matrix = np.stack([features[i].vector for i in with_vectors.tolist()])
+    times = np.array([features[i].time for i in with_vectors], dtype=np.float64)
+    rows, columns = nearest_pairs(
+        matrix.astype(np.float32, copy=False),
+        times,
+        params.window.total_seconds(),
+        params.semantic_low,
+        params.semantic_neighbours,
+    )
+    a, b = with_vectors[rows].astype(np.int64), with_vectors[columns].astype(np.int64)
+    codes: np.ndarray[Any, np.dtype[np.int64]] = np.minimum(a, b) * len(features) + np.maximum(a, b)
+    return codes

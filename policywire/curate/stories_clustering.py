@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -136,12 +137,14 @@ class Clustering:
         self._ahead = _LookAhead()
         self.scorer = PairScorer(features, params)
         self._cross = CrossScores(features, self.scorer)
+        self._sites: list[int] = self.scorer.sites.tolist()  # for the reason lines
 
     def pair_line(self, i: int, j: int, signals: PairScore | None = None) -> str:
         a, b = self.features[i], self.features[j]
         if signals is None:
             signals = pair_score(a, b, self.params)
-        return reason_line(a, b, signals, self.params)
+        sites = self._sites
+        return reason_line(a, b, signals, self.params, own_site=sites[i] == sites[j])
 
     def scored_candidates(self) -> tuple[_Scored, _Scored]:
         """The candidate pairs that pass (strongest first) and the near misses."""
@@ -155,12 +158,13 @@ class Clustering:
         passes = values >= np.where(both, params.semantic_threshold, params.threshold)
         # Strongest first, ties by position: the order never depends on the input's.
         order = np.lexsort((second, first, -values))
-        passing: _Scored = []
-        near: _Scored = []
-        for at in order.tolist():
-            i, j, result = int(first[at]), int(second[at]), float(values[at])
-            (passing if passes[at] else near).append((-result, i, j))
-        return passing, near
+        first, second, values, passes = first[order], second[order], values[order], passes[order]
+
+        def scored(which: np.ndarray[Any, np.dtype[np.bool_]]) -> _Scored:
+            columns = ((-values[which]).tolist(), first[which].tolist(), second[which].tolist())
+            return list(zip(*columns, strict=True))
+
+        return scored(passes), scored(~passes)
 
     def join(self, passing: _Scored) -> None:
         """Join the clusters of each passing pair, strongest first, unless a guard objects."""

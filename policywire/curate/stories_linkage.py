@@ -30,13 +30,15 @@ import numpy as np
 
 from policywire.curate.stories_batch import PairScorer
 from policywire.curate.stories_partners import decisive_partners
+from policywire.curate.stories_special import Incidence, Side, special_pairs
 from policywire.curate.story_scoring import ArticleFeatures
 
 __all__ = ["Check", "CrossScores"]
 
 _Ints = np.ndarray[Any, np.dtype[np.int64]]
 _Floats = np.ndarray[Any, np.dtype[np.float64]]
-_Index = dict[str, list[int]]  # name → the cluster's members that carry it
+# A bound this close to a floor may be on the wrong side by the order of a sum: ask the exact sum.
+_ROUNDING = 1e-9
 _ONE_BY_ONE = 20  # up to this many decisive pairs are scored one by one, not in bulk
 
 
@@ -65,6 +67,10 @@ class _Pairs:
     owner: _Ints
     starts: _Ints
     counts: _Ints
+    lefts: _Ints  # every check's left members, one check after the other
+    rows: _Ints  # how many each check has
+    rights: _Ints
+    columns: _Ints
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +96,11 @@ class CrossScores:
         self.closed = bool(len(features)) and (self.vectors or not scorer.has_vector.any())
         # What a shared name adds to a pair at most: names count in full without vectors.
         self.names_cap = self.params.names_weight if self.vectors else 1.0
-        self._indexes: dict[int, _Index] = {}  # by cluster root, kept up to date on joins
         self._named: dict[int, float] = {}  # exact scores of pairs sharing a name, by code
         self._decisive: dict[int, float] = {}  # exact scores of the partners' pairs, by code
         if self.closed:
-            self.names = [tuple(f.keys) for f in features]
-            self.partners = decisive_partners(features, scorer)
+            self.names = Incidence(scorer.names.starts, scorer.names.words)
+            self.partners = Incidence.of(decisive_partners(features, scorer))
 
     def means(self, checks: Sequence[Check], *, in_order: bool = False) -> list[float | None]:
         """For each check, the mean of `pair_value(i, j)` over i in `left`, j in `right`, or a
@@ -114,45 +119,36 @@ class CrossScores:
             return [total / int(count) for total, count in zip(sums, pairs.counts, strict=True)]
         plain = self._plain(checks, pairs)
         lower = _slice_sums(plain, pairs, range(len(checks)))
-        plain_of = plain.tolist()
+        floors = [c.floor * int(n) for c, n in zip(checks, pairs.counts.tolist(), strict=True)]
+        special = self._special(pairs, [n for n, f in enumerate(floors) if lower[n] < f])
+        upper = (np.asarray(lower) + self._headroom(plain, pairs, special)).tolist()
         answers: list[float | None] = [None] * len(checks)
         exact: list[int] = []  # the checks whose exact mean is wanted
-        special: tuple[list[int], list[int]] = ([], [])  # their named and decisive pairs
         blocked: set[int] = set()
         for number, check in enumerate(checks):
             roots = (check.left_root, check.right_root)
             if in_order and (roots[0] in blocked or roots[1] in blocked):
                 blocked.update(roots)
                 continue
-            count, start = int(pairs.counts[number]), int(pairs.starts[number])
-            floor = check.floor * count
+            count, floor = int(pairs.counts[number]), floors[number]
             if lower[number] >= floor:  # names, titles and links only ever add
                 answers[number] = lower[number] / count
                 blocked.update(roots)
                 continue
-            named, decisive = self._special_of(check, start)
-            upper = lower[number] + self._headroom(plain_of, named, decisive)
-            if upper < floor and not check.exact_below:
-                answers[number] = upper / count
+            # A bound within a rounding of the floor is not trusted: the exact sum decides.
+            if upper[number] + _ROUNDING < floor and not check.exact_below:
+                answers[number] = upper[number] / count
                 continue
-            if upper >= floor:
+            if upper[number] + _ROUNDING >= floor:
                 blocked.update(roots)
             exact.append(number)
-            special[0].extend(named)
-            special[1].extend(decisive)
-        values = self._exact_values(pairs, plain, _Special(_ints(special[0]), _ints(special[1])))
+        values = self._exact_values(pairs, plain, self._of_checks(special, pairs, exact))
         for number, total in zip(exact, _slice_sums(values, pairs, exact), strict=True):
             answers[number] = total / int(pairs.counts[number])
         return answers
 
     def merged(self, root: int, child: int) -> None:
-        """Keep the name index of a cluster that absorbed `child`."""
-        kept, gone = self._indexes.get(root), self._indexes.pop(child, None)
-        if kept is None or gone is None:
-            self._indexes.pop(root, None)  # rebuilt from the members when next needed
-            return
-        for name, members in gone.items():
-            kept.setdefault(name, []).extend(members)
+        """Nothing is kept by cluster any more (the special pairs are found per batch)."""
 
     # --- the plain scores ---------------------------------------------------------------
 
@@ -179,51 +175,38 @@ class CrossScores:
 
     # --- the pairs that score more ----------------------------------------------------------
 
-    def _special_of(self, check: Check, start: int) -> tuple[list[int], list[int]]:
-        """Positions (in `_Pairs`, where the check's pairs start at `start`) of one check's
-        named and decisive pairs. The smaller cluster's names are looked up in the larger
-        one's index."""
-        left, right = check.left, check.right
-        swap = len(left) > len(right)
-        small, large_root, large = (
-            (right, check.left_root, left) if swap else (left, check.right_root, right)
+    def _special(self, pairs: _Pairs, wanted: list[int]) -> _Special:
+        """The named and decisive pairs of the checks `wanted` (positions in `pairs`)."""
+        at = np.asarray(wanted, dtype=np.int64)
+        named, decisive = special_pairs(
+            Side(pairs.lefts, pairs.rows, at),
+            Side(pairs.rights, pairs.columns, at),
+            pairs.starts[at],
+            self.names,
+            self.partners,
         )
-        index = self._index(large_root, large)
-        where_large = {m: n for n, m in enumerate(large)}
-        named: set[tuple[int, int]] = set()
-        decisive: set[tuple[int, int]] = set()
-        for at, member in enumerate(small):
-            for name in self.names[member]:
-                named.update((at, where_large[o]) for o in index.get(name, ()))
-            for other in self.partners[member]:
-                if other in where_large:
-                    decisive.add((at, where_large[other]))
-        named -= decisive
-        width = len(right)
-        if swap:
-            return [start + b * width + a for a, b in named], [
-                start + b * width + a for a, b in decisive
-            ]
-        return [start + a * width + b for a, b in named], [
-            start + a * width + b for a, b in decisive
-        ]
+        return _Special(named, decisive)
 
-    def _index(self, root: int, members: Sequence[int]) -> _Index:
-        index = self._indexes.get(root)
-        if index is None:
-            index = {}
-            for member in members:
-                for name in self.names[member]:
-                    index.setdefault(name, []).append(member)
-            self._indexes[root] = index
-        return index
+    def _headroom(self, plain: _Floats, pairs: _Pairs, special: _Special) -> _Floats:
+        """What each check's special pairs could add at most: a link or a title can make a
+        pair 1; a name adds at most `names_cap`."""
+        count = len(pairs.starts)
+        room = np.bincount(
+            pairs.owner[special.decisive], weights=1.0 - plain[special.decisive], minlength=count
+        )
+        named = np.minimum(self.names_cap, 1.0 - plain[special.named])
+        room = room + np.bincount(pairs.owner[special.named], weights=named, minlength=count)
+        return room.astype(np.float64)
 
-    def _headroom(self, plain: list[float], named: list[int], decisive: list[int]) -> float:
-        """What a check's special pairs could add at most: a link or a title can make a pair
-        1; a name adds at most `names_cap`."""
-        cap = self.names_cap
-        room = sum(1.0 - plain[p] for p in decisive)
-        return room + sum(min(cap, 1.0 - plain[p]) for p in named)
+    @staticmethod
+    def _of_checks(special: _Special, pairs: _Pairs, checks: list[int]) -> _Special:
+        """The special pairs of some checks only."""
+        wanted = np.zeros(len(pairs.starts), dtype=bool)
+        wanted[checks] = True
+        return _Special(
+            special.named[wanted[pairs.owner[special.named]]],
+            special.decisive[wanted[pairs.owner[special.decisive]]],
+        )
 
     def _exact_values(self, pairs: _Pairs, plain: _Floats, special: _Special) -> _Floats:
         """Every pair's exact score: the plain one, but for the special pairs."""
@@ -295,7 +278,7 @@ def _expand(checks: Sequence[Check]) -> _Pairs:
     row, column = local // width, local % width
     first = lefts[(np.cumsum(rows) - rows)[owner] + row]
     second = rights[(np.cumsum(columns) - columns)[owner] + column]
-    return _Pairs(first, second, owner, starts, counts)
+    return _Pairs(first, second, owner, starts, counts, lefts, rows, rights, columns)
 
 
 def _slice_sums(values: _Floats, pairs: _Pairs, checks: Sequence[int]) -> list[float]:

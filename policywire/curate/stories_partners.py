@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from policywire.curate.stories_batch import PairScorer
+from policywire.curate.stories_special import sorted_unique
 from policywire.curate.story_scoring import ArticleFeatures
 
 __all__ = ["decisive_partners"]
@@ -71,7 +72,7 @@ def _near_titles(features: Sequence[ArticleFeatures], scorer: PairScorer) -> lis
     found = [_within_window(p, scorer) for p in postings.values() if len(p) > 1]
     if not found:
         return []
-    codes = np.unique(np.concatenate(found))
+    codes = sorted_unique(np.concatenate(found))
     first, second = np.divmod(codes, len(features))
     near = scorer.near_identical_titles(first, second)
     return list(zip(first[near].tolist(), second[near].tolist(), strict=True))
