@@ -104,7 +104,8 @@ def test_in_order_a_check_after_a_join_of_its_clusters_is_left_unanswered() -> N
 def test_every_pair_a_link_or_titles_may_decide_is_a_partner(seed: int) -> None:
     params = GroupingParams()
     features = _window(80, seed)
-    partners = decisive_partners(features, PairScorer(features, params))
+    partners, titles = decisive_partners(features, PairScorer(features, params))
+    assert titles
     found = 0
     for i, a in enumerate(features):
         for j, b in enumerate(features):
@@ -126,3 +127,43 @@ def test_a_window_with_and_without_vectors_scores_every_pair() -> None:
     assert not cross.closed
     (got,) = cross.means([Check(0, [0, 1, 2], 3, [3, 4, 5], 0.5, exact_below=False)])
     assert got == pytest.approx(_plain_mean(features, params, [0, 1, 2], [3, 4, 5]), abs=1e-6)
+
+
+@pytest.mark.parametrize(("seed", "vectors"), [(11, 1.0), (12, 0.0)])
+def test_titles_too_alike_to_pair_ahead_are_tested_in_each_batch(seed: int, vectors: float) -> None:
+    # A window whose titles would pair up beyond the budget leaves them to the guard's
+    # batches: the means must be the same as when they are paired ahead.
+    params = GroupingParams()
+    features = _window(60, seed, vectors=vectors)
+    scorer = PairScorer(features, params)
+    partners, titles = decisive_partners(features, scorer, title_pairs_budget=0)
+    assert not titles and all(
+        partners[i]
+        <= {
+            j
+            for j in range(60)
+            if links_to(features[i], features[j])
+            or links_to(features[j], features[i])
+            or features[i].link == features[j].link
+        }
+        for i in range(60)
+    )
+    rng = random.Random(seed)
+    pairs = _random_checks(len(features), rng, 40)
+    for floor in _FLOORS:
+        checks = [
+            Check(1000 + 2 * n, left, 1001 + 2 * n, right, floor, exact_below=True)
+            for n, (left, right) in enumerate(pairs)
+        ]
+        ahead = CrossScores(features, PairScorer(features, params))
+        batched = CrossScores(features, PairScorer(features, params), title_pairs_budget=0)
+        assert ahead.titles_paired and not batched.titles_paired
+        for left, right, (a, b) in zip(
+            ahead.means(checks), batched.means(checks), pairs, strict=True
+        ):
+            assert left is not None and right is not None
+            assert (left >= floor) == (right >= floor)
+            if left < floor:
+                expected = _plain_mean(features, params, a, b)
+                assert left == pytest.approx(expected, abs=1e-6)
+                assert right == pytest.approx(expected, abs=1e-6)

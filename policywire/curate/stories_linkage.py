@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from policywire.curate.stories_batch import PairScorer
-from policywire.curate.stories_partners import decisive_partners
-from policywire.curate.stories_special import Incidence, Side, special_pairs
+from policywire.curate.stories_partners import TITLE_PAIRS_BUDGET, decisive_partners
+from policywire.curate.stories_special import Incidence, Side, sorted_unique, special_pairs
 from policywire.curate.story_scoring import ArticleFeatures
 
 __all__ = ["Check", "CrossScores"]
@@ -87,7 +87,12 @@ class CrossScores:
     The closed formulas hold when every article of the window has a vector or none has; a
     window of both kinds scores every cross pair by `PairScorer.values`."""
 
-    def __init__(self, features: Sequence[ArticleFeatures], scorer: PairScorer) -> None:
+    def __init__(
+        self,
+        features: Sequence[ArticleFeatures],
+        scorer: PairScorer,
+        title_pairs_budget: int = TITLE_PAIRS_BUDGET,
+    ) -> None:
         self.params = scorer.params
         self.scorer = scorer
         self.window = scorer.window
@@ -98,9 +103,11 @@ class CrossScores:
         self.names_cap = self.params.names_weight if self.vectors else 1.0
         self._named: dict[int, float] = {}  # exact scores of pairs sharing a name, by code
         self._decisive: dict[int, float] = {}  # exact scores of the partners' pairs, by code
+        self.titles_paired = True  # near-identical titles are among the partners
         if self.closed:
             self.names = Incidence(scorer.names.starts, scorer.names.words)
-            self.partners = Incidence.of(decisive_partners(features, scorer))
+            partners, self.titles_paired = decisive_partners(features, scorer, title_pairs_budget)
+            self.partners = Incidence.of(partners)
 
     def means(self, checks: Sequence[Check], *, in_order: bool = False) -> list[float | None]:
         """For each check, the mean of `pair_value(i, j)` over i in `left`, j in `right`, or a
@@ -185,7 +192,18 @@ class CrossScores:
             self.names,
             self.partners,
         )
+        if not self.titles_paired:
+            decisive = sorted_unique(np.concatenate([decisive, self._near_titles(pairs, at)]))
+            named = named[~np.isin(named, decisive, assume_unique=True)]
         return _Special(named, decisive)
+
+    def _near_titles(self, pairs: _Pairs, wanted: _Ints) -> _Ints:
+        """Positions of the pairs of the checks `wanted` whose titles are near-identical, for
+        a window whose titles were too alike to be paired up ahead (`decisive_partners`)."""
+        at = np.flatnonzero(np.isin(pairs.owner, wanted))
+        near = self.scorer.near_identical_titles(pairs.first[at], pairs.second[at])
+        found: _Ints = at[near]
+        return found
 
     def _headroom(self, plain: _Floats, pairs: _Pairs, special: _Special) -> _Floats:
         """What each check's special pairs could add at most: a link or a title can make a

@@ -10,7 +10,11 @@ window the title-word lookups of every check cost more than the rest of the guar
 Titles: two title-word sets with Jaccard ≥ t share at least ⌈t·|x|⌉ of x's words, so under one
 global order of the words they share one of the first |x| − ⌈t·|x|⌉ + 1 words of each (prefix
 filtering). Only pairs sharing such a prefix word are tested, with the exact test of
-`stories_batch.PairScorer.near_identical_titles`.
+`stories_batch.PairScorer.near_identical_titles`. Prefix filtering prunes on rare words; a
+window whose titles are made of a few hundred common words (generated or hostile feeds) would
+pair up nearly everything (29 million pairs and 12 GB on 25,000 such titles), so past
+`TITLE_PAIRS_BUDGET` the titles are left to the guard, which then tests the cross pairs of
+each batch of checks instead (`stories_linkage`).
 """
 
 from __future__ import annotations
@@ -26,22 +30,30 @@ from policywire.curate.stories_batch import PairScorer
 from policywire.curate.stories_special import sorted_unique
 from policywire.curate.story_scoring import ArticleFeatures
 
-__all__ = ["decisive_partners"]
+__all__ = ["TITLE_PAIRS_BUDGET", "decisive_partners"]
 
 _Ints = np.ndarray[Any, np.dtype[np.int64]]
 
 _MARGIN = 1e-9  # 0.7 × 10 is 7.000000000000001 in floats: never ask one word too many
+# Candidate title pairs tested for the whole window at most (~100 bytes each while tested).
+TITLE_PAIRS_BUDGET = 2_000_000
 
 
-def decisive_partners(features: Sequence[ArticleFeatures], scorer: PairScorer) -> list[set[int]]:
+def decisive_partners(
+    features: Sequence[ArticleFeatures],
+    scorer: PairScorer,
+    title_pairs_budget: int = TITLE_PAIRS_BUDGET,
+) -> tuple[list[set[int]], bool]:
     """For each article, the articles that share its link, link to it or are linked from it,
     or whose titles are near-identical to its own: the pairs whose score can be anything but
-    the cosine's and the shared names'."""
+    the cosine's and the shared names'. And whether the titles' pairs are among them: not
+    when finding them would test more than `title_pairs_budget` pairs."""
     partners: list[set[int]] = [set() for _ in features]
-    for first, second in (*_linked(features), *_near_titles(features, scorer)):
+    titles = _near_titles(features, scorer, title_pairs_budget)
+    for first, second in (*_linked(features), *(titles or ())):
         partners[first].add(second)
         partners[second].add(first)
-    return partners
+    return partners, titles is not None
 
 
 def _linked(features: Sequence[ArticleFeatures]) -> list[tuple[int, int]]:
@@ -56,8 +68,11 @@ def _linked(features: Sequence[ArticleFeatures]) -> list[tuple[int, int]]:
     return pairs
 
 
-def _near_titles(features: Sequence[ArticleFeatures], scorer: PairScorer) -> list[tuple[int, int]]:
-    """The pairs whose titles are near-identical (`decisive_signal`'s title test)."""
+def _near_titles(
+    features: Sequence[ArticleFeatures], scorer: PairScorer, budget: int
+) -> list[tuple[int, int]] | None:
+    """The pairs whose titles are near-identical (`decisive_signal`'s title test), or None
+    when the prefixes would ask more than `budget` pairs to be tested."""
     threshold = scorer.params.title_similarity
     frequency = Counter(w for f in features for w in f.title_words)
     postings: dict[str, list[int]] = {}
@@ -69,6 +84,8 @@ def _near_titles(features: Sequence[ArticleFeatures], scorer: PairScorer) -> lis
         words = sorted(f.title_words, key=lambda w: (frequency[w], w))
         for word in words[: max(0, size - shared + 1)]:
             postings.setdefault(word, []).append(index)
+    if sum(len(p) * (len(p) - 1) // 2 for p in postings.values()) > budget:
+        return None  # an upper bound (the window is not yet applied): cheap, and safe
     found = [_within_window(p, scorer) for p in postings.values() if len(p) > 1]
     if not found:
         return []
