@@ -71,10 +71,10 @@ def test_a_batch_reuses_what_it_scored_and_is_right_after_clusters_join() -> Non
     params = GroupingParams()
     features = _window(24, 7)
     cross = CrossScores(features, PairScorer(features, params))
-    # Cluster 0 = {0..3} and cluster 4 = {4..7} are indexed, then joined into 0.
+    # Clusters 0 = {0..3} and 4 = {4..7} are scored, then joined into 0: nothing kept from
+    # the first batch may describe the clusters that are gone.
     first, second, third = [0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]
     cross.means([Check(0, first, 8, third, 2.0), Check(4, second, 8, third, 2.0)])
-    cross.merged(0, 4)
     joined = sorted(first + second)
     (got,) = cross.means([Check(0, joined, 8, third, 2.0)])
     assert got == pytest.approx(_plain_mean(features, params, joined, third), abs=1e-6)

@@ -192,7 +192,7 @@ def _names(
     # The words of the multi-word place names found here: one name, not several.
     place_words: set[str] = set()
     for match in aliases.pattern.finditer(folded):
-        key = " ".join(re.split(r"[\s-]+", match.group()))
+        key = _matched_key(match)
         entity_id = aliases.ids[key]
         # "commissione" and "garante" are common words; "mistral" is also a wind: the bare
         # spelling counts only when capitalized.
@@ -237,6 +237,12 @@ def _names(
     return keys
 
 
+def _matched_key(match: re.Match[str]) -> str:
+    """The alias table's key of a match in folded text (`entity_places.spelling_key` without
+    folding again): one space between its words, the hyphen read as a space."""
+    return " ".join(re.split(r"[\s-]+", match.group()))
+
+
 def _counts_as_place(text: str, match: re.Match[str], other: str, title_case: bool) -> bool:
     """A CLDR place name counts as a capitalized name would: "Chad", "Oral" and "Gana"
     (Ghana in Italian, "wins" in Spanish) start sentences as words."""
@@ -279,7 +285,7 @@ def country_names(text: str) -> frozenset[str]:
     aliases, countries = _aliases(), _country_ids()
     found = set()
     for match in aliases.pattern.finditer(folded):
-        key = " ".join(re.split(r"[\s-]+", match.group()))
+        key = _matched_key(match)
         entity_id = aliases.ids[key]
         # "tells us" is no United States: the capitals are read where folding kept positions.
         written = text[match.start() : match.end()] if aligned else ""

@@ -184,7 +184,6 @@ class Clustering:
                 continue
             self._ahead.changed(ri, rj)
             root = clusters.union(ri, rj)
-            self._cross.merged(root, rj if root == ri else ri)
             moved = reasons.pop(rj if root == ri else ri, [])
             line = f"grouped: {self.pair_line(i, j)}"
             reasons.setdefault(root, []).extend([line, *moved])

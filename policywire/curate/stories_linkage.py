@@ -154,9 +154,6 @@ class CrossScores:
             answers[number] = total / int(pairs.counts[number])
         return answers
 
-    def merged(self, root: int, child: int) -> None:
-        """Nothing is kept by cluster any more (the special pairs are found per batch)."""
-
     # --- the plain scores ---------------------------------------------------------------
 
     def _plain(self, checks: Sequence[Check], pairs: _Pairs) -> _Floats:
@@ -305,7 +302,3 @@ def _slice_sums(values: _Floats, pairs: _Pairs, checks: Sequence[int]) -> list[f
     it did (summed per check in one pass, 0.275 came out 0.27 or 0.28 by the order)."""
     starts, counts = pairs.starts.tolist(), pairs.counts.tolist()
     return [float(values[starts[n] : starts[n] + counts[n]].sum()) for n in checks]
-
-
-def _ints(values: list[int]) -> _Ints:
-    return np.array(values, dtype=np.int64)
