@@ -57,8 +57,12 @@ def test_a_city_the_cldr_knows_keeps_its_time_zone_id() -> None:
     assert _cities("Treffen in Wien", "", "de") == {"tz:Europe/Vienna"}
 
 
-def test_a_city_the_alias_table_knows_keeps_its_hand_written_id() -> None:
-    assert "brussels" in extract_entities("Cumbre en Bruselas", "", "es").all
+def test_a_city_the_alias_table_knows_keeps_its_hand_written_id_and_weight() -> None:
+    # "Bruselas" is the alias table's; "Brukselo" (Esperanto) only GeoNames'.
+    table = extract_entities("Cumbre en Bruselas", "", "es")
+    geonames = extract_entities("Renkonto en Brukselo", "", "eo")
+    assert "brussels" in table.all and "brussels" in geonames.all
+    assert geonames.weights["brussels"] == table.weights["brussels"] < 1.0
 
 
 def test_a_german_city_weighs_as_a_name_not_as_a_capitalized_noun() -> None:

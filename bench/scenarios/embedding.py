@@ -173,6 +173,7 @@ def run_embed(params: dict[str, Any]) -> dict[str, Result]:
     embed = Result(
         meter.wall, meter.cpu, meter.peak_rss_mb, len(texts), {"unit": "items", "batch": batch}
     )
+    extract_entities("Build the name tables", "", None)  # once per process, like the model
     with Meter() as meter:
         for matched in items:
             extract_entities(matched.item.title, matched.item.summary, matched.item.language)

@@ -260,8 +260,8 @@ def _names(
             continue
         weight = GERMAN_NOUN_WEIGHT if language == "de" and not distinctive else NAME_WEIGHT
         city = cities.get(name)
-        if city is not None:  # "München" is no common noun
-            name, weight = city, NAME_WEIGHT
+        if city is not None:  # "München" is no common noun; "Parigi" weighs as "Paris"
+            name, weight = city, alias_weight(city) if city[:4] != "geo:" else NAME_WEIGHT
         keys.add(name)
         if weights.get(name, 0.0) < weight:
             weights[name] = weight
