@@ -454,7 +454,8 @@ def scenario_group(report: Report) -> None:
     semantic = repeat("group.semantic", {"items": sz.group_items}, sz.semantic_runs)
     news = semantic["group"][0].extra
     semantic_row = Row(
-        f"policywire `group_articles` with cached vectors, news window of {sz.group_items:,}",
+        f"policywire `group_articles` with cached vectors, news window of {sz.group_items:,}"
+        " (as a digest: no reason lines)",
         semantic["group"],
         note=f"{news['stories']:,} stories of {news['events']:,} events, B³ F1 {news['bcubed_f1']}",
     )
@@ -464,6 +465,10 @@ def scenario_group(report: Report) -> None:
         f"policywire `group_articles` names only, news window of {sz.group_items:,}",
         semantic["names"],
         note=f"{names['stories']:,} stories, B³ F1 {names['bcubed_f1']}",
+    )
+    explained_row = Row(
+        "… the same with vectors, and every reason line (`preview --explain`)",
+        semantic["explained"],
     )
     pw_row.note = f"names only, feed corpus, {pw['group'][0].extra['stories']:,} stories"
     report.raw["group"] = {
@@ -488,7 +493,9 @@ def scenario_group(report: Report) -> None:
             "(`python -m bench.scenarios.embedding --cosines`); its vectors are cached under "
             "the temporary folder. Grouping *quality* is measured in docs/grouping.md.",
             "",
-            *table([semantic_row, news_names_row, pw_row, naive_row], pw_row, "items"),
+            *table(
+                [semantic_row, explained_row, news_names_row, pw_row, naive_row], pw_row, "items"
+            ),
         ],
     )
 

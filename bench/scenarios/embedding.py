@@ -142,9 +142,11 @@ def run_group_semantic(params: dict[str, Any]) -> dict[str, Result]:
         item = article.item.item
         extract_entities(item.title, item.summary, item.language)
     results: dict[str, Result] = {}
-    for name, given in (("group", vectors), ("names", None)):
+    # As a digest for a chat groups (no reason lines), then as `preview --explain` does.
+    runs = (("group", vectors, False), ("names", None, False), ("explained", vectors, True))
+    for name, given, explain in runs:
         with Meter() as meter:
-            groups = group_articles(articles, vectors=given)
+            groups = group_articles(articles, vectors=given, explain=explain)
         extra: dict[str, Any] = {
             "stories": len(groups),
             "events": len(set(label.values())),

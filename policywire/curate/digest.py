@@ -52,15 +52,22 @@ def build_digest(
     window: timedelta = DEFAULT_WINDOW,
     vectors: Mapping[ArticleKey, Vector] | None = None,
     primary_feeds: Collection[str] = NO_PRIMARY,
+    explain: bool = True,
 ) -> Digest:
     """The digest for one destination; `topics` are the display names for the header.
 
     `delivered` are the items this destination received within the last `window` (the story
     window); they are never sent again, but new articles on their stories become updates.
     `primary_feeds`: the feeds marked `primary: true`, whose articles lead their stories.
+    `explain=False`: the stories carry no reasons (`group_articles`).
     """
     made = make_stories(
-        candidates, delivered=delivered, language=language, window=window, vectors=vectors
+        candidates,
+        delivered=delivered,
+        language=language,
+        window=window,
+        vectors=vectors,
+        explain=explain,
     )
     stories = rank([primary_first(s, primary_feeds, language) for s in made], primary_feeds)
     return Digest(
@@ -81,12 +88,13 @@ def make_stories(
     language: str | None,
     window: timedelta = DEFAULT_WINDOW,
     vectors: Mapping[ArticleKey, Vector] | None = None,
+    explain: bool = True,
 ) -> list[Story]:
     """Group candidates (with the delivered items as context) into this destination's stories."""
     old_keys = {_key(m) for m in delivered}
     old_links = {m.item.link for m in delivered if m.item.link}
     articles = merge_same_link([*delivered, *candidates])
-    groups = group_articles(articles, GroupingParams(window=window), vectors)
+    groups = group_articles(articles, GroupingParams(window=window), vectors, explain=explain)
     stories: list[Story] = []
     for group in groups:
         new = tuple(a for a in group.articles if not _was_delivered(a, old_keys, old_links))
@@ -96,7 +104,7 @@ def make_stories(
             stories.append(story_from_group(group, language))
             continue
         old = [a for a in group.articles if a not in new]
-        context = tuple(_update_reason(a) for a in old)
+        context = tuple(_update_reason(a) for a in old) if explain else ()
         update = StoryGroup(new, (*context, *group.reasons))
         story = story_from_group(update, language, is_update=True)
         delivered_before = tuple(m for a in old for m in (a.item, *a.copies))

@@ -118,11 +118,14 @@ def group_articles(
     articles: Sequence[Article],
     params: GroupingParams | None = None,
     vectors: Mapping[ArticleKey, Vector] | None = None,
+    *,
+    explain: bool = True,
 ) -> list[StoryGroup]:
     """Group articles about the same event; groups come oldest-first, articles oldest-first.
 
     `vectors`: the articles' embeddings by `article_key`; without them (or for an article
-    missing from them) grouping uses names, links, titles and time alone.
+    missing from them) grouping uses names, links, titles and time alone. `explain=False`:
+    the same groups, without their reasons (a digest sent to a chat shows none).
     """
     params = params or GroupingParams()
     vectors = vectors or {}
@@ -130,7 +133,7 @@ def group_articles(
     features = [
         article_features(a.item, a.copies, params, vectors.get(article_key(a))) for a in ordered
     ]
-    clustering = Clustering(features, params)
+    clustering = Clustering(features, params, explain=explain)
     passing, near = clustering.scored_candidates()
     clustering.join(passing)
     clustering.note_near_misses(near)

@@ -121,9 +121,14 @@ class _LookAhead:
 class Clustering:
     """The articles' clusters (union-find) and why each was joined or kept apart."""
 
-    def __init__(self, features: Sequence[ArticleFeatures], params: GroupingParams) -> None:
+    def __init__(
+        self, features: Sequence[ArticleFeatures], params: GroupingParams, *, explain: bool = True
+    ) -> None:
         self.features = features
         self.params = params
+        # Whether reason lines are written: only `preview --explain` reads them, and on a
+        # large window building them costs a tenth of the grouping.
+        self.explain = explain
         self.window = params.window.total_seconds()
         self.clusters = _UnionFind(features)
         self.reasons: dict[int, list[str]] = {}
@@ -184,9 +189,10 @@ class Clustering:
                 continue
             self._ahead.changed(ri, rj)
             root = clusters.union(ri, rj)
-            moved = reasons.pop(rj if root == ri else ri, [])
-            line = f"grouped: {self.pair_line(i, j)}"
-            reasons.setdefault(root, []).extend([line, *moved])
+            if self.explain:
+                moved = reasons.pop(rj if root == ri else ri, [])
+                line = f"grouped: {self.pair_line(i, j)}"
+                reasons.setdefault(root, []).extend([line, *moved])
 
     def _guard(self, state: _State, passing: _Scored, at: int) -> str:
         """Why the two clusters of `state` must not join ("" when they may); the cross mean
@@ -272,11 +278,13 @@ class Clustering:
 
     def _noted(self, ri: int, rj: int) -> bool:
         """Whether a refusal between these clusters would be written out (with its mean)."""
-        return any(self._refused.get(r, 0) < _MAX_NEAR_MISSES for r in (ri, rj))
+        return self.explain and any(self._refused.get(r, 0) < _MAX_NEAR_MISSES for r in (ri, rj))
 
     def _note_kept_apart(self, ri: int, rj: int, i: int, j: int, why: str) -> None:
         """A refused join, recorded on both clusters while each has few: a large story can
         refuse thousands of pairs, and building every line would cost more than grouping."""
+        if not self.explain:
+            return
         refused = self._refused
         roots = [r for r in (ri, rj) if refused.get(r, 0) < _MAX_NEAR_MISSES]
         if not roots:
@@ -288,6 +296,8 @@ class Clustering:
 
     def note_near_misses(self, near: _Scored) -> None:
         """Record the closest pairs left in different clusters, a few per cluster."""
+        if not self.explain:
+            return
         clusters, reasons = self.clusters, self.reasons
         for _, i, j in sorted(near):
             ri, rj = clusters.find(i), clusters.find(j)

@@ -155,7 +155,10 @@ class Digests:
         from policywire.curate.digest import build_digest
 
         found = item_vectors.for_items([*delivered, *candidates]) if item_vectors else None
-        return build_digest(candidates, delivered=delivered, vectors=found, **options)
+        # A chat is sent the stories, never their reasons: grouping skips writing them.
+        return build_digest(
+            candidates, delivered=delivered, vectors=found, explain=False, **options
+        )
 
     async def _digest_with_vectors(
         self, candidates: list[MatchedItem], *, delivered: list[MatchedItem], **options: Any
