@@ -113,3 +113,23 @@ def test_two_languages_share_a_city_name_in_a_pair_score() -> None:
     )
     shared = pair_score(english, german, params).shared
     assert "Geneva" in [label(key) for key in shared]
+
+
+def test_a_german_headline_in_sentence_case_counts_its_names_unconfirmed() -> None:
+    # German capitalizes every noun: a lower-case verb says the headline is not Title Case,
+    # so its names count without the summary repeating them.
+    german = extract_entities("Mistral AI eröffnet Büro in München", "", "de")
+    assert any(key.startswith("geo:") for key in german.all)
+
+
+def test_a_title_case_headline_still_needs_its_summary_to_confirm_a_word() -> None:
+    # "Munich" in a Title Case English headline may be any capitalized word: not counted
+    # unless the summary names it; a German headline capitalized throughout is Title Case too.
+    for title, language in [
+        ("Mistral Opens Its Largest Office In Munich", "en"),
+        ("Mistral Eröffnet Großes Büro In München", "de"),
+    ]:
+        found = extract_entities(title, "", language)
+        assert not any(key.startswith("geo:") for key in found.all), title
+        confirmed = extract_entities(title, "The office in Munich opens. München jubelt.", language)
+        assert any(key.startswith("geo:") for key in confirmed.all), title

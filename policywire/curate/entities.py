@@ -17,7 +17,8 @@ regular expressions over the title and the first few sentences of the summary:
 * **proper names** — capitalized words that are not common words ("Mistral", "Microsoft",
   "Azure", "Benifei"). A capitalized word at the start of a sentence counts only when the
   article also capitalizes it elsewhere, or when it looks like a name on its own (CNIL,
-  OpenAI, GPT-4); a Title Case Headline counts only its words that the summary confirms;
+  OpenAI, GPT-4); a Title Case Headline counts only its words that the summary confirms
+  (a German one only when its verbs are capitalized too);
   German capitalizes every noun, so there a capitalized word weighs less;
 * **figures** — numbers of two digits or more ("523 votes", "€15 million", "15 milioni"),
   years left out. Day-of-month-sized numbers weigh less.
@@ -215,7 +216,7 @@ def _names(
         return keys
     folded = fold_name(text)
     aligned = len(folded) == len(text)
-    title_case = is_title and _is_title_case(text)
+    title_case = is_title and _is_title_case(text, language)
     aliases, cities = _aliases(), _cities().ids
     # The words of the multi-word place names found here: one name, not several.
     place_words: set[str] = set()
@@ -382,9 +383,15 @@ def _capitalized_inside(word: str, other: str) -> bool:
     return word in other or word.rstrip("'’s") in other
 
 
-def _is_title_case(title: str) -> bool:
+def _is_title_case(title: str, language: str | None = None) -> bool:
+    """Most long words capitalized ("Mistral Opens Office In Munich"). German capitalizes
+    every noun, so a German headline is Title Case only when its verbs and adjectives are
+    capitalized too: "Mistral AI eröffnet Büro in München" is sentence case."""
     words = [w for w in title.split() if len(w) >= 4 and w[0].isalpha()]
-    return len(words) >= 4 and sum(w[0].isupper() for w in words) * 3 >= len(words) * 2
+    capitalized = sum(w[0].isupper() for w in words)
+    if language == "de":
+        return len(words) >= 4 and capitalized == len(words)
+    return len(words) >= 4 and capitalized * 3 >= len(words) * 2
 
 
 def weight(entities: Entities, key: str) -> float:
