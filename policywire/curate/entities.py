@@ -83,6 +83,7 @@ class _Aliases:
     places: frozenset[str]  # the spelling keys only CLDR gives: checked like names
     labels: dict[str, str]  # id → how it reads
     capitals: frozenset[str]  # spelling keys that count only written in capitals ("US")
+    cities: dict[str, str]  # one-word city names only GeoNames gives (`_city_ids`) → id
 
 
 @cache
@@ -115,6 +116,13 @@ def _aliases() -> _Aliases:
     for key in sorted(places):
         place = table.ids[key]
         spellings[key] = hand_ids.get(place, place)
+    cities, city_labels = _city_ids(spellings)
+    # A city's name of several words is matched here, as one name ("Abu Dhabi", not "Abu"
+    # and "Dhabi"); its one-word names are looked up as capitalized words are found.
+    phrases = {key: city for key, city in cities.items() if " " in key}
+    spellings.update(phrases)
+    places = places | frozenset(phrases)
+    cities = {key: city for key, city in cities.items() if " " not in key}
     # A trie-shaped pattern: the regex engine follows one branch per character instead of
     # trying every spelling at every position (ten times faster on 400 spellings). Greedy
     # branches with a fallback, so "European Parliament" wins over "European".
@@ -123,33 +131,26 @@ def _aliases() -> _Aliases:
         **{place: name for place, name in table.labels.items() if place not in hand_ids},
         **{entity_id: spellings[0] for entity_id, spellings in sorted(ALIASES.items())},
         **{f"~{key}": spellings[0] for key, spellings in sorted(CONCEPTS.items())},
+        **city_labels,
     }
-    return _Aliases(pattern, spellings, part_words, places, labels, capitals)
+    return _Aliases(pattern, spellings, part_words, places, labels, capitals, cities)
 
 
-@dataclass(frozen=True, slots=True)
-class _Cities:
-    ids: dict[str, str]  # spelling key of one capitalized word → city id
-    labels: dict[str, str]  # city id → its GeoNames name
-
-
-@cache
-def _cities() -> _Cities:
-    """The GeoNames cities' spellings (`entity_cities`) the alias table lacks. A city the
-    table knows (a time zone's "Vienna", the hand-written `brussels`) keeps the table's id,
-    so "Wien" (CLDR) and "Bécs" (GeoNames) are one place."""
-    aliases = _aliases()
+def _city_ids(known: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The GeoNames cities' spellings (`entity_cities`) the table `known` lacks, with the
+    labels of the new ids. A city the table knows (a time zone's "Vienna", the hand-written
+    `brussels`) keeps the table's id, so "Wien" (CLDR) and "Bécs" (GeoNames) are one place."""
     ids: dict[str, str] = {}
     labels: dict[str, str] = {}
     for city in city_spellings():
-        known = [aliases.ids[k] for k in sorted(city.keys) if k in aliases.ids]
-        main = aliases.ids.get(spelling_key(city.name))
-        city_id = main or next((k for k in known if k.startswith("tz:")), city.id)
-        new = [key for key in sorted(city.keys) if key not in aliases.ids and key not in ids]
+        main = known.get(spelling_key(city.name))
+        tz = (known[k] for k in sorted(city.keys) if known.get(k, "").startswith("tz:"))
+        city_id = main or next(tz, city.id)
+        new = [key for key in sorted(city.keys) if key not in known and key not in ids]
         ids.update(dict.fromkeys(new, city_id))
         if city_id == city.id:
             labels[city_id] = city.name
-    return _Cities(ids, labels)
+    return ids, labels
 
 
 _CAPITALIZED_ONLY = frozenset({"eu-commission", "garante", "mistral", "meta"})
@@ -217,7 +218,8 @@ def _names(
     folded = fold_name(text)
     aligned = len(folded) == len(text)
     title_case = is_title and _is_title_case(text, language)
-    aliases, cities = _aliases(), _cities().ids
+    aliases = _aliases()
+    cities = aliases.cities
     # The words of the multi-word place names found here: one name, not several.
     place_words: set[str] = set()
     for match in aliases.pattern.finditer(folded):
@@ -403,8 +405,6 @@ def label(key: str) -> str:
     labels = _aliases().labels
     if key in labels:
         return labels[key]
-    if key.startswith("geo:"):
-        return _cities().labels.get(key, key)
     if key.startswith("#"):
         return key[1:]
     return key.title() if key.islower() else key

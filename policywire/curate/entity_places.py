@@ -7,7 +7,8 @@ so "Stati Uniti", "États-Unis" and "Estados Unidos" compare equal; `policywire.
 merges it into its alias table. Only places whose name differs between two of the languages
 are kept: a place spelled alike everywhere ("Jersey", "Darwin", "Phoenix") already compares
 equal as a capitalized name, and leaving it out spares common words and first names that
-happen to be places. The table is built on first use (a few hundred milliseconds) and cached.
+happen to be places; one of several words ("Costa Rica", "Los Angeles") is kept, so that it
+is one name and not two. The table is built on first use (a few hundred milliseconds) and cached.
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ def place_spellings(languages: tuple[str, ...] = PLACE_LANGUAGES) -> PlaceTable:
         # A spelling two places claim ("Salvador": El Salvador, and Bahia's city in
         # Portuguese) tells neither apart: it is left to the names.
         keys = sorted(k for k in place.keys if len(owners[k]) == 1)
-        if len(keys) < 2:
-            continue  # spelled alike in every language: a capitalized name already matches
+        if len(keys) < 2 and " " not in "".join(keys):
+            # Spelled alike in every language: a capitalized name already matches. A name of
+            # several words stays ("Costa Rica", "Los Angeles"): one name, not two.
+            continue
         labels[place.id] = place.english
         ids.update(dict.fromkeys(keys, place.id))
     return PlaceTable(ids, labels)
