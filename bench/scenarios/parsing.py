@@ -28,9 +28,8 @@ def _bodies(params: dict[str, Any]) -> dict[str, list[bytes]]:
     sets = {"synthetic": [feed_body(i, params["items"]) for i in range(params["feeds"])]}
     real = Path(params["realfeeds"]) if params.get("realfeeds") else None
     if real is not None and real.is_dir():
-        sets["real"] = [
-            p.read_bytes() for p in sorted(real.iterdir()) if p.suffix in _REAL_SUFFIXES
-        ]
+        files = [p for p in sorted(real.iterdir()) if p.suffix in _REAL_SUFFIXES]
+        sets["real"] = [p.read_bytes() for p in files[: params.get("real_files")]]
     return sets
 
 
