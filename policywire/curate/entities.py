@@ -2,7 +2,7 @@
 
 Story grouping compares articles by the names they share, so the names must compare equal
 across languages: "Commissione europea", "European Commission", "Commission européenne" and
-"Europäische Kommission" are all `eu-commission`. Four sources of names, all found with
+"Europäische Kommission" are all `eu-commission`. Six sources of names, all found with
 regular expressions over the title and the first few sentences of the summary:
 
 * **aliases** — the institutions, laws and authorities that matter to AI policy, in English,
@@ -14,6 +14,9 @@ regular expressions over the title and the first few sentences of the summary:
   CLDR counts as a capitalized name would (not a bare word starting a sentence);
 * **cities** — the GeoNames names of every city of 150,000 people or more (`entity_cities`):
   "München", "Munich" and "Monachium" are one id, found as capitalized names are;
+* **nationalities** — the words for the people of a country, from the CLDR's language names
+  (`entity_demonyms`): "Uzbek", "uzbeca" and "usbekische" are Uzbekistan; English ones
+  count capitalized, the others only in an article of their language;
 * **proper names** — capitalized words that are not common words ("Mistral", "Microsoft",
   "Azure", "Benifei"). A capitalized word at the start of a sentence counts only when the
   article also capitalizes it elsewhere, or when it looks like a name on its own (CNIL,
@@ -36,6 +39,7 @@ from functools import cache, lru_cache
 
 from policywire.curate.entity_aliases import ALIASES, CONCEPTS
 from policywire.curate.entity_cities import city_spellings
+from policywire.curate.entity_demonyms import demonym_spellings
 from policywire.curate.entity_places import place_spellings, spelling_key
 from policywire.curate.entity_weights import (
     DATE_WEIGHT,
@@ -84,6 +88,8 @@ class _Aliases:
     labels: dict[str, str]  # id → how it reads
     capitals: frozenset[str]  # spelling keys that count only written in capitals ("US")
     cities: dict[str, str]  # one-word city names only GeoNames gives (`_city_ids`) → id
+    # Words of nationality (`entity_demonyms`) → the languages they count in as written
+    demonyms: dict[str, frozenset[str]]
 
 
 @cache
@@ -123,6 +129,7 @@ def _aliases() -> _Aliases:
     spellings.update(phrases)
     places = places | frozenset(phrases)
     cities = {key: city for key, city in cities.items() if " " not in key}
+    demonyms = _demonyms(spellings, cities, hand_ids)
     # A trie-shaped pattern: the regex engine follows one branch per character instead of
     # trying every spelling at every position (ten times faster on 400 spellings). Greedy
     # branches with a fallback, so "European Parliament" wins over "European".
@@ -133,7 +140,24 @@ def _aliases() -> _Aliases:
         **{f"~{key}": spellings[0] for key, spellings in sorted(CONCEPTS.items())},
         **city_labels,
     }
-    return _Aliases(pattern, spellings, part_words, places, labels, capitals, cities)
+    return _Aliases(pattern, spellings, part_words, places, labels, capitals, cities, demonyms)
+
+
+def _demonyms(
+    spellings: dict[str, str], cities: dict[str, str], hand_ids: Mapping[str, str]
+) -> dict[str, frozenset[str]]:
+    """Add the words of nationality no other name spells to `spellings`, under their
+    country's id (or the hand-written alias it joined: "tedesco" is `germany`); returns the
+    languages each counts in. A word GeoNames also lists for a city is the nationality:
+    "Kazakh" is among Petropavl's alternate names."""
+    table = demonym_spellings()
+    added: dict[str, frozenset[str]] = {}
+    for key, country in table.ids.items():
+        if key not in spellings:
+            cities.pop(key, None)
+            spellings[key] = hand_ids.get(country, country)
+            added[key] = table.languages[key]
+    return added
 
 
 def _city_ids(known: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -231,7 +255,15 @@ def _names(
             continue
         if key in aliases.capitals and aligned and not text[match.start() : match.end()].isupper():
             continue
-        if key in aliases.places:
+        written_in = aliases.demonyms.get(key)
+        if written_in is not None:
+            if language in written_in and language != "en":
+                pass  # "tedesco" in an Italian article, "Deutsche" in a German one
+            elif not (
+                "en" in written_in and aligned and _counts_as_place(text, match, other, title_case)
+            ):
+                continue  # elsewhere only English's forms count, capitalized: "polish" is a verb
+        elif key in aliases.places:
             if aligned and not _counts_as_place(text, match, other, title_case):
                 continue
             if " " in key:
@@ -325,7 +357,7 @@ def country_names(text: str) -> frozenset[str]:
         written = text[match.start() : match.end()] if aligned else ""
         if written and not (written.isupper() if key in aliases.capitals else written[0].isupper()):
             continue
-        if entity_id in countries:
+        if entity_id in countries and key not in aliases.demonyms:
             found.add(entity_id)
     return frozenset(found)
 
