@@ -66,6 +66,28 @@ def test_a_place_at_a_sentence_start_counts_when_the_article_capitalizes_it_agai
     assert "cldr:GH" in found.all
 
 
+def test_a_long_place_name_counts_at_a_sentence_start() -> None:
+    found = extract_entities("Kazakhstan and Uzbekistan open talks", "", "en")
+    assert {"cldr:KZ", "cldr:UZ"} <= found.all
+    german = extract_entities("Usbekistan lädt ein", "Kasachstan sagt zu.", "de")
+    assert {"cldr:KZ", "cldr:UZ"} <= german.all
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "place"),
+    [
+        # a short spelling may be a word or a first name: "Chad Smith scores"
+        ("Chad Smith scores", "", "cldr:TD"),
+        # a Title Case headline capitalizes every word: its long places need the summary too
+        ("Kazakhstan Wins Gold Again In Seoul", "", "cldr:KZ"),
+    ],
+)
+def test_a_sentence_start_still_needs_more_for_short_places_and_title_case(
+    title: str, summary: str, place: str
+) -> None:
+    assert place not in extract_entities(title, summary, "en").all
+
+
 def test_short_and_shared_spellings_are_left_to_the_names() -> None:
     ids = place_spellings().ids
     assert all(sum(c.isalpha() for c in key) >= 4 for key in ids)  # no "Rom", "Man"

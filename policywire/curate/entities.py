@@ -11,7 +11,7 @@ regular expressions over the title and the first few sentences of the summary:
   weight (`entity_weights`): sharing them says little about sharing an event;
 * **places** — every country, territory and time-zone city in the CLDR, in en it fr de es pt
   nl pl (`entity_places`): "Wien", "Vienne" and "Viena" are one id. A place spelled only by
-  CLDR counts as a capitalized name would (not a bare word starting a sentence);
+  CLDR counts as a capitalized name would (a short one not as a sentence's first word);
 * **cities** — the GeoNames names of every city of 150,000 people or more (`entity_cities`):
   "München", "Munich" and "Monachium" are one id, found as capitalized names are;
 * **nationalities** — the words for the people of a country, from the CLDR's language names
@@ -309,16 +309,30 @@ def _matched_key(match: re.Match[str]) -> str:
     return " ".join(re.split(r"[\s-]+", match.group()))
 
 
+# A place spelling this long is the place even where a sentence starts ("Kazakhstan and
+# Uzbekistan open talks"): the ones that are words too are short ("Chad", "Oral", "Gana").
+# Shorter cuts gain a little more but let in "Réunion", "Maurice", "Jordan" and "Madera".
+_LONG_PLACE = 8
+
+
 def _counts_as_place(text: str, match: re.Match[str], other: str, title_case: bool) -> bool:
     """A CLDR place name counts as a capitalized name would: "Chad", "Oral" and "Gana"
-    (Ghana in Italian, "wins" in Spanish) start sentences as words."""
+    (Ghana in Italian, "wins" in Spanish) start sentences as words. A long one counts at a
+    sentence's start too, except in a Title Case headline, where every word is capitalized."""
     word = text[match.start() : match.end()]
     if not word[0].isupper():
         return False
     if " " in word or "-" in word:
         return True  # "Stati Uniti", "Zuid-Korea": a multi-word name is no common word
-    initial = title_case or _starts_sentence(text, match.start())
-    return not initial or _looks_like_a_name(word) or _capitalized_inside(word, other)
+    if title_case:
+        return _looks_like_a_name(word) or _capitalized_inside(word, other)
+    initial = _starts_sentence(text, match.start())
+    return (
+        not initial
+        or len(word) >= _LONG_PLACE
+        or _looks_like_a_name(word)
+        or _capitalized_inside(word, other)
+    )
 
 
 # CLDR lists the United Nations among its territories ("UN"): an institution, not a country.
