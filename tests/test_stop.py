@@ -81,7 +81,10 @@ async def test_a_database_deleted_while_running_stops_the_service_loudly(tmp_pat
     assert process.returncode == 1, log
     assert "Traceback" not in log
     database = tmp_path / "stop.db"
-    assert log.strip().splitlines()[-1] == (
-        f"policywire: the database file {database} was deleted while running; stopping so that "
+    # A read between the deletion and the next write may open a connection, and SQLite then
+    # creates an empty file under the old name: the watch sees another file, and says so.
+    assert log.strip().splitlines()[-1] in {
+        f"policywire: the database file {database} was {what} while running; stopping so that "
         "nothing is sent twice (restore it from a backup before starting again)"
-    )
+        for what in ("deleted", "replaced by another file")
+    }
