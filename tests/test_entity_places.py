@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from policywire.curate.entities import extract_entities, label
+from policywire.curate.entities import country_names, extract_entities, label
 from policywire.curate.entity_places import place_spellings, spelling_key
 
 
@@ -117,3 +117,33 @@ def test_a_short_acronym_written_in_lower_case_is_a_word(
 def test_a_short_acronym_in_capitals_is_the_name() -> None:
     found = extract_entities("US tariffs", "The UNO and the UK replied.", "de").all
     assert {"us", "un", "uk"} <= found
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "language", "place"),
+    [
+        ("Christmas markets open early", "Shoppers came to Christmas fairs.", "en", "cldr:CX"),
+        ("Llega la Navidad", "Las luces de Navidad se encienden.", "es", "cldr:CX"),
+        ("Traffico in aumento", "Le partenze per Pasqua sono iniziate.", "it", "tz:Pacific/Easter"),
+        (
+            "Neue Regeln",
+            "Im Kanton Zürich gilt ab Montag eine neue Regel.",
+            "de",
+            "tz:Pacific/Kanton",
+        ),
+    ],
+)
+def test_an_islands_bare_name_is_not_the_island(
+    title: str, summary: str, language: str, place: str
+) -> None:
+    assert place not in extract_entities(title, summary, language).all
+
+
+def test_an_island_is_found_by_its_full_name_in_every_language() -> None:
+    english = extract_entities("Flights to Christmas Island resume", "", "en").all
+    german = extract_entities("Flüge zur Weihnachtsinsel", "", "de").all
+    assert "cldr:CX" in english and "cldr:CX" in german
+
+
+def test_a_holiday_in_a_headline_names_no_country() -> None:
+    assert country_names("Christmas travel chaos as storms close roads") == frozenset()

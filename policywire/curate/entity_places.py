@@ -8,7 +8,9 @@ merges it into its alias table. Only places whose name differs between two of th
 are kept: a place spelled alike everywhere ("Jersey", "Darwin", "Phoenix") already compares
 equal as a capitalized name, and leaving it out spares common words and first names that
 happen to be places; one of several words ("Costa Rica", "Los Angeles") is kept, so that it
-is one name and not two. The table is built on first use (a few hundred milliseconds) and cached.
+is one name and not two. An island, atoll or station keeps only its names of several words
+and its compounds (`_GENERIC_ENDINGS`). The table is built on first use (a few hundred
+milliseconds) and cached.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ _NOT_PLACES = frozenset({"EU", "EZ", "QO", "XA", "XB", "ZZ"})
 # A spelling shorter than this (letters) is too easily an acronym or a word ("Rom", "Man").
 MIN_LETTERS = 4
 _SHARED_TO_MERGE = 3
+# A place whose English name says it is an island, an atoll or a station keeps only its
+# spellings of several words and its compounds ("Christmas Island", "Weihnachtsinsel"): its
+# bare name is more often a holiday, a word or another place ("Christmas", Spanish
+# "Navidad", Italian "Pasqua", German "Kanton", "Wake", "Troll", "Norfolk").
+_GENERIC_ENDINGS = frozenset({"island", "islands", "atoll", "land", "station"})
+_COMPOUND_ENDINGS = ("insel", "inseln", "eiland", "eilanden")
 _PARENTHESIS = re.compile(r"\s*\(([^)]*)\)")
 
 
@@ -62,7 +70,7 @@ def place_spellings(languages: tuple[str, ...] = PLACE_LANGUAGES) -> PlaceTable:
     for place in places:
         # A spelling two places claim ("Salvador": El Salvador, and Bahia's city in
         # Portuguese) tells neither apart: it is left to the names.
-        keys = sorted(k for k in place.keys if len(owners[k]) == 1)
+        keys = sorted(k for k in _unambiguous(place) if len(owners[k]) == 1)
         if len(keys) < 2 and " " not in "".join(keys):
             # Spelled alike in every language: a capitalized name already matches. A name of
             # several words stays ("Costa Rica", "Los Angeles"): one name, not two.
@@ -77,6 +85,13 @@ class _Place:
     id: str
     english: str
     keys: set[str]
+
+
+def _unambiguous(place: _Place) -> set[str]:
+    """The spellings of `place` that name it and nothing else (`_GENERIC_ENDINGS`)."""
+    if spelling_key(place.english).rsplit(" ", 1)[-1] not in _GENERIC_ENDINGS:
+        return place.keys
+    return {k for k in place.keys if " " in k or k.endswith(_COMPOUND_ENDINGS)}
 
 
 def _places(locales: list[Locale]) -> Iterator[_Place]:
