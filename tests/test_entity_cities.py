@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from policywire.curate import entity_cities
 from policywire.curate.entities import extract_entities, label
 from policywire.curate.entity_cities import MIN_POPULATION, city_spellings, load_city_spellings
+from policywire.curate.entity_words import COMMON_WORDS
 from policywire.curate.story_scoring import GroupingParams, article_features, pair_score
 from policywire.models import Item, MatchedItem, TopicHit
 
@@ -172,6 +174,16 @@ def test_the_cities_are_read_from_the_cache_file_once_it_is_written(tmp_path: Pa
     path.write_text(json.dumps([["geo:1", "Testopolis", ["testopolis", "testopoli"]]]))
     (city,) = load_city_spellings(MIN_POPULATION, tmp_path)
     assert city.name == "Testopolis" and city.keys == {"testopolis", "testopoli"}
+
+
+def test_a_new_list_of_common_words_builds_another_cache_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The common words decide which spellings the file keeps ("Kanton" is no city).
+    load_city_spellings(MIN_POPULATION, tmp_path)
+    monkeypatch.setattr(entity_cities, "COMMON_WORDS", COMMON_WORDS | {"testopolis"})
+    load_city_spellings(MIN_POPULATION, tmp_path)
+    assert len(list(tmp_path.glob("cities-*.json"))) == 2
 
 
 @pytest.mark.parametrize("damage", ["not json at all", '[["geo:1", 7, []]]', '{"a": 1}'])

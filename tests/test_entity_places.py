@@ -121,5 +121,11 @@ def test_an_island_is_found_by_its_full_name_in_every_language() -> None:
     assert "cldr:CX" in english and "cldr:CX" in german
 
 
+def test_a_swiss_canton_is_no_city() -> None:
+    # GeoNames lists "Kanton" and "Canton" among Guangzhou's names.
+    found = extract_entities("Neue Regeln", "Im Kanton Zürich gilt ab Montag eine Regel.", "de")
+    assert found.all == {"tz:Europe/Zurich", "regel", "regeln"}
+
+
 def test_a_holiday_in_a_headline_names_no_country() -> None:
     assert country_names("Christmas travel chaos as storms close roads") == frozenset()

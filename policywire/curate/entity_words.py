@@ -48,6 +48,8 @@ COMMON_WORDS = _spaced(
     " zwischen durch gegen seit bis ist sind war waren wird werden wurde hat haben hatte auch"
     " noch schon nur jetzt heute gestern morgen neue neuer neues neuen wie warum wann wo was"
     " wer dieser diese dieses es er sie wir ihr man sich so mehr erste ersten"
+    # a Swiss or French canton (German nouns are capitalized), not Guangzhou's old name
+    " kanton kantons canton cantons"
     # months and weekdays
     " january february march april may june july august september october november december"
     " gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre"
