@@ -324,14 +324,10 @@ def _counts_as_place(text: str, match: re.Match[str], other: str, title_case: bo
         return False
     if " " in word or "-" in word:
         return True  # "Stati Uniti", "Zuid-Korea": a multi-word name is no common word
-    if title_case:
-        return _looks_like_a_name(word) or _capitalized_inside(word, other)
-    initial = _starts_sentence(text, match.start())
+    initial = title_case or _starts_sentence(text, match.start())
+    long_at_start = not title_case and len(word) >= _LONG_PLACE
     return (
-        not initial
-        or len(word) >= _LONG_PLACE
-        or _looks_like_a_name(word)
-        or _capitalized_inside(word, other)
+        not initial or long_at_start or _looks_like_a_name(word) or _capitalized_inside(word, other)
     )
 
 
