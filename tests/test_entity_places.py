@@ -129,3 +129,19 @@ def test_a_swiss_canton_is_no_city() -> None:
 
 def test_a_holiday_in_a_headline_names_no_country() -> None:
     assert country_names("Christmas travel chaos as storms close roads") == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("english", "elsewhere"),
+    [
+        ("Turkey's central bank raises rates", "Leitzins in der Türkei steigt"),
+        ("Talks in Prague as Czech Republic votes", "Wahl in Tschechien"),
+        ("Cocoa prices jump as Ivory Coast rains fail", "Pluies en Côte d'Ivoire"),
+    ],
+)
+def test_the_english_name_cldr_keeps_as_a_variant_is_the_country(
+    english: str, elsewhere: str
+) -> None:
+    # CLDR's English says "Türkiye", "Czechia" and "Côte d'Ivoire"; English news does not.
+    assert country_names(english) and country_names(english) <= country_names(elsewhere)
+    assert not country_names("The turkey was cooked for six hours")

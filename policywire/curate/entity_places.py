@@ -42,6 +42,19 @@ _SHARED_TO_MERGE = 3
 # "Navidad", Italian "Pasqua", German "Kanton", "Wake", "Troll", "Norfolk").
 _GENERIC_ENDINGS = frozenset({"island", "islands", "atoll", "land", "station"})
 _COMPOUND_ENDINGS = ("insel", "inseln", "eiland", "eilanden")
+# The English names CLDR keeps as variants of a new official one (`alt="variant"` and
+# `alt="short"` in its en.xml), which Babel does not expose: English news still writes
+# "Turkey" far more often than "Türkiye". Only those a feed writes and no other place claims
+# ("Congo (DRC)" would be Congo, which is two countries; "UK" and "US" are the aliases').
+_ENGLISH_VARIANTS: Mapping[str, tuple[str, ...]] = {
+    "CI": ("Ivory Coast",),
+    "CV": ("Cape Verde",),
+    "CZ": ("Czech Republic",),
+    "PS": ("Palestine",),
+    "SZ": ("Swaziland",),
+    "TL": ("East Timor",),
+    "TR": ("Turkey",),
+}
 _PARENTHESIS = re.compile(r"\s*\(([^)]*)\)")
 
 
@@ -103,8 +116,10 @@ def _places(locales: list[Locale]) -> Iterator[_Place]:
         for code in codes
         for locale in locales
     }
+    variants = _ENGLISH_VARIANTS if english.language == "en" else {}
     for code in codes:
         names = [locale.territories.get(code, "") for locale in locales]
+        names += variants.get(code, ())
         # "Myanmar (Burma)" is also "Burma"; "RAS di Hong Kong (Cina)" is not China.
         inside = [part for name in names for part in _PARENTHESIS.findall(name)]
         keys = _keys([*map(_outside, names), *inside])
