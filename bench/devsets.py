@@ -1,11 +1,14 @@
 """The labelled story-grouping dev sets, read into one shape (`Labelled`).
 
-Four sets live in `tests/data/` (`DEV_SETS` names them):
+Six sets live in `tests/data/` (`DEV_SETS` names them):
 
 * `tuned` (`grouping/`): the set the grouping weights were tuned on; the regression floor.
 * `multilingual` (`grouping_multilingual/`): fictional, six languages, hard negatives, no
   `pairs.csv` (the pairs are derived from the story labels).
 * `general` (`grouping_general/`): fictional general news, hard negatives.
+* `policy` (`grouping_policy/`) and `world` (`grouping_world/`): fictional and blind (written
+  by people who saw neither the grouping code nor its figures, after the parameters were
+  chosen): EU tech policy in six languages, world news in ten; hard negatives, no `pairs.csv`.
 * `realnews` (`grouping_realnews/`): labels only. The items are read at evaluation time from
   `../shared/realfeeds/<feed_file>` (relative to the repository root) with policywire's own
   parser and joined to the labelled rows by canonical link. Items published on or after
@@ -253,6 +256,8 @@ DEV_SETS: dict[str, DevSet] = {
         DevSet("tuned", DATA / "grouping", "the set the weights were tuned on (floor)", load),
         DevSet("multilingual", DATA / "grouping_multilingual", "fictional, 6 languages", load),
         DevSet("general", DATA / "grouping_general", "fictional general news", load),
+        DevSet("policy", DATA / "grouping_policy", "fictional, blind: EU tech policy", load),
+        DevSet("world", DATA / "grouping_world", "fictional, blind: world news", load),
         DevSet(
             "realnews",
             DATA / "grouping_realnews",

@@ -8,8 +8,9 @@ Run from the repository root::
     python bench/grouping_eval.py --quality --json     # the same figures as JSON
 
 Quality: every article of a dev set (`bench/devsets.py`, `DEV_SETS`: tuned, multilingual,
-general, realnews) goes through the grouping function at once, as a digest would see them
-(copies of one link folded by `merge_same_link` first). Each set is scored on its own:
+general, policy, world, realnews) goes through the grouping function at once, as a digest
+would see them (copies of one link folded by `merge_same_link` first). Each set is scored on
+its own:
 
 * **pairwise** precision, recall and F1 over the same-story class: every same-story pair, and
   every different-story pair published within a week (`pairs.csv`, or derived from the story

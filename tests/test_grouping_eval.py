@@ -47,25 +47,33 @@ from policywire.curate.stories import Article, GroupingParams, StoryGroup
 # set → (pairwise precision, pairwise recall, BCubed F1, most hard negatives merged)
 # Measured with today's names-only grouping (CLDR places, GeoNames cities, words of
 # nationality, long place names at a sentence's start): tuned 1.000/1.000/1.000, 0 of 0;
-# multilingual 0.873/0.280/0.647, 3 of 67; general 0.966/0.266/0.690, 1 of 59; realnews
-# (labels audited 2026-12-03) 0.427/0.246/0.938, 12 of 99.
+# multilingual 0.873/0.280/0.647, 3 of 67; general 0.966/0.266/0.690, 1 of 59; policy
+# 0.877/0.548/0.799, 7 of 120; world 0.900/0.137/0.591, 2 of 100; realnews (labels audited
+# 2026-12-03) 0.427/0.246/0.938, 12 of 99.
 FLOORS: dict[str, tuple[float, float, float, int]] = {
     "tuned": (0.95, 0.85, 0.95, 0),
     "multilingual": (0.85, 0.26, 0.63, 4),
     "general": (0.95, 0.25, 0.68, 2),
+    "policy": (0.85, 0.52, 0.78, 8),
+    "world": (0.86, 0.12, 0.57, 3),
     "realnews": (0.41, 0.23, 0.92, 14),
 }
 
 
 # The same with the shipped embedding model (the default), measured with
 # `python bench/grouping_eval.py --quality`: tuned 0.915/1.000/0.985, 0 of 0; multilingual
-# 0.965/0.886/0.956, 3 of 67; general 1.000/0.836/0.963, 0 of 59; realnews (labels audited
-# 2026-12-03) 0.718/0.534/0.954, 10 of 99. (The tuned set's precision fell from 1.000 when
-# the parameters were chosen on the other three: it is a regression floor, not a target.)
+# 0.965/0.886/0.956, 3 of 67; general 1.000/0.836/0.963, 0 of 59; policy 0.813/0.864/0.913,
+# 13 of 120; world 0.944/0.776/0.911, 4 of 100; realnews (labels audited 2026-12-03)
+# 0.718/0.534/0.954, 10 of 99. The tuned set is a regression floor, not a target (its
+# precision fell from 1.000 when the parameters were chosen on the others); policy and world
+# are blind: written by helpers who saw neither the code nor its figures, after the
+# parameters were chosen, and not used to choose them.
 SEMANTIC_FLOORS: dict[str, tuple[float, float, float, int]] = {
     "tuned": (0.90, 0.95, 0.97, 0),
     "multilingual": (0.94, 0.86, 0.94, 4),
     "general": (0.97, 0.81, 0.95, 1),
+    "policy": (0.79, 0.84, 0.90, 14),
+    "world": (0.92, 0.75, 0.89, 5),
     "realnews": (0.68, 0.50, 0.94, 12),
 }
 
@@ -106,8 +114,9 @@ def test_semantic_grouping_meets_the_floors_of_each_set(name: str) -> None:
 
 
 def test_semantic_grouping_beats_names_only_on_the_new_sets() -> None:
-    for name in ("multilingual", "general"):
-        assert _scores(name, True).pairwise.f1 > _scores(name).pairwise.f1 + 0.2, name
+    # The blind policy set shares more names inside its stories: names alone do better there.
+    for name, margin in (("multilingual", 0.2), ("general", 0.2), ("policy", 0.1), ("world", 0.2)):
+        assert _scores(name, True).pairwise.f1 > _scores(name).pairwise.f1 + margin, name
 
 
 def _assert_floors(scores: SetScores, floors: tuple[float, float, float, int]) -> None:
@@ -144,7 +153,7 @@ def test_derived_pairs_are_the_pairs_csv(name: str) -> None:
     }
 
 
-@pytest.mark.parametrize("name", ["multilingual", "general"])
+@pytest.mark.parametrize("name", ["multilingual", "general", "policy", "world"])
 def test_fictional_sets_load_with_their_hard_negatives(name: str) -> None:
     labelled = load_set(name)
     assert len(labelled.articles) >= 150 and not labelled.notes
