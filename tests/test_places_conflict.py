@@ -30,6 +30,25 @@ def test_country_names_count_a_headlines_first_word_but_no_city_or_lower_case() 
     assert country_names("UN envoy meets both sides") == set()  # an institution
 
 
+def test_a_country_spelled_alike_in_every_language_is_a_country_too() -> None:
+    # "Iran" and "Nigeria" are no entries of the place table (a capitalized name already
+    # matches them across languages), yet a title that names them names a country.
+    assert country_names("Iran's president visits Nigeria") == {"cldr:IR", "cldr:NG"}
+    assert country_names("US-Iran talks resume in Geneva") == {"us", "cldr:IR"}
+    assert country_names("Irán y Estados Unidos vuelven a negociar") == {"cldr:IR", "us"}
+    assert country_names("Talks With Iran Resume") == {"cldr:IR"}  # Title Case too
+    assert country_names("the iran file") == set()  # lower case is no name
+    assert country_names("New Jersey votes on Tuesday") == set()  # not the island of Jersey
+    params = GroupingParams()
+    iran = article_features(
+        _votes(5, "Iran votes for a new parliament", "Turnout was low."), (), params
+    )
+    iraq = article_features(
+        _votes(6, "Iraq votes for a new parliament", "Turnout was low."), (), params
+    )
+    assert places_conflict(iran, iraq)
+
+
 def _votes(
     n: int, title: str, summary: str, feed: str = "https://news.example/feed.xml"
 ) -> MatchedItem:

@@ -369,7 +369,25 @@ def country_names(text: str) -> frozenset[str]:
             continue
         if entity_id in countries and key not in aliases.demonyms:
             found.add(entity_id)
-    return frozenset(found)
+    return frozenset(found | _alike_countries(text))
+
+
+def _alike_countries(text: str) -> set[str]:
+    """The countries spelled alike in every language (`PlaceTable.alike`) that `text` names
+    with a capital letter, alone or in a compound ("US-Iran talks")."""
+    found: set[str] = set()
+    for match in _WORD.finditer(text):
+        found.update(_alike_in_word(match.group()))
+    return found
+
+
+@lru_cache(maxsize=1 << 16)
+def _alike_in_word(word: str) -> tuple[str, ...]:
+    """The alike-spelled countries a capitalized word names; cached, as words repeat."""
+    alike = place_spellings().alike
+    keys = (fold_name(part).rstrip("'’") for part in word.split("-") if part[:1].isupper())
+    found = (alike.get(key.removesuffix("'s").removesuffix("’s")) for key in keys)
+    return tuple(country for country in found if country)
 
 
 def _add_number(word: str, keys: set[str], weights: dict[str, float]) -> None:

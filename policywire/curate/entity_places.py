@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from babel import Locale
@@ -55,6 +55,8 @@ _ENGLISH_VARIANTS: Mapping[str, tuple[str, ...]] = {
     "TL": ("East Timor",),
     "TR": ("Turkey",),
 }
+# Spelled alike everywhere, and more often the last word of a longer name: "New Jersey".
+_BARE_IN_LONGER = frozenset({"cldr:JE"})
 _PARENTHESIS = re.compile(r"\s*\(([^)]*)\)")
 
 
@@ -67,6 +69,10 @@ def spelling_key(spelling: str) -> str:
 class PlaceTable:
     ids: Mapping[str, str]  # spelling key → place id
     labels: Mapping[str, str]  # place id → its English name
+    # The countries and territories left out of `ids` as spelled alike in every language
+    # ("Iran", "Nigeria", "Nepal"): two articles naming one already share a capitalized name,
+    # but which countries a title names (`entities.country_names`) is asked of them too.
+    alike: Mapping[str, str] = field(default_factory=dict)  # spelling key → "cldr:…"
 
 
 @cache
@@ -80,6 +86,7 @@ def place_spellings(languages: tuple[str, ...] = PLACE_LANGUAGES) -> PlaceTable:
             owners.setdefault(key, set()).add(place.id)
     ids: dict[str, str] = {}
     labels: dict[str, str] = {}
+    alike: dict[str, str] = {}
     for place in places:
         # A spelling two places claim ("Salvador": El Salvador, and Bahia's city in
         # Portuguese) tells neither apart: it is left to the names.
@@ -87,10 +94,12 @@ def place_spellings(languages: tuple[str, ...] = PLACE_LANGUAGES) -> PlaceTable:
         if len(keys) < 2 and " " not in "".join(keys):
             # Spelled alike in every language: a capitalized name already matches. A name of
             # several words stays ("Costa Rica", "Los Angeles"): one name, not two.
+            if keys and place.id.startswith("cldr:") and place.id not in _BARE_IN_LONGER:
+                alike[keys[0]] = place.id
             continue
         labels[place.id] = place.english
         ids.update(dict.fromkeys(keys, place.id))
-    return PlaceTable(ids, labels)
+    return PlaceTable(ids, labels, alike)
 
 
 @dataclass(slots=True)
