@@ -385,8 +385,9 @@ def _alike_countries(text: str) -> set[str]:
 def _alike_in_word(word: str) -> tuple[str, ...]:
     """The alike-spelled countries a capitalized word names; cached, as words repeat."""
     alike = place_spellings().alike
-    keys = (fold_name(part).rstrip("'’") for part in word.split("-") if part[:1].isupper())
-    found = (alike.get(key.removesuffix("'s").removesuffix("’s")) for key in keys)
+    # `fold_name` writes "’" as "'": "Iran’s" and "Iran's" are one key.
+    keys = (fold_name(part).rstrip("'") for part in word.split("-") if part[:1].isupper())
+    found = (alike.get(key.removesuffix("'s")) for key in keys)
     return tuple(country for country in found if country)
 
 
