@@ -6,6 +6,7 @@ Run from the repository root::
     python bench/grouping_eval.py --quality            # quality only (a few seconds)
     python bench/grouping_eval.py --quality --set realnews --errors
     python bench/grouping_eval.py --quality --json     # the same figures as JSON
+    python bench/grouping_eval.py --quality --param semantic_high=0.6 --param window=48
 
 Quality: every article of a dev set (`bench/devsets.py`, `DEV_SETS`: tuned, multilingual,
 general, policy, world, realnews) goes through the grouping function at once, as a digest
@@ -45,7 +46,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -467,6 +468,33 @@ def items_per_second(
     return len(articles) / best_wall, len(articles) / best_cpu, groups
 
 
+def grouping_params(overrides: Sequence[str]) -> GroupingParams:
+    """The default `GroupingParams` with `NAME=VALUE` overrides (`window` in hours), so that
+    a setting measured and not taken (docs/grouping.md) can be measured again."""
+    params = GroupingParams()
+    kinds = {f.name: type(getattr(params, f.name)) for f in fields(GroupingParams)}
+    changes: dict[str, Any] = {}
+    for override in overrides:
+        name, _, text = override.partition("=")
+        name = name.strip()
+        if name not in kinds:
+            raise KeyError(f"--param {override!r}: no such setting; one of {', '.join(kinds)}")
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"--param {override!r}: the value must be a number") from None
+        kind = kinds[name]
+        if kind is timedelta:
+            changes[name] = timedelta(hours=value)
+        elif kind is int:
+            if not value.is_integer():
+                raise ValueError(f"--param {override!r}: the value must be a whole number")
+            changes[name] = int(value)
+        else:
+            changes[name] = value
+    return replace(params, **changes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quality", action="store_true", help="skip the speed run")
@@ -485,19 +513,30 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="group without embeddings (settings.embedding.backend: none)",
     )
+    parser.add_argument(
+        "--param",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="group with this GroupingParams field changed (repeatable; window in hours)",
+    )
     args = parser.parse_args(argv)
     try:
         names = [resolve(name).name for name in args.sets] if args.sets else None
+        params = grouping_params(args.params)
     except KeyError as unknown:
         parser.error(str(unknown.args[0]))
+    except ValueError as wrong:
+        parser.error(str(wrong))
     group = None if args.names_only else semantic_grouping()
-    report = evaluate_all(names=names, group=group)
+    report = evaluate_all(params, names=names, group=group)
     output: dict[str, Any] = {
         "sets": [s.as_dict(errors=args.errors) for s in report.scores],
         "skipped": report.skipped,
     }
     tuned = next((s for s in report.scores if s.name == "tuned"), None)
-    pairwise = evaluate_pairwise(load_set("tuned")) if tuned is not None else None
+    pairwise = evaluate_pairwise(load_set("tuned"), params) if tuned is not None else None
     if not args.json:
         print(table(report))
         for s in report.scores:

@@ -39,6 +39,7 @@ from bench.grouping_eval import (
     evaluate,
     evaluate_all,
     evaluate_pairwise,
+    grouping_params,
     main,
     semantic_grouping,
 )
@@ -303,3 +304,31 @@ def test_cli_json_has_a_row_per_set(capsys: pytest.CaptureFixture[str]) -> None:
     for row in output["sets"]:
         assert {"pairwise", "bcubed_f1", "hard_negatives_merged"} <= set(row)
     assert output["tuned_explain_pair"]["precision"] >= 0.9
+
+
+def test_grouping_params_reads_numbers_and_hours_and_refuses_the_rest() -> None:
+    params = grouping_params(["window=48", "max_posting=50", "semantic_high=0.6"])
+    assert params.window == timedelta(hours=48)
+    assert params.max_posting == 50 and isinstance(params.max_posting, int)
+    assert params.semantic_high == 0.6
+    assert grouping_params([]) == GroupingParams()
+    with pytest.raises(KeyError, match="no such setting"):
+        grouping_params(["semantic_hgih=0.6"])
+    with pytest.raises(ValueError, match="whole number"):
+        grouping_params(["max_posting=1.5"])
+    with pytest.raises(ValueError, match="must be a number"):
+        grouping_params(["semantic_high=high"])
+
+
+def test_a_setting_changed_on_the_command_line_changes_the_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def recall(*extra: str) -> float:
+        assert main(["--quality", "--json", "--names-only", "--set", "tuned", *extra]) == 0
+        row = json.loads(capsys.readouterr().out)["sets"][0]
+        return float(row["pairwise"]["recall"])
+
+    # A threshold no shared names reach: only decisive signals (links, titles) still join.
+    assert recall("--param", "threshold=1.01") < recall() - 0.2
+    with pytest.raises(SystemExit):
+        main(["--quality", "--param", "threshold=high"])
