@@ -472,6 +472,10 @@ def scenario_group(report: Report) -> None:
         "… the same with vectors, and every reason line (`preview --explain`)",
         semantic["explained"],
     )
+    cold_row = Row(
+        "… the same with vectors, a process's first digest (no article's names kept yet)",
+        semantic["cold"],
+    )
     pw_row.note = f"names only, feed corpus, {pw['group'][0].extra['stories']:,} stories"
     report.raw["group"] = {
         "policywire": _raw(pw),
@@ -496,7 +500,9 @@ def scenario_group(report: Report) -> None:
             "the temporary folder. Grouping *quality* is measured in docs/grouping.md.",
             "",
             *table(
-                [semantic_row, explained_row, news_names_row, pw_row, naive_row], pw_row, "items"
+                [semantic_row, cold_row, explained_row, news_names_row, pw_row, naive_row],
+                pw_row,
+                "items",
             ),
         ],
     )

@@ -133,17 +133,24 @@ def run_group_semantic(params: dict[str, Any]) -> dict[str, Result]:
     from policywire.curate.embedders.universal import UniversalEncoder
     from policywire.curate.entities import extract_entities
     from policywire.curate.stories import article_key, group_articles
+    from policywire.curate.stories_text import KEPT
 
     articles, label = news_articles(params["items"])
     encoder = UniversalEncoder()
     vectors_of = vector_cache(_texts([a.item for a in articles]), encoder)
     vectors = {article_key(article): vectors_of[n] for n, article in enumerate(articles)}
-    for article in articles:  # warm, as a service that has run for a while is
-        item = article.item.item
-        extract_entities(item.title, item.summary, item.language)
+    extract_entities("Build the name tables", "", None)  # once per process, like the model
+    KEPT.clear()
     results: dict[str, Result] = {}
-    # As a digest for a chat groups (no reason lines), then as `preview --explain` does.
-    runs = (("group", vectors, False), ("names", None, False), ("explained", vectors, True))
+    # A process's first digest (no article's names known yet); then as a digest for a chat
+    # groups in a service that has run for a while (the window's names kept by the digest
+    # before: `stories_text`), names only, and as `preview --explain` does.
+    runs = (
+        ("cold", vectors, False),
+        ("group", vectors, False),
+        ("names", None, False),
+        ("explained", vectors, True),
+    )
     for name, given, explain in runs:
         with Meter() as meter:
             groups = group_articles(articles, vectors=given, explain=explain)

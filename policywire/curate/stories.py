@@ -57,6 +57,7 @@ from policywire.curate.stories_articles import Article, merge_same_link
 from policywire.curate.stories_candidates import blocking_keys, candidate_pairs
 from policywire.curate.stories_clustering import Clustering
 from policywire.curate.stories_explain import Explanation, explain_pair, format_explanations
+from policywire.curate.stories_text import KEPT
 from policywire.curate.story_scoring import (
     DEFAULT_WINDOW,
     GroupingParams,
@@ -130,8 +131,11 @@ def group_articles(
     params = params or GroupingParams()
     vectors = vectors or {}
     ordered = sorted(articles, key=lambda a: (a.item.item.published, a.item.item.link))
+    # Most of a window was grouped by the digest before: its names are kept (`stories_text`).
+    texts = KEPT.features_of([a.item.item for a in ordered])
     features = [
-        article_features(a.item, a.copies, params, vectors.get(article_key(a))) for a in ordered
+        article_features(a.item, a.copies, params, vectors.get(article_key(a)), text)
+        for a, text in zip(ordered, texts, strict=True)
     ]
     clustering = Clustering(features, params, explain=explain)
     passing, near = clustering.scored_candidates()

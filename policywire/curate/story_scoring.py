@@ -6,23 +6,16 @@ The formula and the reasons for it are in the docstring of `policywire.curate.st
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from policywire.curate.embedders.seam import Vector
-from policywire.curate.entities import (
-    SUMMARY_CHARS,
-    Entities,
-    country_names,
-    extract_entities,
-)
-from policywire.curate.entity_words import COMMON_WORDS, fold_name
+from policywire.curate.entities import Entities
+from policywire.curate.stories_text import TextFeatures, text_features
 from policywire.models import MatchedItem
 
 __all__ = [
@@ -109,10 +102,6 @@ class GroupingParams:
         return self.semantic_threshold if both else self.threshold
 
 
-_TITLE_WORD = re.compile(r"[^\W_][\w'’]*")
-_NUMBER = re.compile(r"\d+")
-
-
 @dataclass(frozen=True, slots=True)
 class ArticleFeatures:
     time: float
@@ -138,14 +127,16 @@ def article_features(
     copies: Sequence[MatchedItem],
     params: GroupingParams,
     vector: Vector | None = None,
+    text: TextFeatures | None = None,
 ) -> ArticleFeatures:
-    """What an article (`lead`, and the `copies` other feeds carried) is compared by."""
+    """What an article (`lead`, and the `copies` other feeds carried) is compared by;
+    `text`: its `stories_text.text_features`, when already known."""
     item = lead.item
-    entities = extract_entities(item.title, item.summary, item.language)
+    if text is None:
+        text = text_features(item.title, item.summary, item.language)
+    entities = text.entities
     links = {link for m in (lead, *copies) for link in m.item.links}
     weights = entities.weights
-    title_places = country_names(item.title)
-    places = title_places | country_names(item.summary[:SUMMARY_CHARS])
     return ArticleFeatures(
         time=item.published.timestamp(),
         link=item.link,
@@ -157,27 +148,15 @@ def article_features(
             k for k in entities.title if weights[k] >= params.title_penalty_floor
         ),
         total=sum(weights.values()),
-        title_words=_title_words(item.title),
-        title_numbers=frozenset(_NUMBER.findall(item.title)),
+        title_words=text.title_words,
+        title_numbers=text.title_numbers,
         title=item.title,
         vector=vector,
         feed=item.feed,
         language=item.language,
-        title_places=title_places,
-        places=places,
+        title_places=text.title_places,
+        places=text.places,
     )
-
-
-def _title_words(title: str) -> frozenset[str]:
-    words = (_folded_word(w) for w in _TITLE_WORD.findall(title))
-    return frozenset(w for w in words if len(w) > 1 and w not in COMMON_WORDS)
-
-
-@lru_cache(maxsize=1 << 16)
-def _folded_word(word: str) -> str:
-    """A title word folded; cached, as a window's titles repeat the same words thousands of
-    times and folding is the costly part of an article's features."""
-    return fold_name(word).rstrip("'")
 
 
 @dataclass(frozen=True, slots=True)
