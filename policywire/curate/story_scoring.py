@@ -66,7 +66,10 @@ class GroupingParams:
     # Subtracted from the score in proportion to the share of the window between the two.
     time_penalty: float = 0.45
     semantic_cluster_floor: float = 0.5  # `cluster_floor` when the articles have vectors
-    semantic_neighbours: int = 10  # each article's nearest articles that become candidates
+    # Each article's nearest articles that become candidates. The six dev sets group alike
+    # from 2 to 40 (the rest share a name, or score under the threshold); on a generated
+    # 25,000-item window 5 chains less than 10 (BCubed F1 0.617 -> 0.631) and is ~8 % faster.
+    semantic_neighbours: int = 5
     # Two articles of one feed are rarely one event told twice, and often its next step
     # (the same outlet's follow-up): subtracted when both come from the same feed.
     same_feed_penalty: float = 0.25
