@@ -259,6 +259,12 @@ DEV_SETS: dict[str, DevSet] = {
         DevSet("policy", DATA / "grouping_policy", "fictional, blind: EU tech policy", load),
         DevSet("world", DATA / "grouping_world", "fictional, blind: world news", load),
         DevSet(
+            "bigstory",
+            DATA / "grouping_bigstory",
+            "fictional, blind: five events told 23-25 times each, with their neighbours",
+            load,
+        ),
+        DevSet(
             "realnews",
             DATA / "grouping_realnews",
             "real feeds, hand-labelled, before 2026-02-15",

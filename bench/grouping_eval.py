@@ -9,7 +9,7 @@ Run from the repository root::
     python bench/grouping_eval.py --quality --param semantic_high=0.6 --param window=48
 
 Quality: every article of a dev set (`bench/devsets.py`, `DEV_SETS`: tuned, multilingual,
-general, policy, world, realnews) goes through the grouping function at once, as a digest
+general, policy, world, bigstory, realnews) goes through the grouping function at once, as a digest
 would see them (copies of one link folded by `merge_same_link` first). Each set is scored on
 its own:
 
