@@ -101,7 +101,7 @@ class CrossScores:
         self.closed = bool(len(features)) and (self.vectors or not scorer.has_vector.any())
         # What a shared name adds to a pair at most: names count in full without vectors.
         self.names_cap = self.params.names_weight if self.vectors else 1.0
-        self._named: dict[int, float] = {}  # exact scores of pairs sharing a name, by code
+        self._named = _ScoreCache()  # exact scores of pairs sharing a name, by code
         self._decisive: dict[int, float] = {}  # exact scores of the partners' pairs, by code
         self.titles_paired = True  # near-identical titles are among the partners
         if self.closed:
@@ -235,20 +235,21 @@ class CrossScores:
         titles: the plain formula with the names' share added (or the names alone), each pair
         scored once, as a cluster is offered the same partners again as it grows."""
         first, second = pairs.first[positions], pairs.second[positions]
-        codes = (first * self.size + second).tolist()
-        cache = self._named
-        missing = np.array([n for n, code in enumerate(codes) if code not in cache], dtype=np.int64)
+        codes = first * self.size + second
+        values, found = self._named.lookup(codes)
+        missing = np.flatnonzero(~found)
         if len(missing):
             a, b = first[missing], second[missing]
             scorer = self.scorer
             names = scorer.names_values(a, b)
             if self.vectors:
-                values = self._with_names(a, b, names)
+                scored = self._with_names(a, b, names)
             else:
-                values = scorer.apart_places(np.minimum(1.0, names), a, b)
-                values[np.abs(self.scorer.times[a] - self.scorer.times[b]) > self.window] = 0.0
-            cache.update(zip([codes[n] for n in missing.tolist()], values.tolist(), strict=True))
-        return np.array([cache[code] for code in codes], dtype=np.float64)
+                scored = scorer.apart_places(np.minimum(1.0, names), a, b)
+                scored[np.abs(self.scorer.times[a] - self.scorer.times[b]) > self.window] = 0.0
+            values[missing] = scored
+            self._named.add(codes[missing], scored)
+        return values
 
     def _with_names(self, a: _Ints, b: _Ints, names: _Floats) -> _Floats:
         """`pair_value` with vectors for pairs that no link or title decides and no link
@@ -277,6 +278,56 @@ class CrossScores:
             for n in missing:
                 cache[codes[n]] = self.scorer.value(int(first[n]), int(second[n]))
         return np.array([cache[code] for code in codes], dtype=np.float64)
+
+
+class _ScoreCache:
+    """Pair scores by pair code, as sorted arrays: a window's checks look up millions of
+    codes, which a dict answers one Python step each. New scores go to a small sorted part,
+    merged into the large one when it grows past a quarter of it (each score is moved a
+    few times in all, not once per batch)."""
+
+    _SMALL = 65_536  # the small part is merged only past this size, whatever the large one
+
+    def __init__(self) -> None:
+        self._parts = [(_no_ints(), _no_floats()), (_no_ints(), _no_floats())]  # large, small
+
+    def lookup(self, codes: _Ints) -> tuple[_Floats, np.ndarray[Any, np.dtype[np.bool_]]]:
+        """The kept score of each code (0 where there is none) and whether there is one."""
+        values = np.zeros(len(codes))
+        found = np.zeros(len(codes), dtype=bool)
+        for kept, scores in self._parts:
+            if not len(kept):
+                continue
+            at = np.minimum(np.searchsorted(kept, codes), len(kept) - 1)
+            hit = kept[at] == codes
+            values[hit] = scores[at[hit]]
+            found |= hit
+        return values, found
+
+    def add(self, codes: _Ints, scores: _Floats) -> None:
+        """Keep these scores (codes not kept yet; one may come twice, with one score)."""
+        codes, first = np.unique(codes, return_index=True)
+        (large, large_scores), small = self._parts
+        small = _merged(small, (codes, scores[first]))
+        if len(small[0]) > max(self._SMALL, len(large) // 4):
+            self._parts = [_merged((large, large_scores), small), (_no_ints(), _no_floats())]
+        else:
+            self._parts[1] = small
+
+
+def _merged(a: tuple[_Ints, _Floats], b: tuple[_Ints, _Floats]) -> tuple[_Ints, _Floats]:
+    """Two sorted (codes, scores) with no code in both, as one."""
+    codes = np.concatenate([a[0], b[0]])
+    order = np.argsort(codes, kind="stable")
+    return codes[order], np.concatenate([a[1], b[1]])[order]
+
+
+def _no_ints() -> _Ints:
+    return np.zeros(0, dtype=np.int64)
+
+
+def _no_floats() -> _Floats:
+    return np.zeros(0, dtype=np.float64)
 
 
 def _expand(checks: Sequence[Check]) -> _Pairs:
