@@ -85,7 +85,9 @@ class TextFeaturesCache:
         computed = {
             key: text_features(*key) for key, kept in zip(keys, found, strict=True) if kept is None
         }
-        features = [kept or computed[key] for key, kept in zip(keys, found, strict=True)]
+        features = [
+            computed[key] if kept is None else kept for key, kept in zip(keys, found, strict=True)
+        ]
         with self._lock:  # another digest may have evicted some since: put them back
             for key, one in zip(keys, features, strict=True):
                 self._kept[key] = one
