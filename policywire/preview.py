@@ -76,9 +76,12 @@ async def run_preview(
         m for m in matched if m.item.dated and m.item.published >= now - config.settings.backfill
     ]
     vectors = await asyncio.to_thread(_vectors, config, eligible)
-    digests = tuple(
-        _digest_for(config, target, eligible, now, vectors)
-        for target in _targets(config, topic, language)
+    # Grouping is CPU work (seconds on a large window): off the loop, as the service does it.
+    digests = await asyncio.to_thread(
+        lambda: tuple(
+            _digest_for(config, target, eligible, now, vectors)
+            for target in _targets(config, topic, language)
+        )
     )
     if config.settings.summarizer.backend != "none":
         from policywire.curate.summary_digest import summarize_digests

@@ -66,7 +66,7 @@ class GroupingParams:
     # Subtracted from the score in proportion to the share of the window between the two.
     time_penalty: float = 0.45
     semantic_cluster_floor: float = 0.5  # `cluster_floor` when the articles have vectors
-    # Each article's nearest articles that become candidates. The six dev sets group alike
+    # Each article's nearest articles that become candidates. The seven dev sets group alike
     # from 2 to 40 (the rest share a name, or score under the threshold); on a generated
     # 25,000-item window 5 chains less than 10 (BCubed F1 0.617 -> 0.631) and is ~8 % faster.
     semantic_neighbours: int = 5
