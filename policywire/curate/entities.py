@@ -221,6 +221,9 @@ class Entities:
     title: frozenset[str]  # the keys found in the title
     all: frozenset[str]  # title and summary together
     weights: Mapping[str, float]  # key → weight, for every key in `all`
+    # Pairs of keys written one after the other ("World" "Economic", "Economic" "Forum"):
+    # the words of one longer name that no table knows, so a count of names counts it once.
+    neighbours: frozenset[tuple[str, str]] = frozenset()
 
 
 def extract_entities(title: str, summary: str, language: str | None = None) -> Entities:
@@ -228,13 +231,22 @@ def extract_entities(title: str, summary: str, language: str | None = None) -> E
     if len(summary) > SUMMARY_CHARS:
         summary = summary[:SUMMARY_CHARS].rsplit(" ", 1)[0]
     weights: dict[str, float] = {}
-    title_keys = _names(title, summary, language, weights, is_title=True)
-    summary_keys = _names(summary, title, language, weights, is_title=False)
-    return Entities(frozenset(title_keys), frozenset(title_keys | summary_keys), weights)
+    neighbours: set[tuple[str, str]] = set()
+    title_keys = _names(title, summary, language, weights, neighbours, is_title=True)
+    summary_keys = _names(summary, title, language, weights, neighbours, is_title=False)
+    return Entities(
+        frozenset(title_keys), frozenset(title_keys | summary_keys), weights, frozenset(neighbours)
+    )
 
 
 def _names(
-    text: str, other: str, language: str | None, weights: dict[str, float], *, is_title: bool
+    text: str,
+    other: str,
+    language: str | None,
+    weights: dict[str, float],
+    neighbours: set[tuple[str, str]],
+    *,
+    is_title: bool,
 ) -> set[str]:
     keys: set[str] = set()
     if not text:
@@ -275,6 +287,7 @@ def _names(
         key = f"@{month:02d}-{int(match.group(1)):02d}"
         keys.add(key)
         weights[key] = DATE_WEIGHT
+    previous: tuple[str, int] | None = None  # the last name kept, and where it ended
     for match in _WORD.finditer(text):
         word = match.group()
         first = word[0]
@@ -300,6 +313,9 @@ def _names(
         keys.add(name)
         if weights.get(name, 0.0) < weight:
             weights[name] = weight
+        if previous is not None and text[previous[1] : match.start()] == " ":
+            neighbours.add((previous[0], name))
+        previous = (name, match.end())
     return keys
 
 

@@ -38,13 +38,17 @@ must reach `cluster_floor` (average linkage), so a newcomer must resemble the cl
 whole, not one member only. Every join and every near miss is recorded as a reason, which
 `format_explanations` prints and `explain_pair` recomputes for any two articles.
 
+Bridges (`stories_bridge`, with vectors): one event told from many angles comes out of the
+clustering in pieces, so two stories from two feeds or more, close in time and in meaning,
+that both keep naming two of the same heavy names (the buyer and the bought) become one.
+
 The pair score is computed in `story_scoring`. The weights and thresholds were chosen on the
 labelled pairs in `tests/data/grouping/` (`python bench/grouping_eval.py` prints precision and
 recall).
 
 Where the parts live: `stories_articles` folds the copies (`Article`, `merge_same_link`),
 `stories_candidates` finds the candidate pairs, `stories_clustering` joins them into clusters
-and records the reasons, `stories_explain` words the reasons (`explain_pair`,
+and records the reasons, `stories_bridge` finds the bridges between clusters, `stories_explain` words the reasons (`explain_pair`,
 `format_explanations`). This module holds the entry points and re-exports the public names.
 """
 
@@ -140,6 +144,7 @@ def group_articles(
     clustering = Clustering(features, params, explain=explain)
     passing, near = clustering.scored_candidates()
     clustering.join(passing)
+    clustering.bridge()  # one event's angles (`stories_bridge`)
     clustering.note_near_misses(near)
     clusters, reasons = clustering.clusters, clustering.reasons
     roots = sorted({clusters.find(i) for i in range(len(ordered))})

@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from policywire.curate.entities import label
 from policywire.curate.stories_batch import PairScorer
+from policywire.curate.stories_bridge import Bridge, bridges
 from policywire.curate.stories_candidates import candidate_pairs
-from policywire.curate.stories_explain import reason_line, whole_hours
+from policywire.curate.stories_explain import reason_line, short_title, whole_hours
 from policywire.curate.stories_linkage import Check, CrossScores
 from policywire.curate.story_scoring import (
     ArticleFeatures,
@@ -193,6 +195,34 @@ class Clustering:
                 moved = reasons.pop(rj if root == ri else ri, [])
                 line = f"grouped: {self.pair_line(i, j)}"
                 reasons.setdefault(root, []).extend([line, *moved])
+
+    def bridge(self) -> None:
+        """Join the stories that keep naming one event's actors (`stories_bridge`),
+        strongest first, while the joined story keeps within the story window (as a join
+        does) and the size cap; each bridge's two stories lie within `bridge_window`."""
+        clusters, params = self.clusters, self.params
+        for bridge in bridges(self.features, clusters.members, params):
+            ri, rj = clusters.find(bridge.left), clusters.find(bridge.right)
+            if ri == rj:
+                continue
+            size = len(clusters.members[ri]) + len(clusters.members[rj])
+            earliest = min(clusters.earliest[ri], clusters.earliest[rj])
+            span = max(clusters.latest[ri], clusters.latest[rj]) - earliest
+            if size > params.max_story_articles or span > self.window:
+                continue
+            root = clusters.union(ri, rj)
+            if self.explain:
+                moved = self.reasons.pop(rj if root == ri else ri, [])
+                line = f"grouped as one event: {self._bridge_line(bridge)}"
+                self.reasons.setdefault(root, []).extend([line, *moved])
+
+    def _bridge_line(self, bridge: Bridge) -> str:
+        left, right = self.features[bridge.left], self.features[bridge.right]
+        names = ", ".join(label(name) for name in bridge.names[:6])
+        return (
+            f"«{short_title(left.title)}» / «{short_title(right.title)}» — both stories keep "
+            f"naming {names}; similarity of the two stories {bridge.similarity:.2f}"
+        )
 
     def _guard(self, state: _State, passing: _Scored, at: int) -> str:
         """Why the two clusters of `state` must not join ("" when they may); the cross mean
