@@ -49,6 +49,7 @@ class Bridge:
     left: int
     right: int
     names: tuple[str, ...]  # the heavy names salient in both, sorted
+    count: int  # how many names they are (the words written together count once)
     similarity: float  # cosine of the two stories' mean vectors
 
 
@@ -60,7 +61,7 @@ class _Story:
     feeds: frozenset[str]
     names: frozenset[str]
     written_together: frozenset[tuple[str, str]]  # salient names next to each other
-    centroid: np.ndarray  # unit length
+    members: Sequence[int]
 
 
 def salient_names(
@@ -91,20 +92,27 @@ def bridges(
         return []
     window = min(params.bridge_window, params.window).total_seconds()
     described = _described(features, stories, params)
+    centroids: dict[int, np.ndarray] = {}  # of the few stories a bridge may join, when asked
+
+    def centroid(story: _Story) -> np.ndarray:
+        if story.root not in centroids:
+            centroids[story.root] = _mean_direction(features, story.members)
+        return centroids[story.root]
+
     found: list[Bridge] = []
     for (a, b), shared in _sharing(described, params).items():
         left, right = described[a], described[b]
         if len(shared) < params.bridge_names or len(left.feeds | right.feeds) < 2:
             continue
-        together = left.written_together | right.written_together
-        if _distinct_names(shared, together) < params.bridge_names:
+        count = _distinct_names(shared, left.written_together | right.written_together)
+        if count < params.bridge_names:
             continue  # "World" "Economic" "Forum": one name
         if max(left.latest, right.latest) - min(left.earliest, right.earliest) > window:
             continue
-        similarity = float(left.centroid @ right.centroid)
+        similarity = float(centroid(left) @ centroid(right))
         if similarity >= params.bridge_similarity:
-            found.append(Bridge(left.root, right.root, tuple(sorted(shared)), similarity))
-    found.sort(key=lambda b: (-len(b.names), -b.similarity, b.left, b.right))
+            found.append(Bridge(left.root, right.root, tuple(sorted(shared)), count, similarity))
+    found.sort(key=lambda b: (-b.count, -b.similarity, b.left, b.right))
     return found
 
 
@@ -116,13 +124,11 @@ def _described(
     """The stories that may bridge (every member with a vector, some salient name)."""
     described: dict[int, _Story] = {}
     for root, members in stories.items():
-        vectors = [features[m].vector for m in members]
-        if any(v is None for v in vectors):
+        if any(features[m].vector is None for m in members):
             continue
         names = salient_names(members, features, params.bridge_share)
         if not names:
             continue
-        total = np.sum(np.stack(vectors), axis=0)  # type: ignore[arg-type]
         times = [features[m].time for m in members]
         together = frozenset(
             pair
@@ -137,9 +143,17 @@ def _described(
             frozenset(features[m].feed for m in members),
             names,
             together,
-            total / (float(np.linalg.norm(total)) or 1.0),
+            tuple(members),
         )
     return described
+
+
+def _mean_direction(features: Sequence[ArticleFeatures], members: Sequence[int]) -> np.ndarray:
+    """The unit vector along the sum of the members' vectors (all of them have one)."""
+    vectors = [v for m in members if (v := features[m].vector) is not None]
+    total: np.ndarray = np.sum(np.stack(vectors), axis=0)
+    direction: np.ndarray = total / (float(np.linalg.norm(total)) or 1.0)
+    return direction
 
 
 def _distinct_names(names: Sequence[str], together: frozenset[tuple[str, str]]) -> int:
