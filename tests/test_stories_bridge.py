@@ -38,11 +38,13 @@ _STAFF = (
 )
 
 
-def _matched(n: int, title: str, summary: str, *, feed: int, hours: float) -> MatchedItem:
+def _matched(
+    n: int, title: str, summary: str, *, feed: int, hours: float, site: int | None = None
+) -> MatchedItem:
     item = Item(
         feed=f"https://outlet{feed}.example/feed",
         id=f"item-{n}",
-        link=f"https://outlet{feed}.example/{n}",
+        link=f"https://outlet{feed if site is None else site}.example/{n}",
         title=title,
         summary=summary,
         published=_START + timedelta(hours=hours),
@@ -65,6 +67,7 @@ def _group(
     texts: tuple[tuple[str, str], tuple[str, str]] = (_DEAL, _STAFF),
     *,
     feeds: tuple[int, int] = (1, 2),
+    sites: tuple[int | None, int | None] = (None, None),
     hours: float = 5.0,
     cosine: float | None = 0.42,
     params: GroupingParams | None = None,
@@ -72,8 +75,8 @@ def _group(
 ) -> list[StoryGroup]:
     (title_a, summary_a), (title_b, summary_b) = texts
     items = [
-        _matched(1, title_a, summary_a, feed=feeds[0], hours=0.0),
-        _matched(2, title_b, summary_b, feed=feeds[1], hours=hours),
+        _matched(1, title_a, summary_a, feed=feeds[0], hours=0.0, site=sites[0]),
+        _matched(2, title_b, summary_b, feed=feeds[1], hours=hours, site=sites[1]),
     ]
     articles = merge_same_link(items)
     vectors: dict[ArticleKey, np.ndarray] = {}
@@ -105,6 +108,8 @@ def test_the_same_stories_without_their_reasons_and_in_any_order() -> None:
 
 def test_one_outlets_two_pieces_are_not_bridged() -> None:
     assert _sizes(_group(feeds=(1, 1))) == [1, 1]
+    # Two feeds of one outlet (its world and its tech feed): one outlet still.
+    assert _sizes(_group(feeds=(1, 2), sites=(3, 3))) == [1, 1]
 
 
 def test_one_shared_name_is_not_enough() -> None:

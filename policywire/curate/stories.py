@@ -39,7 +39,7 @@ whole, not one member only. Every join and every near miss is recorded as a reas
 `format_explanations` prints and `explain_pair` recomputes for any two articles.
 
 Bridges (`stories_bridge`, with vectors): one event told from many angles comes out of the
-clustering in pieces, so two stories from two feeds or more, close in time and in meaning,
+clustering in pieces, so two stories from two outlets or more, close in time and in meaning,
 that both keep naming two of the same heavy names (the buyer and the bought) become one.
 
 The pair score is computed in `story_scoring`. The weights and thresholds were chosen on the
@@ -48,8 +48,9 @@ recall).
 
 Where the parts live: `stories_articles` folds the copies (`Article`, `merge_same_link`),
 `stories_candidates` finds the candidate pairs, `stories_clustering` joins them into clusters
-and records the reasons, `stories_bridge` finds the bridges between clusters, `stories_explain` words the reasons (`explain_pair`,
-`format_explanations`). This module holds the entry points and re-exports the public names.
+and records the reasons, `stories_bridge` finds the bridges between clusters,
+`stories_explain` words the reasons (`explain_pair`, `format_explanations`). This module
+holds the entry points and re-exports the public names.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ joined, two stories are bridged into one when
 * at least `bridge_names` heavy names (`HEAVY`: a company, a person, a city; figures and dates
   aside) are *salient* in both, each named by at least `bridge_share` of a story's articles;
 * the cosine of their mean vectors reaches `bridge_similarity`;
-* they come from two feeds or more between them: one outlet's successive pieces on a saga are
-  most often its successive steps (the real-news set's false pairs are nearly all within
-  one feed);
+* they come from two outlets or more between them (a link's registrable domain, as
+  `outlets` tells them): one outlet's successive pieces on a saga, from one feed or from two
+  of its feeds, are most often its successive steps (the real-news set's false pairs are
+  nearly all within one outlet);
 * together they span at most `bridge_window` (never more than the story window) and hold at
   most `max_story_articles`.
 
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from policywire.curate.outlets import registrable_domain
 from policywire.curate.story_scoring import ArticleFeatures, GroupingParams
 
 __all__ = ["HEAVY", "Bridge", "bridges", "salient_names"]
@@ -58,7 +60,7 @@ class _Story:
     root: int
     earliest: float
     latest: float
-    feeds: frozenset[str]
+    outlets: frozenset[str]
     names: frozenset[str]
     written_together: frozenset[tuple[str, str]]  # salient names next to each other
     members: Sequence[int]
@@ -102,7 +104,7 @@ def bridges(
     found: list[Bridge] = []
     for (a, b), shared in _sharing(described, params).items():
         left, right = described[a], described[b]
-        if len(shared) < params.bridge_names or len(left.feeds | right.feeds) < 2:
+        if len(shared) < params.bridge_names or len(left.outlets | right.outlets) < 2:
             continue
         count = _distinct_names(shared, left.written_together | right.written_together)
         if count < params.bridge_names:
@@ -140,12 +142,17 @@ def _described(
             root,
             min(times),
             max(times),
-            frozenset(features[m].feed for m in members),
+            frozenset(_outlet(features[m]) for m in members),
             names,
             together,
             tuple(members),
         )
     return described
+
+
+def _outlet(article: ArticleFeatures) -> str:
+    """The article's outlet: its link's registrable domain, else its feed's, else the feed."""
+    return registrable_domain(article.link) or registrable_domain(article.feed) or article.feed
 
 
 def _mean_direction(features: Sequence[ArticleFeatures], members: Sequence[int]) -> np.ndarray:

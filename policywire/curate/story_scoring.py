@@ -99,12 +99,12 @@ class GroupingParams:
     # 0.4 splits one story told from Spain and from Portugal; 0.25 is too little on realnews.
     place_conflict: float = 0.3
     # One event told from many angles (`stories_bridge`): after the pairs are joined, two
-    # stories from two feeds or more, together within bridge_window, are bridged when at
+    # stories from two outlets or more, together within bridge_window, are bridged when at
     # least bridge_names heavy names are each named by bridge_share of both stories'
     # articles and their mean vectors' cosine reaches bridge_similarity. Chosen on the seven
     # dev sets (docs/grouping.md, *Big stories*): the same figures from 30 to 42 h, cosine
     # 0.35 to 0.4 and share 1/3 to 1/2; 48 h costs the tuned set precision and 72 h merges
-    # big-story hard negatives; one name, or bridges within one feed, merge the real-news
+    # big-story hard negatives; one name, or bridges within one outlet, merge the real-news
     # sagas. A name salient in more than bridge_posting stories tells no event apart: on the
     # generated 25,000-item window, whose popular names recur in many events, 100 cost
     # BCubed F1 0.631 -> 0.617 and 20 nothing; the dev sets are alike from 8 to 50.
