@@ -190,3 +190,5 @@ def test_only_names_written_one_after_the_other_are_one_name() -> None:
     )
     assert {"hanna", "vogt", "kestrel", "brightline", "zorin", "bank"} <= found.all
     assert found.neighbours == {("hanna", "vogt"), ("zorin", "bank")}
+    possessive = extract_entities("A bid", "The board saw Corvana's Lumetra bid.", "en")
+    assert {"corvana", "lumetra"} <= possessive.all and not possessive.neighbours

@@ -315,7 +315,9 @@ def _names(
             weights[name] = weight
         if previous is not None and text[previous[1] : match.start()] == " ":
             neighbours.add((previous[0], name))
-        previous = (name, match.end())
+        # "Corvana's Lumetra bid": a possessive ends a name.
+        possessive = word.endswith(("'s", "’s"))
+        previous = None if possessive else (name, match.end())
     return keys
 
 
