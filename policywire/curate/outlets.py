@@ -46,12 +46,16 @@ def registrable_domain(url: str) -> str | None:
 
 def outlet_of(matched: MatchedItem) -> str:
     """The outlet of one article: its link's domain, else its feed's, else the feed itself."""
-    item = matched.item
-    for url in (item.link, item.feed):
+    return outlet_of_link(matched.item.link, matched.item.feed)
+
+
+def outlet_of_link(link: str, feed: str) -> str:
+    """`outlet_of` for an article known by its link and its feed's URL."""
+    for url in (link, feed):
         domain = registrable_domain(url)
         if domain:
             return domain
-    return _host(item.feed) or item.feed
+    return _host(feed) or feed
 
 
 def story_outlets(story: Story) -> tuple[str, ...]:

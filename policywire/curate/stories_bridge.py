@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from policywire.curate.outlets import registrable_domain
+from policywire.curate.outlets import outlet_of_link
 from policywire.curate.story_scoring import ArticleFeatures, GroupingParams
 
 __all__ = ["HEAVY", "Bridge", "bridges", "salient_names"]
@@ -142,17 +142,12 @@ def _described(
             root,
             min(times),
             max(times),
-            frozenset(_outlet(features[m]) for m in members),
+            frozenset(outlet_of_link(features[m].link, features[m].feed) for m in members),
             names,
             together,
             tuple(members),
         )
     return described
-
-
-def _outlet(article: ArticleFeatures) -> str:
-    """The article's outlet: its link's registrable domain, else its feed's, else the feed."""
-    return registrable_domain(article.link) or registrable_domain(article.feed) or article.feed
 
 
 def _mean_direction(features: Sequence[ArticleFeatures], members: Sequence[int]) -> np.ndarray:

@@ -175,7 +175,7 @@ class Clustering:
 
     def join(self, passing: _Scored) -> None:
         """Join the clusters of each passing pair, strongest first, unless a guard objects."""
-        clusters, reasons = self.clusters, self.reasons
+        clusters = self.clusters
         for at, (_, i, j) in enumerate(passing):
             ri, rj = clusters.find(i), clusters.find(j)
             if ri == rj:
@@ -190,31 +190,27 @@ class Clustering:
                 self._note_kept_apart(ri, rj, i, j, why)
                 continue
             self._ahead.changed(ri, rj)
-            root = clusters.union(ri, rj)
-            if self.explain:
-                moved = reasons.pop(rj if root == ri else ri, [])
-                line = f"grouped: {self.pair_line(i, j)}"
-                reasons.setdefault(root, []).extend([line, *moved])
+            self._union(ri, rj, f"grouped: {self.pair_line(i, j)}" if self.explain else "")
 
     def bridge(self) -> None:
         """Join the stories that keep naming one event's actors (`stories_bridge`),
         strongest first, while the joined story keeps within the story window (as a join
         does) and the size cap; each bridge's two stories lie within `bridge_window`."""
-        clusters, params = self.clusters, self.params
-        for bridge in bridges(self.features, clusters.members, params):
+        clusters = self.clusters
+        for bridge in bridges(self.features, clusters.members, self.params):
             ri, rj = clusters.find(bridge.left), clusters.find(bridge.right)
-            if ri == rj:
-                continue
-            size = len(clusters.members[ri]) + len(clusters.members[rj])
-            earliest = min(clusters.earliest[ri], clusters.earliest[rj])
-            span = max(clusters.latest[ri], clusters.latest[rj]) - earliest
-            if size > params.max_story_articles or span > self.window:
-                continue
-            root = clusters.union(ri, rj)
-            if self.explain:
-                moved = self.reasons.pop(rj if root == ri else ri, [])
-                line = f"grouped as one event: {self._bridge_line(bridge)}"
-                self.reasons.setdefault(root, []).extend([line, *moved])
+            if ri == rj or _cheap_guard(clusters, ri, rj, self.window, self.params):
+                continue  # already one, or too large or too long together
+            line = f"grouped as one event: {self._bridge_line(bridge)}" if self.explain else ""
+            self._union(ri, rj, line)
+
+    def _union(self, ri: int, rj: int, line: str) -> None:
+        """Join two clusters; their reasons follow the root, after `line` (why they joined),
+        when reasons are written."""
+        root = self.clusters.union(ri, rj)
+        if self.explain:
+            moved = self.reasons.pop(rj if root == ri else ri, [])
+            self.reasons.setdefault(root, []).extend([line, *moved])
 
     def _bridge_line(self, bridge: Bridge) -> str:
         left, right = self.features[bridge.left], self.features[bridge.right]
