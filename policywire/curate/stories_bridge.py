@@ -22,7 +22,7 @@ Bridges are taken strongest first (more shared names, then the higher cosine, th
 position, so the result never depends on input order). Salience is read on the stories as
 the pairs left them and not again as bridges join, so a bridge never makes another one
 possible that the stories themselves would not have. A name salient in more than
-`max_posting` stories is too common to bridge on. docs/grouping.md (*Big stories*) has the
+`bridge_posting` stories is too common to bridge on. docs/grouping.md (*Big stories*) has the
 figures of each dev set and how the settings were chosen.
 """
 
@@ -102,7 +102,7 @@ def bridges(
         return centroids[story.root]
 
     found: list[Bridge] = []
-    for (a, b), shared in _sharing(described, params).items():
+    for (a, b), shared in _sharing(described, params.bridge_posting, window).items():
         left, right = described[a], described[b]
         if len(shared) < params.bridge_names or len(left.outlets | right.outlets) < 2:
             continue
@@ -174,17 +174,17 @@ def _distinct_names(names: Sequence[str], together: frozenset[tuple[str, str]]) 
 
 
 def _sharing(
-    described: Mapping[int, _Story], params: GroupingParams
+    described: Mapping[int, _Story], posting: int, window: float
 ) -> dict[tuple[int, int], list[str]]:
-    """The pairs of stories (smaller root first) with the salient names they share."""
+    """The pairs of stories (smaller root first) that start at most `window` apart, with
+    the salient names they share (a name salient in more than `posting` stories aside)."""
     postings: dict[str, list[int]] = {}
     for root in sorted(described):
         for name in described[root].names:
             postings.setdefault(name, []).append(root)
-    window = min(params.bridge_window, params.window).total_seconds()
     shared: dict[tuple[int, int], list[str]] = {}
     for name, roots in postings.items():
-        if len(roots) > params.bridge_posting:
+        if len(roots) > posting:
             continue  # salient in too many stories to tell one event by
         roots.sort(key=lambda root: (described[root].earliest, root))
         for n, a in enumerate(roots):

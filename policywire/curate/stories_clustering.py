@@ -15,11 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from policywire.curate.entities import label
 from policywire.curate.stories_batch import PairScorer
-from policywire.curate.stories_bridge import Bridge, bridges
+from policywire.curate.stories_bridge import bridges
 from policywire.curate.stories_candidates import candidate_pairs
-from policywire.curate.stories_explain import reason_line, short_title, whole_hours
+from policywire.curate.stories_explain import bridge_line, reason_line, whole_hours
 from policywire.curate.stories_linkage import Check, CrossScores
 from policywire.curate.story_scoring import (
     ArticleFeatures,
@@ -201,7 +200,10 @@ class Clustering:
             ri, rj = clusters.find(bridge.left), clusters.find(bridge.right)
             if ri == rj or _cheap_guard(clusters, ri, rj, self.window, self.params):
                 continue  # already one, or too large or too long together
-            line = f"grouped as one event: {self._bridge_line(bridge)}" if self.explain else ""
+            left, right = self.features[bridge.left], self.features[bridge.right]
+            line = (
+                f"grouped as one event: {bridge_line(left, right, bridge)}" if self.explain else ""
+            )
             self._union(ri, rj, line)
 
     def _union(self, ri: int, rj: int, line: str) -> None:
@@ -211,14 +213,6 @@ class Clustering:
         if self.explain:
             moved = self.reasons.pop(rj if root == ri else ri, [])
             self.reasons.setdefault(root, []).extend([line, *moved])
-
-    def _bridge_line(self, bridge: Bridge) -> str:
-        left, right = self.features[bridge.left], self.features[bridge.right]
-        names = ", ".join(label(name) for name in bridge.names[:6])
-        return (
-            f"«{short_title(left.title)}» / «{short_title(right.title)}» — both stories keep "
-            f"naming {names}; similarity of the two stories {bridge.similarity:.2f}"
-        )
 
     def _guard(self, state: _State, passing: _Scored, at: int) -> str:
         """Why the two clusters of `state` must not join ("" when they may); the cross mean

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from policywire.curate.entities import label
 from policywire.curate.stories_articles import Article
+from policywire.curate.stories_bridge import Bridge
 from policywire.curate.story_scoring import (
     ArticleFeatures,
     GroupingParams,
@@ -29,10 +30,10 @@ from policywire.models import Item, MatchedItem, Story
 
 __all__ = [
     "Explanation",
+    "bridge_line",
     "explain_pair",
     "format_explanations",
     "reason_line",
-    "short_title",
     "whole_hours",
 ]
 
@@ -63,7 +64,7 @@ def reason_line(
 
     `own_site`: whether both are pages of one site, when the caller knows (grouping has the
     sites of its articles as codes; parsing two links for each of 40,000 lines cost 1.5 s)."""
-    pair = f"«{short_title(a.title)}» / «{short_title(b.title)}»"
+    pair = f"«{_short(a.title)}» / «{_short(b.title)}»"
     if own_site is None:
         own_site = site(a.link) == site(b.link)
     return f"{pair} — {_because(result, params, own_site)}"
@@ -99,14 +100,22 @@ def _because(result: PairScore, params: GroupingParams, own_site: bool = True) -
     )
 
 
+def bridge_line(a: ArticleFeatures, b: ArticleFeatures, bridge: Bridge) -> str:
+    """The reason line of a bridge between the stories of `a` and `b` (`stories_bridge`)."""
+    names = ", ".join(label(name) for name in bridge.names[:6])
+    return (
+        f"«{_short(a.title)}» / «{_short(b.title)}» — both stories keep naming {names}; "
+        f"similarity of the two stories {bridge.similarity:.2f}"
+    )
+
+
 def whole_hours(window: timedelta | float) -> int:
     """A window (a timedelta, or seconds) in whole hours, rounded down, as the lines print it."""
     seconds = window.total_seconds() if isinstance(window, timedelta) else window
     return math.floor(seconds / 3600)
 
 
-def short_title(title: str, limit: int = 60) -> str:
-    """A title on one line, cut to `limit` characters with an ellipsis."""
+def _short(title: str, limit: int = 60) -> str:
     title = " ".join(title.split())
     return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
@@ -165,7 +174,7 @@ def format_explanations(stories: Iterable[Story]) -> str:
     (or why a close article was kept apart)."""
     blocks: list[str] = []
     for number, story in enumerate(stories, 1):
-        head = f"{number}. {short_title(story.lead.item.title, 90)}"
+        head = f"{number}. {_short(story.lead.item.title, 90)}"
         if story.is_update:
             head += " [update]"
         lines = [head]
